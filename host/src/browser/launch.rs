@@ -1,0 +1,258 @@
+//! Finding and starting a local Chromium (the `launch` backend).
+//!
+//! Owns the child process and its throw-away profile directory; both go away when the
+//! [`Launched`] value is dropped. Touches nothing else.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// How to start the browser.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    /// The browser executable; found on PATH when `None`.
+    pub executable: Option<PathBuf>,
+    /// Show a window instead of running headless.
+    pub headed: bool,
+    /// Extra command-line switches.
+    pub extra_args: Vec<String>,
+    /// Initial window size in CSS pixels.
+    pub window: (u32, u32),
+}
+
+/// A running browser started by us.
+pub struct Launched {
+    /// The browser-level DevTools WebSocket URL.
+    pub ws_url: String,
+    child: Child,
+    profile: PathBuf,
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Launched {
+    /// The process id of the browser.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+const CANDIDATES: &[&str] = &[
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+    "microsoft-edge",
+    "brave-browser",
+];
+
+const MAC_CANDIDATES: &[&str] = &[
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+];
+
+/// Finds a Chromium-family browser on PATH (or the usual macOS places).
+pub fn find_browser() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("TABWRIGHT_CHROME") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let path = std::env::var_os("PATH")?;
+    for name in CANDIDATES {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    MAC_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+fn is_root() -> bool {
+    // The euid check without libc: /proc/self/status has "Uid: real effective ...".
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A fresh, private directory under the system temp dir.
+pub fn fresh_dir(tag: &str) -> std::io::Result<PathBuf> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("tabwright-{tag}-{name}"));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Starts the browser and waits (bounded) for its DevTools endpoint.
+pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
+    let exe = match &opts.executable {
+        Some(p) => p.clone(),
+        None => find_browser().ok_or_else(|| {
+            "no Chromium or Chrome found on PATH: install one (Debian: `apt-get install chromium`) \
+             or pass --chrome PATH"
+                .to_string()
+        })?,
+    };
+    let profile =
+        fresh_dir("profile").map_err(|e| format!("cannot create a profile directory: {e}"))?;
+    let (w, h) = if opts.window.0 > 0 {
+        opts.window
+    } else {
+        (1280, 800)
+    };
+    let mut args: Vec<String> = vec![
+        "--remote-debugging-port=0".into(),
+        format!("--user-data-dir={}", profile.display()),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--no-first-run".into(),
+        "--no-default-browser-check".into(),
+        "--disable-default-apps".into(),
+        "--disable-extensions-except=".into(),
+        "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication"
+            .into(),
+        "--disable-renderer-backgrounding".into(),
+        "--disable-background-timer-throttling".into(),
+        "--disable-backgrounding-occluded-windows".into(),
+        "--password-store=basic".into(),
+        "--use-mock-keychain".into(),
+        "--mute-audio".into(),
+        format!("--window-size={w},{h}"),
+    ];
+    if !opts.headed {
+        args.push("--headless=new".into());
+        args.push("--hide-scrollbars".into());
+    }
+    if is_root() {
+        args.push("--no-sandbox".into());
+    }
+    args.extend(opts.extra_args.iter().cloned());
+    args.push("about:blank".into());
+    let mut child = Command::new(&exe)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or("the browser's stderr is not available")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(pos) = line.find("ws://") {
+                return Some(line[pos..].trim().to_string());
+            }
+            if seen.len() < 20 {
+                seen.push(line);
+            }
+        }
+        None
+    })
+    .await;
+    let ws_url = match found {
+        Ok(Some(url)) => url,
+        Ok(None) => {
+            let _ = std::fs::remove_dir_all(&profile);
+            return Err(format!(
+                "{} exited before opening its DevTools endpoint: {}",
+                exe.display(),
+                seen.join(" | ")
+            ));
+        }
+        Err(_) => {
+            let _ = child.start_kill();
+            let _ = std::fs::remove_dir_all(&profile);
+            return Err(format!(
+                "{} did not open its DevTools endpoint within 30 s",
+                exe.display()
+            ));
+        }
+    };
+    // Keep draining stderr so the browser never blocks on a full pipe.
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::trace!(target: "chromium", "{line}");
+        }
+    });
+    Ok(Launched {
+        ws_url,
+        child,
+        profile,
+    })
+}
+
+/// Resolves a `connect=` endpoint to a browser WebSocket URL: ws:// URLs are used as they are;
+/// http:// endpoints are asked for `/json/version`.
+pub async fn resolve_endpoint(url: &str) -> Result<String, String> {
+    if url.starts_with("ws://") || url.starts_with("wss://") {
+        return Ok(url.to_string());
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("unsupported endpoint {url}: use ws://HOST:PORT/devtools/browser/ID or http://HOST:PORT"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let body = http_get(authority, "/json/version").await?;
+    let v: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("{url}/json/version is not JSON: {e}"))?;
+    v.get("webSocketDebuggerUrl")
+        .and_then(|u| u.as_str())
+        .map(|s| s.to_string())
+        .ok_or_else(|| format!("{url}/json/version has no webSocketDebuggerUrl"))
+}
+
+async fn http_get(authority: &str, path: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(authority)
+            .await
+            .map_err(|e| format!("cannot reach {authority}: {e}"))?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&buf).to_string();
+        Ok::<_, String>(
+            text.split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default(),
+        )
+    };
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .map_err(|_| format!("{authority} did not answer within 10 s"))?
+}
+
+/// True when `p` looks like a browser executable we can start.
+pub fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}

@@ -1,0 +1,417 @@
+//! The browser layer: one CDP connection to one browser, chosen at start-up.
+//!
+//! Backends: `launch` (start a local Chromium, headless by default) and `connect` (a running
+//! browser's ws:// or http:// DevTools endpoint). Tools never see which one is in use. This
+//! module owns the connection, the table of page targets and the tab objects; when the browser
+//! dies, the next caller is told so and a `launch` backend is started again.
+
+pub mod cdp;
+pub mod input;
+pub mod launch;
+pub mod session;
+pub mod settle;
+pub mod tab;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+pub use cdp::{Cdp, CdpError};
+pub use launch::LaunchOptions;
+pub use session::Session;
+pub use tab::{Tab, TabId};
+
+/// The page script installed in every frame's isolated world (the outline walker).
+pub const PAGE_SCRIPT: &str = include_str!("../outline/walker.js");
+
+/// Which browser to drive.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// Start a local Chromium.
+    Launch(LaunchOptions),
+    /// Connect to a running browser's DevTools endpoint (ws:// or http://).
+    Connect(String),
+}
+
+impl Backend {
+    /// A short description for `tabs_context`.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Launch(o) if o.headed => "launch (headed Chromium, fresh profile)".into(),
+            Backend::Launch(_) => "launch (headless Chromium, fresh profile)".into(),
+            Backend::Connect(u) => format!("connect ({u})"),
+        }
+    }
+}
+
+/// What the host knows about one page target.
+#[derive(Debug, Clone)]
+pub struct TargetEntry {
+    /// Our tab number.
+    pub tab_id: TabId,
+    /// CDP target id.
+    pub target_id: String,
+    /// Last known URL.
+    pub url: String,
+    /// Last known title.
+    pub title: String,
+    /// The target that opened it, if any.
+    pub opener: Option<String>,
+}
+
+/// A live connection and what belongs to it.
+pub struct Live {
+    /// The CDP connection.
+    pub cdp: Cdp,
+    /// Browser product string, e.g. `Chrome/156.0…`.
+    pub product: String,
+    launched: Option<launch::Launched>,
+    targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
+    tabs: tokio::sync::Mutex<HashMap<String, Arc<Tab>>>,
+    next_tab: Arc<AtomicU32>,
+}
+
+/// The browser, possibly not started yet.
+pub struct Browser {
+    backend: Backend,
+    live: tokio::sync::Mutex<Option<Arc<Live>>>,
+    next_tab: Arc<AtomicU32>,
+}
+
+/// Failures of the browser layer, worded for the model.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BrowserError {
+    /// Could not start or reach the browser.
+    #[error("cannot start the browser: {0}")]
+    Start(String),
+    /// The browser died since the last call; a new one was started.
+    #[error("the browser had exited ({0}); a new browser was started and the old tabs are gone: navigate again")]
+    Restarted(String),
+    /// The connected browser is gone and cannot be restarted by us.
+    #[error("the connected browser is gone ({0}); start it again, then retry")]
+    Gone(String),
+    /// A CDP call failed.
+    #[error("{0}")]
+    Cdp(#[from] CdpError),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetInfo {
+    target_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    opener_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetEvent {
+    #[serde(default)]
+    target_info: Option<TargetInfo>,
+    #[serde(default)]
+    target_id: Option<String>,
+}
+
+impl Browser {
+    /// A browser that starts on first use.
+    pub fn new(backend: Backend) -> Arc<Browser> {
+        Arc::new(Browser {
+            backend,
+            live: tokio::sync::Mutex::new(None),
+            next_tab: Arc::new(AtomicU32::new(1)),
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The live connection, starting the browser if needed. When a previously live browser
+    /// died, this starts a new one (launch backend) and reports [`BrowserError::Restarted`] once.
+    pub async fn live(&self) -> Result<Arc<Live>, BrowserError> {
+        let mut guard = self.live.lock().await;
+        if let Some(live) = guard.as_ref() {
+            if !live.cdp.is_closed() {
+                return Ok(live.clone());
+            }
+            let reason = live.cdp.close_reason();
+            *guard = None;
+            if let Backend::Connect(_) = self.backend {
+                // Try to reconnect once; the person may have restarted it.
+                if let Ok(live) = self.start().await {
+                    *guard = Some(live);
+                    return Err(BrowserError::Restarted(reason));
+                }
+                return Err(BrowserError::Gone(reason));
+            }
+            let live = self.start().await?;
+            *guard = Some(live);
+            return Err(BrowserError::Restarted(reason));
+        }
+        let live = self.start().await?;
+        *guard = Some(live.clone());
+        Ok(live)
+    }
+
+    /// True once a browser has been started and is still connected.
+    pub async fn is_running(&self) -> bool {
+        self.live
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|l| !l.cdp.is_closed())
+    }
+
+    /// The launched browser's process id, if we launched it.
+    pub async fn pid(&self) -> Option<u32> {
+        self.live
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|l| l.launched.as_ref().and_then(|p| p.pid()))
+    }
+
+    /// Closes the browser (kills a launched one).
+    pub async fn shutdown(&self) {
+        if let Some(live) = self.live.lock().await.take() {
+            let _ = live.cdp.run(None, "Browser.close", json!({})).await;
+        }
+    }
+
+    async fn start(&self) -> Result<Arc<Live>, BrowserError> {
+        let (ws_url, launched) = match &self.backend {
+            Backend::Launch(opts) => {
+                let l = launch::launch(opts).await.map_err(BrowserError::Start)?;
+                (l.ws_url.clone(), Some(l))
+            }
+            Backend::Connect(url) => (
+                launch::resolve_endpoint(url)
+                    .await
+                    .map_err(BrowserError::Start)?,
+                None,
+            ),
+        };
+        let cdp = Cdp::connect(&ws_url)
+            .await
+            .map_err(|e| BrowserError::Start(e.to_string()))?;
+        let version: serde_json::Value = cdp.call(None, "Browser.getVersion", json!({})).await?;
+        let product = version
+            .get("product")
+            .and_then(|p| p.as_str())
+            .unwrap_or("unknown")
+            .to_string();
+        let targets = Arc::new(Mutex::new(HashMap::new()));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        cdp.route("", tx);
+        let table = targets.clone();
+        let next_tab = self.next_tab.clone();
+        let pump_cdp = cdp.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                let Some(te) = ev.parse::<TargetEvent>() else {
+                    continue;
+                };
+                let Ok(mut t) = table.lock() else { break };
+                match ev.method.as_str() {
+                    "Target.targetCreated" | "Target.targetInfoChanged" => {
+                        if let Some(info) = te.target_info.filter(|i| i.kind == "page") {
+                            upsert(&mut t, info, &next_tab);
+                        }
+                    }
+                    "Target.targetDestroyed" => {
+                        if let Some(id) = te.target_id {
+                            t.remove(&id);
+                        }
+                    }
+                    "Target.detachedFromTarget" => {
+                        // Ending the session's event stream marks its tab closed at once, so
+                        // nothing waits on a tab that is gone.
+                        if let Some(s) = ev.parse::<serde_json::Value>().and_then(|v| {
+                            v.get("sessionId")
+                                .and_then(|s| s.as_str())
+                                .map(str::to_string)
+                        }) {
+                            pump_cdp.unroute(&s);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        // Discovery reports every existing target as targetCreated, then keeps the table fresh.
+        cdp.run(None, "Target.setDiscoverTargets", json!({"discover": true}))
+            .await?;
+        let list: serde_json::Value = cdp.call(None, "Target.getTargets", json!({})).await?;
+        if let Some(infos) = list.get("targetInfos").and_then(|t| t.as_array()) {
+            if let Ok(mut t) = targets.lock() {
+                for info in infos {
+                    if let Ok(info) = serde_json::from_value::<TargetInfo>(info.clone()) {
+                        if info.kind == "page" {
+                            upsert(&mut t, info, &self.next_tab);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Arc::new(Live {
+            cdp,
+            product,
+            launched,
+            targets,
+            tabs: tokio::sync::Mutex::new(HashMap::new()),
+            next_tab: self.next_tab.clone(),
+        }))
+    }
+}
+
+fn upsert(t: &mut HashMap<String, TargetEntry>, info: TargetInfo, next_tab: &AtomicU32) {
+    match t.get_mut(&info.target_id) {
+        Some(e) => {
+            e.url = info.url;
+            e.title = info.title;
+        }
+        None => {
+            let tab_id = next_tab.fetch_add(1, Ordering::Relaxed);
+            t.insert(
+                info.target_id.clone(),
+                TargetEntry {
+                    tab_id,
+                    target_id: info.target_id,
+                    url: info.url,
+                    title: info.title,
+                    opener: info.opener_id,
+                },
+            );
+        }
+    }
+}
+
+impl Live {
+    /// A snapshot of the page targets, in tab-id order.
+    pub fn targets(&self) -> Vec<TargetEntry> {
+        let mut v: Vec<TargetEntry> = self
+            .targets
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by_key(|e| e.tab_id);
+        v
+    }
+
+    /// Asks the browser for current titles and URLs (discovery events can lag a moment).
+    pub async fn refresh_targets(&self) {
+        if let Ok(list) = self
+            .cdp
+            .call::<serde_json::Value>(None, "Target.getTargets", json!({}))
+            .await
+        {
+            if let (Some(infos), Ok(mut t)) = (
+                list.get("targetInfos").and_then(|t| t.as_array()),
+                self.targets.lock(),
+            ) {
+                for info in infos {
+                    if let Ok(info) = serde_json::from_value::<TargetInfo>(info.clone()) {
+                        if info.kind == "page" {
+                            upsert(&mut t, info, &self.next_tab);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The target entry of a tab id.
+    pub fn target_of(&self, tab: TabId) -> Option<TargetEntry> {
+        self.targets
+            .lock()
+            .ok()?
+            .values()
+            .find(|e| e.tab_id == tab)
+            .cloned()
+    }
+
+    /// Opens a new page target and returns its tab id.
+    pub async fn create_target(&self, url: &str) -> Result<TabId, BrowserError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Created {
+            target_id: String,
+        }
+        let c: Created = self
+            .cdp
+            .call(None, "Target.createTarget", json!({"url": url}))
+            .await?;
+        // The discovery event may still be on its way; make sure the table has it.
+        let mut t = self
+            .targets
+            .lock()
+            .map_err(|_| BrowserError::Start("target table lock".into()))?;
+        if !t.contains_key(&c.target_id) {
+            upsert(
+                &mut t,
+                TargetInfo {
+                    target_id: c.target_id.clone(),
+                    kind: "page".into(),
+                    url: url.into(),
+                    title: String::new(),
+                    opener_id: None,
+                },
+                &self.next_tab,
+            );
+        }
+        Ok(t.get(&c.target_id).map(|e| e.tab_id).unwrap_or(0))
+    }
+
+    /// The attached tab object for a tab id, attaching on first use.
+    pub async fn tab(&self, id: TabId) -> Result<Option<Arc<Tab>>, BrowserError> {
+        let Some(entry) = self.target_of(id) else {
+            return Ok(None);
+        };
+        let mut tabs = self.tabs.lock().await;
+        if let Some(tab) = tabs.get(&entry.target_id) {
+            if !tab.state().closed {
+                return Ok(Some(tab.clone()));
+            }
+        }
+        let tab = match Tab::attach(self.cdp.clone(), id, &entry.target_id, PAGE_SCRIPT).await {
+            Ok(t) => t,
+            // Closed between the table's last update and now.
+            Err(CdpError::Protocol { message, .. })
+                if message.contains("No target with given id") =>
+            {
+                if let Ok(mut t) = self.targets.lock() {
+                    t.remove(&entry.target_id);
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tabs.insert(entry.target_id.clone(), tab.clone());
+        Ok(Some(tab))
+    }
+
+    /// Closes a tab's target.
+    pub async fn close_target(&self, target_id: &str) -> Result<(), BrowserError> {
+        self.cdp
+            .run(None, "Target.closeTarget", json!({"targetId": target_id}))
+            .await?;
+        if let Ok(mut t) = self.targets.lock() {
+            t.remove(target_id);
+        }
+        if let Some(tab) = self.tabs.lock().await.remove(target_id) {
+            tab.mark_closed();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! A session: one client's view of the browser (its tabs and which one is active).
+//!
+//! The agent loop, each MCP client and the replay engine each get their own session over the
+//! shared [`Browser`]. Tabs opened by a session's tabs (popups, `target=_blank`) join the session.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::{Browser, BrowserError, Live, Tab, TabId, TargetEntry};
+
+#[derive(Default)]
+struct Tabs {
+    list: Vec<TabId>,
+    active: Option<TabId>,
+}
+
+/// One client's tabs over a shared browser.
+pub struct Session {
+    /// The browser.
+    pub browser: Arc<Browser>,
+    /// The folder file paths are confined to (uploads and the like).
+    pub workspace: PathBuf,
+    tabs: Mutex<Tabs>,
+    images: Mutex<std::collections::VecDeque<(String, Vec<u8>)>>,
+    next_image: std::sync::atomic::AtomicU32,
+}
+
+/// How many screenshots a session keeps for `upload_image`.
+const IMAGE_CAP: usize = 20;
+
+/// How the session's tabs changed since the last look.
+#[derive(Debug, Default, Clone)]
+pub struct TabChanges {
+    /// Tabs that joined (opened by a session tab).
+    pub opened: Vec<TargetEntry>,
+    /// Tabs that went away.
+    pub closed: Vec<TabId>,
+}
+
+impl Session {
+    /// A new session with no tabs yet.
+    pub fn new(browser: Arc<Browser>, workspace: PathBuf) -> Session {
+        Session {
+            browser,
+            workspace,
+            tabs: Mutex::new(Tabs::default()),
+            images: Mutex::new(Default::default()),
+            next_image: std::sync::atomic::AtomicU32::new(1),
+        }
+    }
+
+    /// Keeps a screenshot (PNG or JPEG bytes) and returns its id.
+    pub fn store_image(&self, bytes: Vec<u8>) -> String {
+        let id = format!(
+            "img_{}",
+            self.next_image
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut imgs = match self.images.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if imgs.len() >= IMAGE_CAP {
+            imgs.pop_front();
+        }
+        imgs.push_back((id.clone(), bytes));
+        id
+    }
+
+    /// A kept screenshot by id.
+    pub fn image(&self, id: &str) -> Option<Vec<u8>> {
+        let imgs = match self.images.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        imgs.iter().find(|(i, _)| i == id).map(|(_, b)| b.clone())
+    }
+
+    fn tabs(&self) -> std::sync::MutexGuard<'_, Tabs> {
+        match self.tabs.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The session's tab ids and the active one.
+    pub fn tab_ids(&self) -> (Vec<TabId>, Option<TabId>) {
+        let t = self.tabs();
+        (t.list.clone(), t.active)
+    }
+
+    /// Makes `id` the active tab.
+    pub fn set_active(&self, id: TabId) {
+        let mut t = self.tabs();
+        if !t.list.contains(&id) {
+            t.list.push(id);
+        }
+        t.active = Some(id);
+    }
+
+    /// Brings the tab list up to date with the browser: adopts tabs opened by session tabs,
+    /// forgets closed ones. Returns what changed.
+    pub fn sync(&self, live: &Live) -> TabChanges {
+        let targets = live.targets();
+        let mut t = self.tabs();
+        let mut changes = TabChanges::default();
+        let alive: HashSet<TabId> = targets.iter().map(|e| e.tab_id).collect();
+        for id in t.list.clone() {
+            if !alive.contains(&id) {
+                changes.closed.push(id);
+            }
+        }
+        t.list.retain(|id| alive.contains(id));
+        if t.active.is_some_and(|a| !alive.contains(&a)) {
+            t.active = t.list.last().copied();
+        }
+        loop {
+            let mine: HashSet<String> = targets
+                .iter()
+                .filter(|e| t.list.contains(&e.tab_id))
+                .map(|e| e.target_id.clone())
+                .collect();
+            let new: Vec<TargetEntry> = targets
+                .iter()
+                .filter(|e| {
+                    !t.list.contains(&e.tab_id)
+                        && e.opener.as_ref().is_some_and(|o| mine.contains(o))
+                })
+                .cloned()
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            for e in new {
+                t.list.push(e.tab_id);
+                changes.opened.push(e);
+            }
+        }
+        changes
+    }
+
+    /// Forgets every tab (after the browser was restarted).
+    pub fn reset(&self) {
+        *self.tabs() = Tabs::default();
+    }
+
+    /// Opens a new tab at `url`, makes it active and returns it.
+    pub async fn create_tab(&self, url: &str) -> Result<Arc<Tab>, BrowserError> {
+        let live = self.live().await?;
+        let id = live.create_target(url).await?;
+        self.set_active(id);
+        live.tab(id)
+            .await?
+            .ok_or_else(|| BrowserError::Start("the new tab vanished at once".into()))
+    }
+
+    /// The live browser; on a restart, the session forgets its old tabs.
+    pub async fn live(&self) -> Result<Arc<Live>, BrowserError> {
+        match self.browser.live().await {
+            Err(e @ BrowserError::Restarted(_)) => {
+                self.reset();
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// The tab `id` (or the active tab); with no tab at all, a new blank tab is opened.
+    pub async fn tab(&self, id: Option<TabId>) -> Result<Arc<Tab>, SessionError> {
+        let live = self.live().await?;
+        self.sync(&live);
+        let (list, active) = self.tab_ids();
+        let id = match id.or(active) {
+            Some(id) => id,
+            None => return Ok(self.create_tab("about:blank").await?),
+        };
+        if !list.contains(&id) {
+            return Err(SessionError::NoSuchTab(id, list));
+        }
+        match live.tab(id).await? {
+            Some(tab) => Ok(tab),
+            None => Err(SessionError::NoSuchTab(id, list)),
+        }
+    }
+}
+
+/// Why a tab could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The browser layer failed.
+    #[error("{0}")]
+    Browser(#[from] BrowserError),
+    /// The tab id is not one of the session's open tabs.
+    #[error("tab {0} is not open (open tabs: {list}); call tabs_context to see the tabs", list = fmt_list(.1))]
+    NoSuchTab(TabId, Vec<TabId>),
+}
+
+fn fmt_list(l: &[TabId]) -> String {
+    if l.is_empty() {
+        "none".into()
+    } else {
+        l.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,170 @@
+//! Waiting for the page to settle after an action: bounded, event-driven, never a fixed sleep.
+//!
+//! After an acting tool: let the page's own handlers run until the DOM has been quiet for a
+//! moment; if a navigation started, wait for its load; if requests started, wait until they
+//! finish; then the DOM once more. Every wait has a cap; a dialog ends all waiting at once.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::tab::{Dialog, Tab, TabState};
+
+/// The state counters taken just before an action.
+#[derive(Debug, Clone)]
+pub struct Marks {
+    navs: u64,
+    loads: u64,
+    same_doc: u64,
+    net_seq: u64,
+    downloads: usize,
+    url: String,
+}
+
+/// How long each kind of wait may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// DOM must be quiet this long.
+    pub dom_quiet: Duration,
+    /// At most this long waiting for the DOM.
+    pub dom_max: Duration,
+    /// At most this long for a started navigation to load.
+    pub nav_max: Duration,
+    /// At most this long for requests to finish.
+    pub net_max: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            dom_quiet: Duration::from_millis(40),
+            dom_max: Duration::from_millis(1000),
+            nav_max: Duration::from_secs(15),
+            net_max: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What happened while the page settled.
+#[derive(Debug, Clone, Default)]
+pub struct Settled {
+    /// A new document loaded (or started loading) in the main frame.
+    pub navigated: bool,
+    /// The page's URL changed (by navigation or history API).
+    pub url: Option<String>,
+    /// The load did not finish within the limit.
+    pub load_timed_out: bool,
+    /// Requests that started after the action.
+    pub requests: usize,
+    /// Requests still running when the wait gave up.
+    pub pending: usize,
+    /// A dialog that is now open.
+    pub dialog: Option<Dialog>,
+    /// Downloads that started.
+    pub downloads: Vec<String>,
+    /// How long settling took.
+    pub waited: Duration,
+}
+
+/// Takes the counters before an action.
+pub fn marks(tab: &Tab) -> Marks {
+    let st = tab.state();
+    Marks {
+        navs: st.navs,
+        loads: st.loads,
+        same_doc: st.same_doc_navs,
+        net_seq: st.net_seq,
+        downloads: st.downloads.len(),
+        url: st.url.clone(),
+    }
+}
+
+const DOM_QUIET_JS: &str = r#"(quiet, max) => new Promise(resolve => {
+  const start = performance.now(); let last = start;
+  const mo = new MutationObserver(() => { last = performance.now(); });
+  mo.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  const tick = () => {
+    const now = performance.now();
+    if (now - last >= quiet || now - start >= max) { mo.disconnect(); resolve(Math.round(now - start)); }
+    else setTimeout(tick, Math.max(5, quiet - (now - last)));
+  };
+  setTimeout(tick, quiet);
+})"#;
+
+/// Waits until the main frame's DOM has been quiet for `quiet` (at most `max`), or a dialog opens.
+pub async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration) {
+    let Some(world) = tab.world(&tab.target_id).await else {
+        return;
+    };
+    let expr = format!(
+        "({DOM_QUIET_JS})({}, {})",
+        quiet.as_millis(),
+        max.as_millis()
+    );
+    let call = tab.cdp().call_raw(
+        Some(&world.session),
+        "Runtime.evaluate",
+        json!({"expression": expr, "contextId": world.context, "awaitPromise": true, "returnByValue": true}),
+        max + Duration::from_millis(500),
+    );
+    tokio::select! {
+        _ = call => {}
+        _ = tab.wait_for(max + Duration::from_millis(500), |st| st.dialog.is_some()) => {}
+    }
+}
+
+fn inflight_since(st: &TabState, seq: u64) -> usize {
+    st.inflight.values().filter(|s| **s > seq).count()
+}
+
+/// Waits for the page to settle after an action taken with `before` as the counters.
+pub async fn settle(tab: &Tab, before: &Marks, limits: Limits) -> Settled {
+    let started = Instant::now();
+    let mut out = Settled::default();
+    if tab.state().dialog.is_none() {
+        dom_quiet(tab, limits.dom_quiet, limits.dom_max).await;
+    }
+    let navigating = {
+        let st = tab.state();
+        st.navs > before.navs
+    };
+    if navigating && tab.state().dialog.is_none() {
+        out.navigated = true;
+        let ok = tab
+            .wait_for(limits.nav_max, |st| {
+                (st.loads > before.loads && !st.loading) || st.dialog.is_some()
+            })
+            .await;
+        out.load_timed_out = !ok;
+    }
+    if tab.state().dialog.is_none() {
+        let net_wait_needed = inflight_since(&tab.state(), before.net_seq) > 0;
+        if net_wait_needed {
+            tab.wait_for(limits.net_max, |st| {
+                inflight_since(st, before.net_seq) == 0 || st.dialog.is_some()
+            })
+            .await;
+        }
+        if (net_wait_needed || out.navigated) && tab.state().dialog.is_none() {
+            dom_quiet(tab, limits.dom_quiet, limits.dom_max).await;
+        }
+    }
+    let st = tab.state();
+    out.requests = (st.net_seq - before.net_seq.min(st.net_seq)) as usize;
+    out.pending = inflight_since(&st, before.net_seq);
+    out.dialog = st.dialog.clone();
+    out.downloads = st
+        .downloads
+        .iter()
+        .skip(before.downloads)
+        .cloned()
+        .collect();
+    if st.url != before.url {
+        out.url = Some(st.url.clone());
+    }
+    if st.same_doc_navs > before.same_doc && out.url.is_none() {
+        out.url = Some(st.url.clone());
+    }
+    out.waited = started.elapsed();
+    out
+}

@@ -1,0 +1,814 @@
+//! One page target: its flat CDP session, the out-of-process iframes attached under it, and the
+//! state its events build up (console, network, dialogs, navigation, frames, isolated worlds).
+//!
+//! A pump task owns the event stream and is the only writer of [`TabState`]; tools read the
+//! state and wait for it to change through a watch channel. Events the pump does not know are
+//! ignored.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+
+use super::cdp::{Cdp, CdpError, Event};
+
+/// The small number a session uses to name a tab.
+pub type TabId = u32;
+
+/// How many console entries and network requests a tab keeps.
+const LOG_CAP: usize = 2000;
+
+/// The name of the isolated world our page scripts run in.
+pub const WORLD: &str = "tabwright";
+
+/// One console message or uncaught error.
+#[derive(Debug, Clone)]
+pub struct ConsoleEntry {
+    /// log, info, warning, error, debug, exception …
+    pub level: String,
+    /// The message text.
+    pub text: String,
+    /// Where it came from (url:line), when known.
+    pub source: Option<String>,
+}
+
+/// One network request.
+#[derive(Debug, Clone)]
+pub struct NetEntry {
+    /// CDP request id.
+    pub id: String,
+    /// HTTP method.
+    pub method: String,
+    /// Full URL.
+    pub url: String,
+    /// Resource type (Document, XHR, Fetch, Script …).
+    pub kind: String,
+    /// HTTP status once the response arrived.
+    pub status: Option<i64>,
+    /// Failure text, when it failed.
+    pub failed: Option<String>,
+    /// When it started.
+    pub started: Instant,
+    /// How long it took, once finished.
+    pub duration: Option<Duration>,
+    /// Sequence number (monotonic per tab) used by waits.
+    pub seq: u64,
+}
+
+/// A JavaScript dialog waiting for an answer.
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    /// alert, confirm, prompt or beforeunload.
+    pub kind: String,
+    /// The dialog's message.
+    pub message: String,
+    /// The default text of a prompt.
+    pub default_prompt: String,
+    /// The session (frame) that opened it.
+    pub session: Arc<str>,
+}
+
+/// Where our isolated world lives for one frame.
+#[derive(Debug, Clone)]
+pub struct WorldRef {
+    /// The flat session that owns the frame.
+    pub session: Arc<str>,
+    /// The execution context id of our isolated world in that frame.
+    pub context: i64,
+}
+
+/// A frame's place in the ref scheme.
+#[derive(Debug, Clone)]
+pub struct FrameInfo {
+    /// Ref prefix of the frame: `e` for the main frame, `f1e`, `f2e` … for iframes.
+    pub prefix: String,
+    /// The parent frame id (None for the main frame).
+    pub parent: Option<String>,
+    /// The ref of the `<iframe>` element in the parent frame.
+    pub owner_ref: Option<String>,
+}
+
+/// Everything the pump knows about a tab.
+#[derive(Debug, Default)]
+pub struct TabState {
+    /// Console entries since the last load or clear.
+    pub console: VecDeque<ConsoleEntry>,
+    /// Network requests since the last load or clear.
+    pub network: VecDeque<NetEntry>,
+    /// Requests still in flight: request id → sequence number.
+    pub inflight: HashMap<String, u64>,
+    /// Next network sequence number.
+    pub net_seq: u64,
+    /// The open dialog, if any.
+    pub dialog: Option<Dialog>,
+    /// How many dialogs have opened so far.
+    pub dialogs_opened: u64,
+    /// Counts main-frame navigations requested or started.
+    pub navs: u64,
+    /// Counts main-frame load events and stopped loads.
+    pub loads: u64,
+    /// Counts same-document navigations (history API, fragments).
+    pub same_doc_navs: u64,
+    /// True between a main-frame load start and its stop.
+    pub loading: bool,
+    /// The main document's last HTTP status and the URL it was for.
+    pub doc_status: Option<(String, i64)>,
+    /// The main document's last network failure.
+    pub doc_error: Option<String>,
+    /// Current main-frame URL.
+    pub url: String,
+    /// Our isolated worlds by frame id.
+    pub worlds: HashMap<String, WorldRef>,
+    /// Frames by id, with their ref prefix.
+    pub frames: HashMap<String, FrameInfo>,
+    /// Frame id by ref prefix.
+    pub prefixes: HashMap<String, String>,
+    /// Child (OOPIF) sessions by session id → frame id.
+    pub children: HashMap<String, String>,
+    /// Downloads that started.
+    pub downloads: Vec<String>,
+    /// The renderer crashed.
+    pub crashed: bool,
+    /// The target was closed.
+    pub closed: bool,
+    /// Number of frame prefixes handed out so far.
+    pub next_frame: u32,
+    /// Drag data intercepted while a drag is in progress.
+    pub drag_data: Option<Value>,
+    /// Text typed for an open prompt dialog, used when it is accepted.
+    pub prompt_text: Option<String>,
+}
+
+/// A page target attached through a flat session.
+pub struct Tab {
+    /// The session's number for this tab.
+    pub id: TabId,
+    /// The CDP target id (also the main frame id).
+    pub target_id: String,
+    /// The flat session id.
+    pub session: Arc<str>,
+    cdp: Cdp,
+    state: Arc<Mutex<TabState>>,
+    changed: watch::Sender<u64>,
+}
+
+#[derive(Deserialize)]
+struct AttachResult {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+}
+
+impl Tab {
+    /// Attaches to `target_id`, enables the domains the tools need and starts the event pump.
+    pub async fn attach(
+        cdp: Cdp,
+        id: TabId,
+        target_id: &str,
+        script: &str,
+    ) -> Result<Arc<Tab>, CdpError> {
+        let attached: AttachResult = cdp
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target_id, "flatten": true}),
+            )
+            .await?;
+        let session: Arc<str> = Arc::from(attached.session_id.as_str());
+        let (tx, rx) = mpsc::unbounded_channel();
+        cdp.route(&session, tx.clone());
+        let mut state = TabState::default();
+        state.frames.insert(
+            target_id.to_string(),
+            FrameInfo {
+                prefix: "e".into(),
+                parent: None,
+                owner_ref: None,
+            },
+        );
+        state.prefixes.insert("e".into(), target_id.to_string());
+        let (changed, _) = watch::channel(0u64);
+        let tab = Arc::new(Tab {
+            id,
+            target_id: target_id.to_string(),
+            session: session.clone(),
+            cdp: cdp.clone(),
+            state: Arc::new(Mutex::new(state)),
+            changed,
+        });
+        let pump = Pump {
+            tab: Arc::downgrade(&tab),
+            sink: tx,
+            script: Arc::from(script),
+        };
+        tokio::spawn(pump.run(rx));
+        setup_session(&cdp, &session, script, true).await?;
+        Ok(tab)
+    }
+
+    /// The CDP connection.
+    pub fn cdp(&self) -> &Cdp {
+        &self.cdp
+    }
+
+    /// Locks the state for reading (or for the few writes tools make, like clearing logs).
+    pub fn state(&self) -> MutexGuard<'_, TabState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// A receiver that wakes whenever the state changes.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Marks the tab closed (its target is gone) and wakes waiters.
+    pub fn mark_closed(&self) {
+        self.state().closed = true;
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// Sends a command on the tab's own session.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, CdpError> {
+        self.cdp.call(Some(&self.session), method, params).await
+    }
+
+    /// Sends a command on the tab's own session with an explicit timeout.
+    pub async fn call_with<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<T, CdpError> {
+        self.cdp
+            .call_with(Some(&self.session), method, params, timeout)
+            .await
+    }
+
+    /// Sends a command on the tab's session, ignoring the result.
+    pub async fn run(&self, method: &str, params: Value) -> Result<(), CdpError> {
+        self.cdp.run(Some(&self.session), method, params).await
+    }
+
+    /// Waits until `pred` holds for the state or `limit` passes; returns whether it held.
+    pub async fn wait_for(&self, limit: Duration, mut pred: impl FnMut(&TabState) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut rx = self.watch();
+        loop {
+            {
+                let st = self.state();
+                if pred(&st) {
+                    return true;
+                }
+                if st.closed || st.crashed {
+                    return false;
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return pred(&self.state()),
+            }
+        }
+    }
+
+    /// Forgets intercepted drag data.
+    pub fn state_drag_reset(&self) {
+        self.state().drag_data = None;
+    }
+
+    /// Takes intercepted drag data, if a drag started.
+    pub fn take_drag_data(&self) -> Option<Value> {
+        self.state().drag_data.take()
+    }
+
+    /// Takes intercepted drag data, waiting briefly for it to arrive.
+    pub async fn take_drag_data_wait(&self) -> Option<Value> {
+        self.wait_for(Duration::from_millis(60), |st| st.drag_data.is_some())
+            .await;
+        self.take_drag_data()
+    }
+
+    /// The ref prefix of a frame, handing out a new one the first time a frame is seen.
+    pub fn frame_prefix(
+        &self,
+        frame_id: &str,
+        parent: Option<&str>,
+        owner_ref: Option<&str>,
+    ) -> String {
+        let mut st = self.state();
+        if let Some(info) = st.frames.get_mut(frame_id) {
+            if owner_ref.is_some() {
+                info.owner_ref = owner_ref.map(str::to_string);
+                info.parent = parent.map(str::to_string);
+            }
+            return info.prefix.clone();
+        }
+        st.next_frame += 1;
+        let prefix = format!("f{}e", st.next_frame);
+        st.frames.insert(
+            frame_id.to_string(),
+            FrameInfo {
+                prefix: prefix.clone(),
+                parent: parent.map(str::to_string),
+                owner_ref: owner_ref.map(str::to_string),
+            },
+        );
+        st.prefixes.insert(prefix.clone(), frame_id.to_string());
+        prefix
+    }
+
+    /// The isolated world of a frame, waiting briefly for it to appear after a navigation.
+    pub async fn world(&self, frame_id: &str) -> Option<WorldRef> {
+        let mut found = None;
+        self.wait_for(Duration::from_secs(5), |st| {
+            found = st.worlds.get(frame_id).cloned();
+            found.is_some()
+        })
+        .await;
+        found
+    }
+}
+
+/// Enables what the tools need on a page or OOPIF session, then lets it run.
+async fn setup_session(
+    cdp: &Cdp,
+    session: &str,
+    script: &str,
+    is_page: bool,
+) -> Result<(), CdpError> {
+    let s = Some(session);
+    let auto_attach = json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true});
+    let world = json!({"source": script, "worldName": WORLD, "runImmediately": true});
+    let (a, b, c, d, e, f) = tokio::join!(
+        cdp.run(s, "Page.enable", json!({})),
+        cdp.run(s, "Runtime.enable", json!({})),
+        cdp.run(s, "Network.enable", json!({"maxPostDataSize": 0})),
+        cdp.run(s, "Log.enable", json!({})),
+        cdp.run(s, "Page.addScriptToEvaluateOnNewDocument", world),
+        cdp.run(s, "Target.setAutoAttach", auto_attach),
+    );
+    let setup = a.and(b).and(c).and(d).and(e).and(f);
+    if is_page {
+        // Every tab behaves as if focused, so parallel sessions do not steal focus from
+        // each other; failures here only cost fidelity.
+        let _ = cdp
+            .run(
+                s,
+                "Emulation.setFocusEmulationEnabled",
+                json!({"enabled": true}),
+            )
+            .await;
+    }
+    // Always let the target run, even when a domain failed to enable: a paused frame would
+    // otherwise hang the page.
+    let _ = cdp
+        .run(s, "Runtime.runIfWaitingForDebugger", json!({}))
+        .await;
+    setup
+}
+
+struct Pump {
+    tab: std::sync::Weak<Tab>,
+    sink: mpsc::UnboundedSender<Event>,
+    script: Arc<str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AttachedToTarget {
+    session_id: String,
+    target_info: TargetInfoLite,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetInfoLite {
+    target_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl Pump {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Event>) {
+        while let Some(ev) = rx.recv().await {
+            let Some(tab) = self.tab.upgrade() else { break };
+            if ev.method == "Target.attachedToTarget" {
+                self.on_attached(&tab, &ev);
+                continue;
+            }
+            let changed = {
+                let mut st = tab.state();
+                apply(&mut st, &tab.target_id, &tab.session, &ev)
+            };
+            if changed {
+                tab.changed.send_modify(|v| *v += 1);
+            }
+        }
+        // The stream ended: the connection is gone or the session was detached.
+        if let Some(tab) = self.tab.upgrade() {
+            tab.mark_closed();
+        }
+    }
+
+    fn on_attached(&self, tab: &Arc<Tab>, ev: &Event) {
+        let Some(a) = ev.parse::<AttachedToTarget>() else {
+            return;
+        };
+        let cdp = tab.cdp.clone();
+        if a.target_info.kind == "iframe" {
+            cdp.route(&a.session_id, self.sink.clone());
+            tab.state()
+                .children
+                .insert(a.session_id.clone(), a.target_info.target_id.clone());
+            let script = self.script.clone();
+            tokio::spawn(async move {
+                if let Err(e) = setup_session(&cdp, &a.session_id, &script, false).await {
+                    tracing::debug!("setting up iframe session failed: {e}");
+                }
+            });
+        } else {
+            // Workers and the like: let them run; we do not drive them.
+            tokio::spawn(async move {
+                let s = Some(a.session_id.as_str());
+                let _ = cdp
+                    .run(s, "Runtime.runIfWaitingForDebugger", json!({}))
+                    .await;
+                let _ = cdp
+                    .run(
+                        None,
+                        "Target.detachFromTarget",
+                        json!({"sessionId": a.session_id}),
+                    )
+                    .await;
+            });
+        }
+    }
+}
+
+fn arg_text(arg: &Value) -> String {
+    if let Some(v) = arg.get("value") {
+        return match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+    }
+    if let Some(d) = arg.get("description").and_then(|d| d.as_str()) {
+        return d.to_string();
+    }
+    arg.get("unserializableValue")
+        .and_then(|v| v.as_str())
+        .or_else(|| arg.get("type").and_then(|t| t.as_str()))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn push_console(st: &mut TabState, entry: ConsoleEntry) {
+    if st.console.len() >= LOG_CAP {
+        st.console.pop_front();
+    }
+    st.console.push_back(entry);
+}
+
+/// Applies one event to the state; returns whether anything changed.
+fn apply(st: &mut TabState, main_frame: &str, main_session: &Arc<str>, ev: &Event) -> bool {
+    let p: Value = match ev.parse() {
+        Some(v) => v,
+        None => return false,
+    };
+    let frame_of = |p: &Value| {
+        p.get("frameId")
+            .and_then(|f| f.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let session: Arc<str> = ev
+        .session_id
+        .clone()
+        .unwrap_or_else(|| main_session.clone());
+    match ev.method.as_str() {
+        "Page.frameRequestedNavigation" | "Page.frameStartedNavigating" => {
+            if frame_of(&p) == main_frame
+                && p.get("disposition")
+                    .and_then(|d| d.as_str())
+                    .is_none_or(|d| d == "currentTab")
+            {
+                st.navs += 1;
+                return true;
+            }
+            false
+        }
+        "Page.frameStartedLoading" => {
+            if frame_of(&p) == main_frame {
+                st.loading = true;
+                st.navs += 1;
+                return true;
+            }
+            false
+        }
+        "Page.loadEventFired" => {
+            if ev.session_id.as_deref() == Some(&**main_session) {
+                st.loads += 1;
+                st.loading = false;
+                return true;
+            }
+            false
+        }
+        "Page.frameStoppedLoading" => {
+            if frame_of(&p) == main_frame {
+                st.loading = false;
+                st.loads += 1;
+                return true;
+            }
+            false
+        }
+        "Page.frameNavigated" => {
+            let frame = p.get("frame").cloned().unwrap_or(Value::Null);
+            let id = frame.get("id").and_then(|i| i.as_str()).unwrap_or("");
+            if id == main_frame {
+                st.url = frame
+                    .get("url")
+                    .and_then(|u| u.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                // A new document: console and network start over ("since load").
+                st.console.clear();
+                let keep: VecDeque<NetEntry> = st
+                    .network
+                    .drain(..)
+                    .filter(|n| n.kind == "Document" && n.url == st.url)
+                    .collect();
+                st.network = keep;
+                return true;
+            }
+            false
+        }
+        "Page.frameDetached" => {
+            // On a swap to an out-of-process frame the child session may already have
+            // registered the new world: only forget a world this session owned.
+            let id = frame_of(&p);
+            if st.worlds.get(&id).is_some_and(|w| w.session == session) {
+                st.worlds.remove(&id);
+            }
+            true
+        }
+        "Page.navigatedWithinDocument" => {
+            if frame_of(&p) == main_frame {
+                st.same_doc_navs += 1;
+                if let Some(u) = p.get("url").and_then(|u| u.as_str()) {
+                    st.url = u.to_string();
+                }
+                return true;
+            }
+            false
+        }
+        "Page.javascriptDialogOpening" => {
+            let s = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            st.dialogs_opened += 1;
+            st.dialog = Some(Dialog {
+                kind: s("type"),
+                message: s("message"),
+                default_prompt: s("defaultPrompt"),
+                session,
+            });
+            true
+        }
+        "Page.javascriptDialogClosed" => {
+            st.dialog = None;
+            st.prompt_text = None;
+            true
+        }
+        "Page.downloadWillBegin" => {
+            let name = p
+                .get("suggestedFilename")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            st.downloads.push(name);
+            true
+        }
+        "Input.dragIntercepted" => {
+            st.drag_data = p.get("data").cloned();
+            true
+        }
+        "Inspector.targetCrashed" => {
+            st.crashed = true;
+            true
+        }
+        "Runtime.executionContextCreated" => {
+            let ctx = p.get("context").cloned().unwrap_or(Value::Null);
+            if ctx.get("name").and_then(|n| n.as_str()) == Some(WORLD) {
+                let frame = ctx
+                    .pointer("/auxData/frameId")
+                    .and_then(|f| f.as_str())
+                    .unwrap_or("");
+                if let Some(id) = ctx.get("id").and_then(|i| i.as_i64()) {
+                    st.worlds.insert(
+                        frame.to_string(),
+                        WorldRef {
+                            session,
+                            context: id,
+                        },
+                    );
+                    return true;
+                }
+            }
+            false
+        }
+        "Runtime.executionContextDestroyed" => {
+            let id = p
+                .get("executionContextId")
+                .and_then(|i| i.as_i64())
+                .unwrap_or(-1);
+            st.worlds
+                .retain(|_, w| !(w.context == id && w.session == session));
+            true
+        }
+        "Runtime.executionContextsCleared" => {
+            st.worlds.retain(|_, w| w.session != session);
+            true
+        }
+        "Runtime.consoleAPICalled" => {
+            let level = p
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or("log")
+                .to_string();
+            let text = p
+                .get("args")
+                .and_then(|a| a.as_array())
+                .map(|a| a.iter().map(arg_text).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            let source = p.pointer("/stackTrace/callFrames/0").map(|f| {
+                format!(
+                    "{}:{}",
+                    f.get("url").and_then(|u| u.as_str()).unwrap_or(""),
+                    f.get("lineNumber").and_then(|l| l.as_i64()).unwrap_or(0) + 1
+                )
+            });
+            push_console(
+                st,
+                ConsoleEntry {
+                    level,
+                    text,
+                    source,
+                },
+            );
+            true
+        }
+        "Runtime.exceptionThrown" => {
+            let d = p.get("exceptionDetails").cloned().unwrap_or(Value::Null);
+            let text = d
+                .pointer("/exception/description")
+                .and_then(|t| t.as_str())
+                .or_else(|| d.get("text").and_then(|t| t.as_str()))
+                .unwrap_or("uncaught exception")
+                .to_string();
+            let source = d.get("url").and_then(|u| u.as_str()).map(|u| {
+                format!(
+                    "{}:{}",
+                    u,
+                    d.get("lineNumber").and_then(|l| l.as_i64()).unwrap_or(0) + 1
+                )
+            });
+            push_console(
+                st,
+                ConsoleEntry {
+                    level: "exception".into(),
+                    text,
+                    source,
+                },
+            );
+            true
+        }
+        "Log.entryAdded" => {
+            let e = p.get("entry").cloned().unwrap_or(Value::Null);
+            let s = |k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let url = s("url");
+            push_console(
+                st,
+                ConsoleEntry {
+                    level: s("level"),
+                    text: s("text"),
+                    source: if url.is_empty() { None } else { Some(url) },
+                },
+            );
+            true
+        }
+        "Network.requestWillBeSent" => {
+            let id = p
+                .get("requestId")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let kind = p
+                .get("type")
+                .and_then(|v| v.as_str())
+                .unwrap_or("Other")
+                .to_string();
+            let url = p
+                .pointer("/request/url")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let method = p
+                .pointer("/request/method")
+                .and_then(|v| v.as_str())
+                .unwrap_or("GET")
+                .to_string();
+            if p.get("redirectResponse").is_some() {
+                // A redirect reuses the request id: close the old hop.
+                if let Some(old) = st.network.iter_mut().rev().find(|n| n.id == id) {
+                    old.status = p
+                        .pointer("/redirectResponse/status")
+                        .and_then(|s| s.as_i64());
+                    old.duration = Some(old.started.elapsed());
+                }
+            }
+            st.net_seq += 1;
+            let seq = st.net_seq;
+            if kind != "EventSource" && kind != "WebSocket" {
+                st.inflight.insert(id.clone(), seq);
+            }
+            if kind == "Document" && frame_of(&p) == main_frame {
+                st.doc_error = None;
+            }
+            if st.network.len() >= LOG_CAP {
+                st.network.pop_front();
+            }
+            st.network.push_back(NetEntry {
+                id,
+                method,
+                url,
+                kind,
+                status: None,
+                failed: None,
+                started: Instant::now(),
+                duration: None,
+                seq,
+            });
+            true
+        }
+        "Network.responseReceived" => {
+            let id = p.get("requestId").and_then(|v| v.as_str()).unwrap_or("");
+            let status = p.pointer("/response/status").and_then(|v| v.as_i64());
+            let kind = p.get("type").and_then(|v| v.as_str()).unwrap_or("");
+            if kind == "Document" && frame_of(&p) == main_frame {
+                let url = p
+                    .pointer("/response/url")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                st.doc_status = status.map(|s| (url, s));
+            }
+            if let Some(n) = st.network.iter_mut().rev().find(|n| n.id == id) {
+                n.status = status;
+            }
+            true
+        }
+        "Network.loadingFinished" | "Network.loadingFailed" => {
+            let id = p
+                .get("requestId")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            st.inflight.remove(&id);
+            let failed = if ev.method == "Network.loadingFailed" {
+                Some(
+                    p.get("errorText")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("failed")
+                        .to_string(),
+                )
+            } else {
+                None
+            };
+            if let Some(n) = st.network.iter_mut().rev().find(|n| n.id == id) {
+                n.duration = Some(n.started.elapsed());
+                if failed.is_some() {
+                    if n.kind == "Document" {
+                        st.doc_error = failed.clone();
+                    }
+                    n.failed = failed;
+                }
+            }
+            true
+        }
+        "Target.detachedFromTarget" => {
+            if let Some(s) = p.get("sessionId").and_then(|v| v.as_str()) {
+                if let Some(frame) = st.children.remove(s) {
+                    st.worlds.remove(&frame);
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}

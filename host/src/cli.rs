@@ -1,0 +1,256 @@
+//! The command line: parses arguments, sets up logging on stderr, builds the browser and
+//! the registry, and runs the chosen command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::browser::{Backend, Browser, LaunchOptions, Session};
+use crate::tools::Registry;
+
+/// Tabwright: an open browser agent and a fast browser tool server.
+#[derive(Parser, Debug)]
+#[command(name = "tabwright", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command that drives a browser takes.
+#[derive(Args, Debug, Clone)]
+pub struct BrowserArgs {
+    /// Which browser: `launch` (start Chromium, default) or `connect=URL` (ws:// or http:// DevTools endpoint).
+    #[arg(long, default_value = "launch", global = true)]
+    browser: String,
+    /// The Chromium/Chrome executable for `launch` (default: found on PATH).
+    #[arg(long, global = true)]
+    chrome: Option<PathBuf>,
+    /// Show the browser window instead of running headless.
+    #[arg(long, global = true)]
+    headed: bool,
+    /// The folder file tools are confined to (default: the current directory).
+    #[arg(long, global = true)]
+    workspace: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Open a page and print what the agent sees (the read_page outline).
+    Open {
+        /// The page to open.
+        url: String,
+        /// Only interactive elements.
+        #[arg(long)]
+        interactive: bool,
+        #[command(flatten)]
+        browser: BrowserArgs,
+    },
+    /// Serve the browser tools over MCP (stdio by default).
+    Mcp {
+        /// Serve streamable HTTP on this loopback address instead of stdio, e.g. 127.0.0.1:8931.
+        #[arg(long)]
+        http: Option<SocketAddr>,
+        /// Require `Authorization: Bearer TOKEN` on HTTP requests (or set TABWRIGHT_TOKEN).
+        #[arg(long, env = "TABWRIGHT_TOKEN")]
+        token: Option<String>,
+        #[command(flatten)]
+        browser: BrowserArgs,
+    },
+    /// Call one tool with JSON arguments and print its result (for scripts and debugging).
+    Call {
+        /// Tool name, e.g. read_page.
+        tool: String,
+        /// JSON arguments, e.g. '{"url": "https://example.com"}'.
+        #[arg(default_value = "{}")]
+        args: String,
+        /// Navigate here first.
+        #[arg(long)]
+        url: Option<String>,
+        #[command(flatten)]
+        browser: BrowserArgs,
+    },
+    /// Serve the fixtures folder (tests and demos) on 127.0.0.1.
+    ServeFixtures {
+        /// Port (0 = any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The folder to serve (default: ./fixtures).
+        #[arg(long, default_value = "fixtures")]
+        dir: PathBuf,
+    },
+}
+
+impl BrowserArgs {
+    fn backend(&self) -> Result<Backend, String> {
+        if self.browser == "launch" {
+            return Ok(Backend::Launch(LaunchOptions {
+                executable: self.chrome.clone(),
+                headed: self.headed,
+                extra_args: Vec::new(),
+                window: (1280, 800),
+            }));
+        }
+        if let Some(url) = self.browser.strip_prefix("connect=") {
+            return Ok(Backend::Connect(url.to_string()));
+        }
+        Err(format!(
+            "unknown --browser \"{}\": use launch or connect=URL (the extension backend comes with the extension bridge)",
+            self.browser
+        ))
+    }
+
+    fn workspace(&self) -> PathBuf {
+        self.workspace
+            .clone()
+            .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TABWRIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tabwright: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tabwright: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Open {
+            url,
+            interactive,
+            browser,
+        } => {
+            let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            let b = Browser::new(backend);
+            let session = Session::new(b.clone(), browser.workspace());
+            let registry = Registry::browser();
+            let nav = registry
+                .call(&session, "navigate", serde_json::json!({"url": url}))
+                .await;
+            let out = match nav {
+                Ok(n) => {
+                    eprintln!("{}", n.text);
+                    let filter = if interactive { "interactive" } else { "all" };
+                    registry
+                        .call(&session, "read_page", serde_json::json!({"filter": filter}))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            b.shutdown().await;
+            match out {
+                Ok(o) => {
+                    println!("{}", o.text);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("tabwright: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Call {
+            tool,
+            args,
+            url,
+            browser,
+        } => {
+            let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            let args: serde_json::Value = serde_json::from_str(&args)
+                .map_err(|e| anyhow::anyhow!("the arguments are not JSON: {e}"))?;
+            let b = Browser::new(backend);
+            let session = Session::new(b.clone(), browser.workspace());
+            let registry = Registry::browser();
+            if let Some(u) = url {
+                registry
+                    .call(&session, "navigate", serde_json::json!({"url": u}))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let r = registry.call(&session, &tool, args).await;
+            b.shutdown().await;
+            match r {
+                Ok(o) => {
+                    println!("{}", o.text);
+                    for i in o.images {
+                        println!("[image {} {} bytes base64]", i.mime, i.data.len());
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("tabwright: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Mcp {
+            http,
+            token,
+            browser,
+        } => {
+            let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            let b = Browser::new(backend);
+            let registry = Arc::new(Registry::browser());
+            let workspace = browser.workspace();
+            let result = match http {
+                None => crate::mcp::serve_stdio(registry, b.clone(), workspace).await,
+                Some(addr) => {
+                    let opts = crate::mcp::http::HttpOptions { addr, token };
+                    let serve =
+                        crate::mcp::http::serve_http(registry, b.clone(), workspace, opts, |a| {
+                            eprintln!("tabwright: MCP over HTTP at http://{a}/mcp");
+                        });
+                    tokio::select! {
+                        r = serve => r,
+                        _ = tokio::signal::ctrl_c() => Ok(()),
+                    }
+                }
+            };
+            b.shutdown().await;
+            result.map(|_| ExitCode::SUCCESS)
+        }
+        Command::ServeFixtures { port, dir } => {
+            let root = dir
+                .canonicalize()
+                .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", dir.display()))?;
+            let server = crate::fixture_server::start(root, port).await?;
+            println!("{}", server.url(""));
+            eprintln!(
+                "tabwright: serving fixtures at {} (and {}); Ctrl-C stops",
+                server.url(""),
+                server.other_origin_url("")
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

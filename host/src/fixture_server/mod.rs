@@ -1,0 +1,222 @@
+//! The host's own small HTTP server for `fixtures/`: static files plus a few dynamic routes
+//! the fixture pages use. Tests and demos run it on 127.0.0.1; the same port answers as
+//! `localhost` too, which is a different origin, so cross-origin iframes need no second server.
+//!
+//! Routes: `/api/echo` (the request as JSON), `/api/slow?ms=N` (answers after N ms, at most
+//! 10 s), `/status/N` (an empty response with status N), `/download/NAME` (an attachment).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// A running fixture server.
+pub struct FixtureServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FixtureServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FixtureServer {
+    /// `http://127.0.0.1:PORT` + path.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.addr.port(),
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// The same path on the other origin, `http://localhost:PORT`.
+    pub fn other_origin_url(&self, path: &str) -> String {
+        format!(
+            "http://localhost:{}/{}",
+            self.addr.port(),
+            path.trim_start_matches('/')
+        )
+    }
+}
+
+/// Starts serving `root` on 127.0.0.1:`port` (0 = any free port).
+pub async fn start(root: PathBuf, port: u16) -> std::io::Result<FixtureServer> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let root = root.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| handle(root.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Ok(FixtureServer { addr, task })
+}
+
+fn respond(status: u16, mime: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = mime.parse() {
+        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
+    r.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+}
+
+async fn handle(
+    root: PathBuf,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().to_string();
+    if path == "/api/echo" {
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let json = serde_json::json!({
+            "method": method, "path": path, "query": query, "body": String::from_utf8_lossy(&body),
+        });
+        let mut r = respond(200, "application/json", json.to_string());
+        r.headers_mut().insert(
+            "access-control-allow-origin",
+            hyper::header::HeaderValue::from_static("*"),
+        );
+        return Ok(r);
+    }
+    if path == "/api/slow" {
+        let ms = query_param(&query, "ms")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(500)
+            .min(10_000);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        return Ok(respond(200, "text/plain", "ok"));
+    }
+    if let Some(code) = path.strip_prefix("/status/") {
+        let code = code
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (200..600).contains(c))
+            .unwrap_or(400);
+        return Ok(respond(code, "text/plain", ""));
+    }
+    if let Some(name) = path.strip_prefix("/download/") {
+        let mut r = respond(200, "text/plain", format!("file {name}\n"));
+        if let Ok(v) = format!("attachment; filename=\"{}\"", name.replace('"', "")).parse() {
+            r.headers_mut()
+                .insert(hyper::header::CONTENT_DISPOSITION, v);
+        }
+        return Ok(r);
+    }
+    Ok(serve_file(&root, &path).await)
+}
+
+fn safe_join(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(url_path)?;
+    let rel = Path::new(decoded.trim_start_matches('/'));
+    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    Some(root.join(rel))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn serve_file(root: &Path, url_path: &str) -> Response<Full<Bytes>> {
+    let Some(mut file) = safe_join(root, url_path) else {
+        return respond(400, "text/plain", "bad path");
+    };
+    if file.is_dir() {
+        file = file.join("index.html");
+    }
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => respond(200, mime(&file), bytes),
+        Err(_) => respond(
+            404,
+            "text/html",
+            "<!doctype html><title>Not found</title><h1>Not found</h1>",
+        ),
+    }
+}
+
+fn mime(p: &Path) -> &'static str {
+    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript",
+        "css" => "text/css",
+        "json" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_root() {
+        let root = Path::new("/srv");
+        assert_eq!(
+            safe_join(root, "/a/b.html"),
+            Some(PathBuf::from("/srv/a/b.html"))
+        );
+        assert_eq!(safe_join(root, "/../etc/passwd"), None);
+        assert_eq!(safe_join(root, "/%2e%2e/etc/passwd"), None);
+        assert_eq!(
+            safe_join(root, "/a%20b.html"),
+            Some(PathBuf::from("/srv/a b.html"))
+        );
+        assert_eq!(safe_join(root, "/%zz"), None);
+    }
+}

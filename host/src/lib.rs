@@ -1,0 +1,16 @@
+//! Tabwright: an open browser agent. This crate is the host: the browser layer over CDP, the
+//! one tool registry, the accessibility outline, offline element search, the MCP server and
+//! the fixture server the tests and demos use.
+//!
+//! Map (see DESIGN.md): [`browser`] owns the CDP connection, tabs and waiting; [`outline`]
+//! turns pages into the outline with refs; [`find`] ranks elements for a query; [`tools`] is
+//! the registry every front end uses; [`mcp`] serves it to other agents; [`fixture_server`]
+//! serves `fixtures/`; [`cli`] is the command line.
+
+pub mod browser;
+pub mod cli;
+pub mod find;
+pub mod fixture_server;
+pub mod mcp;
+pub mod outline;
+pub mod tools;

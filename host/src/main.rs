@@ -1,0 +1,5 @@
+//! The `tabwright` binary: see [`tabwright::cli`].
+
+fn main() -> std::process::ExitCode {
+    tabwright::cli::main()
+}

@@ -1,0 +1,423 @@
+//! The accessibility outline of `read_page` and `find` (grammar in TOOLS.md).
+//!
+//! The walker (`walker.js`) runs in an isolated world of every frame, computes ARIA roles and
+//! accessible names, and keeps the ref registry of its frame. This module asks each frame for
+//! its part and splices child frames (same- and cross-origin) in place under their `iframe`
+//! line. It touches the page only through the walker's API.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::browser::tab::{Tab, WorldRef};
+use crate::tools::ToolError;
+
+/// Which nodes to include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Filter {
+    /// Everything visible.
+    #[default]
+    All,
+    /// Only what a person can act on, with its landmark context.
+    Interactive,
+}
+
+impl Filter {
+    fn as_str(self) -> &'static str {
+        match self {
+            Filter::All => "all",
+            Filter::Interactive => "interactive",
+        }
+    }
+}
+
+/// Options of one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct SnapOpts {
+    /// Which nodes.
+    pub filter: Filter,
+    /// Subtree root ref.
+    pub root: Option<String>,
+    /// Depth limit below the root.
+    pub depth: Option<u32>,
+    /// Character budget for the whole outline.
+    pub max_chars: usize,
+}
+
+/// The result of a snapshot.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The header line.
+    pub header: String,
+    /// The outline lines (without the header).
+    pub body: String,
+    /// True when the outline did not fit in `max_chars`.
+    pub too_big: bool,
+    /// Number of lines.
+    pub lines: usize,
+}
+
+#[derive(Deserialize)]
+struct FramePart {
+    text: String,
+    #[serde(default)]
+    frames: Vec<FrameRef>,
+    #[serde(default, rename = "tooBig")]
+    too_big: bool,
+}
+
+#[derive(Deserialize)]
+struct FrameRef {
+    #[serde(rename = "ref")]
+    r#ref: String,
+    line: usize,
+}
+
+/// Page facts for the header line.
+#[derive(Deserialize, Debug, Default)]
+pub struct PageMeta {
+    /// Document title.
+    pub title: String,
+    /// Location.
+    pub url: String,
+    /// Viewport width.
+    pub vw: i64,
+    /// Viewport height.
+    pub vh: i64,
+    /// Horizontal scroll.
+    pub sx: i64,
+    /// Vertical scroll.
+    pub sy: i64,
+    /// Scrollable width.
+    pub sw: i64,
+    /// Scrollable height.
+    pub sh: i64,
+}
+
+const META_JS: &str =
+    "({title: document.title, url: location.href, vw: innerWidth, vh: innerHeight, \
+    sx: Math.round(scrollX), sy: Math.round(scrollY), \
+    sw: document.documentElement ? document.documentElement.scrollWidth : 0, \
+    sh: document.documentElement ? document.documentElement.scrollHeight : 0})";
+
+/// Evaluates `expr` in an isolated world and returns its JSON value; page exceptions become
+/// tool errors.
+pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value, ToolError> {
+    let res: Value = tab
+        .cdp()
+        .call(
+            Some(&world.session),
+            "Runtime.evaluate",
+            json!({"expression": expr, "contextId": world.context, "returnByValue": true, "awaitPromise": true}),
+        )
+        .await?;
+    if let Some(ex) = res.get("exceptionDetails") {
+        let msg = ex
+            .pointer("/exception/description")
+            .and_then(|d| d.as_str())
+            .or_else(|| ex.get("text").and_then(|t| t.as_str()))
+            .unwrap_or("error");
+        return Err(ToolError(msg.lines().next().unwrap_or(msg).to_string()));
+    }
+    Ok(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
+}
+
+/// The main frame's isolated world, or an error telling the model the page is not ready.
+pub async fn main_world(tab: &Tab) -> Result<WorldRef, ToolError> {
+    if let Some(d) = tab.state().dialog.clone() {
+        return Err(ToolError(format!(
+            "a {} dialog is open (\"{}\"): answer it first with computer action=key text=Enter (accept) or text=Escape (dismiss)",
+            d.kind, d.message
+        )));
+    }
+    tab.world(&tab.target_id).await.ok_or_else(|| {
+        ToolError(
+            "the page has no document ready yet (it may still be loading); try again or navigate"
+                .into(),
+        )
+    })
+}
+
+/// Header facts of the top-level page.
+pub async fn page_meta(tab: &Tab) -> Result<PageMeta, ToolError> {
+    let world = main_world(tab).await?;
+    let v = eval_world(tab, &world, META_JS).await?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
+}
+
+/// Formats the header line.
+pub fn header(m: &PageMeta) -> String {
+    format!(
+        "page \"{}\" [url={}] [viewport={}x{}] [scroll={},{}] [size={}x{}]",
+        m.title.replace('"', "\\\""),
+        m.url,
+        m.vw,
+        m.vh,
+        m.sx,
+        m.sy,
+        m.sw,
+        m.sh
+    )
+}
+
+/// The frame a ref belongs to.
+fn frame_of_ref(tab: &Tab, r: &str) -> Result<String, ToolError> {
+    let prefix = crate::tools::element_prefix(r)
+        .ok_or_else(|| ToolError(format!("\"{r}\" is not a ref: refs look like e12 or f1e3")))?;
+    tab.state()
+        .prefixes
+        .get(prefix)
+        .cloned()
+        .ok_or_else(|| crate::tools::stale_ref(r))
+}
+
+/// Builds the outline of the whole page (or of the `root` subtree), frames spliced in.
+pub async fn snapshot(tab: &Tab, opts: &SnapOpts) -> Result<Snapshot, ToolError> {
+    let meta = page_meta(tab).await?;
+    let frame = match &opts.root {
+        Some(r) => frame_of_ref(tab, r)?,
+        None => tab.target_id.clone(),
+    };
+    let mut budget = opts.max_chars;
+    let (body, too_big) =
+        frame_outline(tab, &frame, opts, opts.root.clone(), &mut budget, 0).await?;
+    let lines = body.lines().count();
+    Ok(Snapshot {
+        header: header(&meta),
+        body,
+        too_big,
+        lines,
+    })
+}
+
+fn frame_outline<'a>(
+    tab: &'a Tab,
+    frame_id: &'a str,
+    opts: &'a SnapOpts,
+    root: Option<String>,
+    budget: &'a mut usize,
+    nesting: usize,
+) -> crate::tools::BoxFuture<'a, Result<(String, bool), ToolError>> {
+    Box::pin(async move {
+        let world = if frame_id == tab.target_id {
+            main_world(tab).await?
+        } else {
+            match wait_world(tab, frame_id).await {
+                Some(w) => w,
+                None => {
+                    return Ok((
+                        "- text: (this frame's content is not available yet)".to_string(),
+                        false,
+                    ))
+                }
+            }
+        };
+        let prefix = tab.frame_prefix(frame_id, None, None);
+        let args = json!({
+            "prefix": prefix,
+            "filter": opts.filter.as_str(),
+            "root": root,
+            "depth": opts.depth,
+            "maxChars": *budget,
+        });
+        let v = eval_world(tab, &world, &format!("__tabwright.snapshot({args})"))
+            .await
+            .map_err(|e| {
+                if e.0.contains("stale ref") {
+                    crate::tools::stale_ref(root.as_deref().unwrap_or("?"))
+                } else {
+                    e
+                }
+            })?;
+        let part: FramePart = serde_json::from_value(v).map_err(|e| {
+            ToolError(format!(
+                "the page script returned an unexpected outline: {e}"
+            ))
+        })?;
+        if part.too_big {
+            return Ok((String::new(), true));
+        }
+        *budget = budget.saturating_sub(part.text.len());
+        if part.frames.is_empty() || nesting > 8 {
+            return Ok((part.text, false));
+        }
+        let mut lines: Vec<String> = part.text.lines().map(str::to_string).collect();
+        // Number frames in document order, then splice from the last frame up so earlier
+        // line numbers stay valid.
+        let mut frames = Vec::new();
+        for f in part.frames {
+            if let Some(child) = child_frame_id(tab, &world, &f.r#ref).await {
+                tab.frame_prefix(&child, Some(frame_id), Some(&f.r#ref));
+                frames.push((f, child));
+            }
+        }
+        frames.sort_by_key(|(f, _)| std::cmp::Reverse(f.line));
+        for (f, child) in frames {
+            let depth_used = lines
+                .get(f.line)
+                .map(|l| l.len() - l.trim_start().len())
+                .unwrap_or(0);
+            let sub_opts = SnapOpts {
+                depth: opts
+                    .depth
+                    .map(|d| d.saturating_sub((depth_used / 2) as u32 + 1)),
+                ..opts.clone()
+            };
+            if opts.depth.is_some_and(|d| (depth_used / 2) as u32 >= d) {
+                continue;
+            }
+            let (text, big) =
+                frame_outline(tab, &child, &sub_opts, None, budget, nesting + 1).await?;
+            if big {
+                return Ok((String::new(), true));
+            }
+            let indent = " ".repeat(depth_used + 2);
+            let spliced: Vec<String> = text.lines().map(|l| format!("{indent}{l}")).collect();
+            let at = (f.line + 1).min(lines.len());
+            lines.splice(at..at, spliced);
+        }
+        Ok((lines.join("\n"), false))
+    })
+}
+
+async fn wait_world(tab: &Tab, frame_id: &str) -> Option<WorldRef> {
+    let mut found = None;
+    tab.wait_for(Duration::from_secs(2), |st| {
+        found = st.worlds.get(frame_id).cloned();
+        found.is_some()
+    })
+    .await;
+    found
+}
+
+/// The frame id hosted by the `<iframe>` behind `r` in `world`.
+async fn child_frame_id(tab: &Tab, world: &WorldRef, r: &str) -> Option<String> {
+    let res: Value = tab
+        .cdp()
+        .call(
+            Some(&world.session),
+            "Runtime.evaluate",
+            json!({"expression": format!("__tabwright.element({})", json!(r)), "contextId": world.context}),
+        )
+        .await
+        .ok()?;
+    let object_id = res.pointer("/result/objectId")?.as_str()?.to_string();
+    let node: Value = tab
+        .cdp()
+        .call(
+            Some(&world.session),
+            "DOM.describeNode",
+            json!({"objectId": object_id}),
+        )
+        .await
+        .ok()?;
+    let _ = tab
+        .cdp()
+        .run(
+            Some(&world.session),
+            "Runtime.releaseObject",
+            json!({"objectId": object_id}),
+        )
+        .await;
+    node.pointer("/node/frameId")
+        .and_then(|f| f.as_str())
+        .map(str::to_string)
+}
+
+/// One candidate element for `find`, as the walker describes it.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawCandidate {
+    /// Its ref.
+    #[serde(rename = "ref")]
+    pub r#ref: String,
+    /// ARIA role.
+    #[serde(default)]
+    pub role: String,
+    /// Accessible name.
+    #[serde(default)]
+    pub name: String,
+    /// Current value.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Placeholder or description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Ancestor landmarks and headings, nearest last.
+    #[serde(default)]
+    pub context: Vec<String>,
+    /// Text near it.
+    #[serde(default)]
+    pub nearby: String,
+    /// Whether a person can act on it.
+    #[serde(default)]
+    pub interactive: bool,
+    /// Document order.
+    #[serde(default)]
+    pub order: usize,
+    /// Its outline line.
+    #[serde(default)]
+    pub line: String,
+}
+
+/// Every element of every frame that `find` may return, in document order.
+pub async fn candidates(tab: &Tab) -> Result<Vec<RawCandidate>, ToolError> {
+    let mut out = Vec::new();
+    collect_candidates(tab, tab.target_id.clone(), Vec::new(), &mut out, 0).await?;
+    for (i, c) in out.iter_mut().enumerate() {
+        c.order = i;
+    }
+    Ok(out)
+}
+
+fn collect_candidates<'a>(
+    tab: &'a Tab,
+    frame_id: String,
+    context: Vec<String>,
+    out: &'a mut Vec<RawCandidate>,
+    nesting: usize,
+) -> crate::tools::BoxFuture<'a, Result<(), ToolError>> {
+    Box::pin(async move {
+        let world = if frame_id == tab.target_id {
+            main_world(tab).await?
+        } else {
+            match wait_world(tab, &frame_id).await {
+                Some(w) => w,
+                None => return Ok(()),
+            }
+        };
+        let prefix = tab.frame_prefix(&frame_id, None, None);
+        let v = eval_world(
+            tab,
+            &world,
+            &format!("__tabwright.candidates({})", json!({"prefix": prefix})),
+        )
+        .await?;
+        let list: Vec<RawCandidate> = serde_json::from_value(v).map_err(|e| {
+            ToolError(format!(
+                "the page script returned unexpected candidates: {e}"
+            ))
+        })?;
+        for mut c in list {
+            let is_frame = c.role == "iframe";
+            let mut ctx = context.clone();
+            ctx.append(&mut c.context);
+            c.context = ctx;
+            let frame_ref = c.r#ref.clone();
+            let frame_ctx = {
+                let mut v = c.context.clone();
+                v.push(format!("iframe {}", c.name));
+                v
+            };
+            out.push(c);
+            if is_frame && nesting < 8 {
+                if let Some(child) = child_frame_id(tab, &world, &frame_ref).await {
+                    tab.frame_prefix(&child, Some(&frame_id), Some(&frame_ref));
+                    collect_candidates(tab, child, frame_ctx, out, nesting + 1).await?;
+                }
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,1358 @@
+/*
+ * Tabwright in-page accessibility-outline walker.
+ *
+ * Job: compute ARIA roles and accessible names ourselves (CDP's
+ * Accessibility.getFullAXTree is far too slow on big pages) and print the page
+ * as a compact, indented outline in which every rendered element carries a
+ * stable ref the host can act on.
+ *
+ * How it is run: the host injects this file with
+ * Page.addScriptToEvaluateOnNewDocument({worldName: "tabwright", runImmediately: true})
+ * and with Runtime.evaluate into existing contexts, so it runs in an ISOLATED
+ * world of every frame: it shares the DOM with the page but none of its JS
+ * globals, and may run at document_start (before <body> exists). Installing is
+ * idempotent and touches no DOM; all DOM work happens inside the API calls.
+ *
+ * API (globalThis.__tabwright):
+ *   snapshot({prefix, filter: "all"|"interactive", root: ref|null, depth: n|null, maxChars})
+ *       -> {text, frames: [{ref, line}], nodes, chars, tooBig}
+ *       throws Error("stale ref X") when root is not a live ref.
+ *   element(ref) -> Element|null        (null when unknown, collected or disconnected)
+ *   refOf(element, prefix) -> ref       (assigns one if needed)
+ *   candidates({prefix}) -> [{ref, role, name, value, description, context,
+ *                             nearby, interactive, order, line}]
+ *
+ * Outline grammar (public contract), one node per line, two spaces per level:
+ *   - ROLE "NAME" [ref=REF] [state]… : inline text      (written "…]: text")
+ *   - text: some text                                    (text runs, no ref)
+ * States, in this order: [checked]/[checked=mixed] [disabled]
+ *   [expanded]/[expanded=false] [selected] [pressed]/[pressed=mixed] [level=N]
+ *   [value="…"] [url=…] [placeholder=…] [required] [readonly] [focused] [invalid]
+ * A line whose children were cut by `depth` ends with " [+N]" (N direct child
+ * lines dropped).
+ *
+ * Roles and names follow Playwright's injected roleUtils (HTML-AAM + accname
+ * 1.2 as Playwright implements them) so that every element Playwright's
+ * ariaSnapshot({mode: "ai"}) would give a ref (every visible element with a
+ * role other than nameless generic) appears here with the same role and name.
+ * Deliberate differences: nameless generics (div/span/b/i/label/...) are folded
+ * into their parent instead of printed; aria-hidden="true" subtrees are left
+ * out even when visible; iframes are named from title/aria-label; values,
+ * urls and placeholders are inline [key=value] states instead of child lines.
+ *
+ * Speed: one flat-tree walk reading getComputedStyle once per element (no
+ * layout: no getBoundingClientRect), with per-call caches that the accessible
+ * name computation reuses. Names, states and refs are computed only for the
+ * lines actually printed.
+ */
+(() => {
+  "use strict";
+  if (globalThis.__tabwright) return;
+
+  // ---------------------------------------------------------------- tables --
+
+  const VALID_ROLES = new Set(("alert alertdialog application article banner blockquote button caption cell " +
+    "checkbox code columnheader combobox complementary contentinfo definition deletion dialog directory document " +
+    "emphasis feed figure form generic grid gridcell group heading img insertion link list listbox listitem log main " +
+    "mark marquee math meter menu menubar menuitem menuitemcheckbox menuitemradio navigation none note option " +
+    "paragraph presentation progressbar radio radiogroup region row rowgroup rowheader scrollbar search searchbox " +
+    "separator slider spinbutton status strong subscript superscript switch tab table tablist tabpanel term textbox " +
+    "time timer toolbar tooltip tree treegrid treeitem").split(" "));
+
+  // Elements whose subtree is never rendered.
+  const SKIP_TAGS = new Set(["script", "style", "template", "noscript", "head", "link", "meta", "title", "base",
+    "desc", "metadata", "defs", "clippath", "clipPath", "mask", "symbol", "lineargradient", "linearGradient",
+    "radialgradient", "radialGradient", "pattern", "marker", "filter"]);
+  // Tags Playwright ignores entirely for names (isElementIgnoredForAria).
+  const IGNORED_FOR_ARIA = new Set(["style", "script", "noscript", "template"]);
+  // Elements whose DOM children are not rendered content (replaced elements / fallback content).
+  const NO_CHILDREN = new Set(["input", "textarea", "img", "iframe", "frame", "video", "audio", "canvas", "object",
+    "embed", "select", "meter", "progress"]);
+
+  const INTERACTIVE_ROLES = new Set(["link", "button", "textbox", "searchbox", "checkbox", "radio", "switch", "slider",
+    "spinbutton", "combobox", "listbox", "option", "menuitem", "menuitemcheckbox", "menuitemradio", "tab", "treeitem"]);
+  // Kept as structure lines by filter "interactive" when they contain something interactive.
+  const STRUCTURE_ROLES = new Set(["banner", "complementary", "contentinfo", "form", "main", "navigation", "region",
+    "search", "dialog", "alertdialog", "heading"]);
+  // Ancestors reported in candidates().context.
+  const CONTEXT_ROLES = new Set(["banner", "complementary", "contentinfo", "form", "main", "navigation", "region",
+    "search", "dialog", "alertdialog", "heading", "list", "listbox", "menu", "menubar", "tablist", "toolbar", "table",
+    "grid", "treegrid", "row", "group", "radiogroup", "tree"]);
+  // Phrasing roles folded into the surrounding text like generic inline elements (<em>, <strong>).
+  // Keep this set small: Playwright gives these elements refs, every role folded here is a line (and
+  // a ref) fewer than Playwright prints. <code> is deliberately kept as its own line.
+  const FOLDED_ROLES = new Set(["emphasis", "strong"]);
+  const VALUE_ROLES = new Set(["textbox", "searchbox", "combobox", "spinbutton", "slider", "progressbar", "meter"]);
+
+  // accname: roles that take their name from their content (Playwright's allowsNameFromContent).
+  const NAME_FROM_CONTENT = new Set(["button", "cell", "checkbox", "columnheader", "gridcell", "heading", "link",
+    "menuitem", "menuitemcheckbox", "menuitemradio", "option", "radio", "row", "rowheader", "switch", "tab", "tooltip",
+    "treeitem"]);
+  // ...and roles whose content is included when they are a *descendant* of the element being named.
+  // "" is "no role" (div, span, ...); note an explicit role="generic" is not in the list (Playwright quirk).
+  const NAME_FROM_CONTENT_DESC = new Set(["", "caption", "code", "contentinfo", "definition", "deletion", "emphasis",
+    "insertion", "list", "listitem", "mark", "none", "paragraph", "presentation", "region", "row", "rowgroup",
+    "section", "strong", "subscript", "superscript", "table", "term", "time"]);
+  // Roles that prohibit naming: their accessible name is always empty.
+  const NAME_PROHIBITED = new Set(["caption", "code", "definition", "deletion", "emphasis", "generic", "insertion",
+    "mark", "paragraph", "presentation", "strong", "subscript", "suggestion", "superscript", "term", "time"]);
+
+  const CHECKED_ROLES = new Set(["checkbox", "menuitemcheckbox", "option", "radio", "switch", "menuitemradio", "treeitem"]);
+  const DISABLED_ROLES = new Set(["application", "button", "composite", "gridcell", "group", "input", "link", "menuitem",
+    "scrollbar", "separator", "tab", "checkbox", "columnheader", "combobox", "grid", "listbox", "menu", "menubar",
+    "menuitemcheckbox", "menuitemradio", "option", "radio", "radiogroup", "row", "rowheader", "searchbox", "select",
+    "slider", "spinbutton", "switch", "tablist", "textbox", "toolbar", "tree", "treegrid", "treeitem"]);
+  const EXPANDED_ROLES = new Set(["application", "button", "checkbox", "combobox", "gridcell", "link", "listbox",
+    "menuitem", "row", "rowheader", "tab", "treeitem", "columnheader", "menuitemcheckbox", "menuitemradio", "switch"]);
+  const SELECTED_ROLES = new Set(["gridcell", "option", "row", "tab", "rowheader", "columnheader", "treeitem"]);
+  const LEVEL_ROLES = new Set(["heading", "listitem", "row", "treeitem"]);
+  const READONLY_ROLES = new Set(["checkbox", "combobox", "grid", "gridcell", "listbox", "radiogroup", "slider",
+    "spinbutton", "textbox", "columnheader", "rowheader", "searchbox", "switch", "treegrid"]);
+  const INVALID_ROLES = new Set(["application", "checkbox", "columnheader", "combobox", "gridcell", "listbox",
+    "radiogroup", "rowheader", "searchbox", "slider", "spinbutton", "switch", "textbox", "tree"]);
+
+  // Global ARIA attributes (with the roles for which they do not count): an element carrying one
+  // cannot be made presentational (role=none conflict resolution), and <img alt=""> stays an img.
+  const GLOBAL_ARIA = [["aria-atomic"], ["aria-busy"], ["aria-controls"], ["aria-current"], ["aria-describedby"],
+    ["aria-details"], ["aria-dropeffect"], ["aria-flowto"], ["aria-grabbed"], ["aria-hidden"], ["aria-keyshortcuts"],
+    ["aria-label", NAME_PROHIBITED], ["aria-labelledby", NAME_PROHIBITED], ["aria-live"], ["aria-owns"],
+    ["aria-relevant"], ["aria-roledescription", new Set(["generic"])]];
+
+  const INPUT_ROLES = { button: "button", checkbox: "checkbox", image: "button", number: "spinbutton", radio: "radio",
+    range: "slider", reset: "button", submit: "button", file: "button" };
+  const TEXT_INPUT_TYPES = new Set(["email", "search", "tel", "text", "url", ""]);
+
+  // header/footer are landmarks only outside these (HTML-AAM "scoped to body").
+  const NOT_LANDMARK_ANCESTOR = "article:not([role]), aside:not([role]), main:not([role]), nav:not([role]), " +
+    "section:not([role]), [role=article], [role=complementary], [role=main], [role=navigation], [role=region]";
+
+  const IMPLICIT = {
+    a: (e) => e.hasAttribute("href") ? "link" : null,
+    area: (e) => e.hasAttribute("href") ? "link" : null,
+    address: () => "group",
+    article: () => "article",
+    aside: () => "complementary",
+    blockquote: () => "blockquote",
+    button: () => "button",
+    caption: () => "caption",
+    code: () => "code",
+    datalist: () => "listbox",
+    dd: () => "definition",
+    del: () => "deletion",
+    s: () => "deletion",
+    details: () => "group",
+    dfn: () => "term",
+    dialog: () => "dialog",
+    dt: () => "term",
+    em: () => "emphasis",
+    fieldset: () => "group",
+    figure: () => "figure",
+    footer: (e) => closestCrossShadow(e, NOT_LANDMARK_ANCESTOR) ? null : "contentinfo",
+    form: (e) => hasExplicitName(e) ? "form" : null,
+    h1: () => "heading", h2: () => "heading", h3: () => "heading",
+    h4: () => "heading", h5: () => "heading", h6: () => "heading",
+    header: (e) => closestCrossShadow(e, NOT_LANDMARK_ANCESTOR) ? null : "banner",
+    hr: () => "separator",
+    iframe: () => "iframe",
+    frame: () => "iframe",
+    // <img alt=""> is presentational unless something forces it to stay exposed.
+    img: (e) => e.getAttribute("alt") === "" && !e.getAttribute("title") && !hasGlobalAria(e, "") &&
+      !hasTabIndex(e) ? "presentation" : "img",
+    input: (e) => {
+      const type = e.type.toLowerCase();
+      if (TEXT_INPUT_TYPES.has(type)) {
+        const list = idRefs(e, e.getAttribute("list"))[0];
+        if (list && list.localName === "datalist") return "combobox";
+        return type === "search" ? "searchbox" : "textbox";
+      }
+      if (type === "hidden") return null;
+      // Playwright (and Chromium) expose date/time/color/password/... as plain textboxes.
+      return INPUT_ROLES[type] || "textbox";
+    },
+    ins: () => "insertion",
+    li: () => "listitem",
+    main: () => "main",
+    mark: () => "mark",
+    math: () => "math",
+    menu: () => "list",
+    meter: () => "meter",
+    nav: () => "navigation",
+    ol: () => "list",
+    optgroup: () => "group",
+    option: () => "option",
+    output: () => "status",
+    p: () => "paragraph",
+    progress: () => "progressbar",
+    search: () => "search",
+    section: (e) => hasExplicitName(e) ? "region" : null,
+    select: (e) => e.multiple || e.size > 1 ? "listbox" : "combobox",
+    strong: () => "strong",
+    sub: () => "subscript",
+    sup: () => "superscript",
+    svg: () => "img",
+    table: () => "table",
+    tbody: () => "rowgroup",
+    thead: () => "rowgroup",
+    tfoot: () => "rowgroup",
+    td: (e) => {
+      const table = closestCrossShadow(e, "table");
+      const r = table ? explicitRole(table) : null;
+      return r === "grid" || r === "treegrid" ? "gridcell" : "cell";
+    },
+    th: thRole,
+    textarea: () => "textbox",
+    time: () => "time",
+    tr: () => "row",
+    ul: () => "list",
+  };
+
+  // role=none/presentation on these parents is inherited by the listed children (li in ul, td in tr...).
+  const PRESENTATION_PARENTS = { dd: ["dl", "div"], div: ["dl"], dt: ["dl", "div"], li: ["ol", "ul"],
+    tbody: ["table"], td: ["tr"], tfoot: ["table"], th: ["tr"], thead: ["table"], tr: ["thead", "tbody", "tfoot", "table"] };
+
+  // ------------------------------------------------------------------ refs --
+
+  const refByEl = new WeakMap();     // Element -> ref
+  const elByRef = new Map();         // ref -> WeakRef(Element)
+  let refCounter = 0;
+  let pruneAt = 20000;
+
+  function refOf(el, prefix) {
+    prefix = prefix == null ? "e" : String(prefix);
+    const old = refByEl.get(el);
+    // A ref keeps naming its element while it lives; if the frame's prefix changed we issue a new
+    // one (the old ref keeps resolving to the same element, refs are never reused).
+    if (old !== undefined && old.length > prefix.length && old.startsWith(prefix) &&
+        isDigits(old, prefix.length)) return old;
+    const ref = prefix + (++refCounter);
+    refByEl.set(el, ref);
+    elByRef.set(ref, new WeakRef(el));
+    return ref;
+  }
+
+  function isDigits(s, from) {
+    for (let i = from; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return false;
+    }
+    return true;
+  }
+
+  function element(ref) {
+    const w = elByRef.get(String(ref));
+    const el = w && w.deref();
+    return el && el.isConnected ? el : null;
+  }
+
+  // Drop entries whose element was collected, so a long-lived SPA does not grow the map forever.
+  function pruneRefs() {
+    if (elByRef.size < pruneAt) return;
+    for (const [ref, w] of elByRef) if (!w.deref()) elByRef.delete(ref);
+    pruneAt = Math.max(20000, elByRef.size * 2);
+  }
+
+  // ------------------------------------------------- per-call DOM caches --
+  // Valid only during one snapshot()/candidates() call (the DOM cannot change under us).
+
+  let INFO = null;      // Element -> {d: display, v: own visibility visible, h: hidden subtree}
+  let ROLES = null;     // Element -> role for name computation (null = no role)
+  let DISABLED = null;  // Element -> aria-disabled chain result
+  let FOCUSED = null;   // deepest document.activeElement
+
+  function begin() {
+    INFO = new Map();
+    ROLES = new Map();
+    DISABLED = new Map();
+    FOCUSED = deepestActive(document);
+  }
+
+  function end() {
+    INFO = ROLES = DISABLED = FOCUSED = null;
+  }
+
+  function deepestActive(doc) {
+    let a = doc.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a;
+  }
+
+  // Style info, computed lazily for elements the main walk did not visit.
+  function info(el) {
+    let i = INFO.get(el);
+    if (i === undefined) {
+      const cs = getComputedStyle(el);
+      i = { d: cs.display, v: cs.visibility === "visible", h: undefined };
+      INFO.set(el, i);
+    }
+    return i;
+  }
+
+  function parentOrHost(el) {
+    if (el.parentElement) return el.parentElement;
+    const p = el.parentNode;
+    return p && p.nodeType === 11 && p.host ? p.host : null;
+  }
+
+  function closestCrossShadow(el, sel) {
+    while (el) {
+      const c = el.closest(sel);
+      if (c) return c;
+      let top = el;
+      while (top.parentElement) top = top.parentElement;
+      el = parentOrHost(top);
+    }
+    return null;
+  }
+
+  // Hidden by display:none / aria-hidden / not slotted, on the element or an ancestor.
+  function subtreeHidden(el) {
+    const i = info(el);
+    if (i.h !== undefined) return i.h;
+    let h = i.d === "none" || isTrue(el.getAttribute("aria-hidden"));
+    if (!h) {
+      const p = el.parentElement;
+      if (p && p.shadowRoot && !el.assignedSlot) h = true;
+    }
+    if (!h) {
+      const p = parentOrHost(el);
+      if (p) h = subtreeHidden(p);
+    }
+    i.h = h;
+    return h;
+  }
+
+  // Playwright's isElementHiddenForAria, using the walk's caches where possible.
+  function hiddenForAria(el) {
+    const tag = el.localName;
+    if (IGNORED_FOR_ARIA.has(tag)) return true;
+    const i = info(el);
+    if (i.h === false) return tag !== "slot" && !i.v && !(tag === "option" && el.closest("select"));
+    if (i.d === "contents" && tag !== "slot") {
+      for (let c = el.firstChild; c; c = c.nextSibling) {
+        if (c.nodeType === 1 && !hiddenForAria(c)) return false;
+        if (c.nodeType === 3 && c.data.trim()) return false;
+      }
+      return true;
+    }
+    if (tag !== "slot" && !(tag === "option" && el.closest("select"))) {
+      // checkVisibility() covers display:none ancestors, closed <details> and content-visibility:hidden.
+      if (!i.v || (el.checkVisibility && !el.checkVisibility())) return true;
+    }
+    return subtreeHidden(el);
+  }
+
+  function isTrue(v) {
+    return v !== null && v.length === 4 && v.toLowerCase() === "true";
+  }
+
+  // ----------------------------------------------------------------- roles --
+
+  function explicitRole(el) {
+    const r = el.getAttribute("role");
+    if (!r) return null;
+    for (const t of r.toLowerCase().split(" ")) {
+      const tt = t.trim();
+      if (VALID_ROLES.has(tt)) return tt;
+    }
+    return null;
+  }
+
+  function implicitRole(el) {
+    const f = IMPLICIT[el.localName];
+    const role = f ? f(el) : null;
+    if (!role) return null;
+    // Presentational role inheritance: <ul role=none><li> makes the li presentational too.
+    let a = el;
+    for (;;) {
+      const parents = PRESENTATION_PARENTS[a.localName];
+      const parent = parentOrHost(a);
+      if (!parents || !parent || !parents.includes(parent.localName)) break;
+      const pr = explicitRole(parent);
+      if ((pr === "none" || pr === "presentation") && !presentationConflict(parent, pr)) return pr;
+      a = parent;
+    }
+    return role;
+  }
+
+  function hasExplicitName(el) {
+    return el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby");
+  }
+
+  function hasGlobalAria(el, forRole) {
+    if (!el.hasAttributes()) return false;
+    for (const [attr, prohibited] of GLOBAL_ARIA) {
+      if (prohibited && prohibited.has(forRole || "")) continue;
+      if (el.hasAttribute(attr)) return true;
+    }
+    return false;
+  }
+
+  function hasTabIndex(el) {
+    return !Number.isNaN(Number(String(el.getAttribute("tabindex"))));
+  }
+
+  function nativelyFocusable(el) {
+    const t = el.localName;
+    if (t === "button" || t === "details" || t === "select" || t === "textarea") return true;
+    if (t === "a" || t === "area") return el.hasAttribute("href");
+    if (t === "input") return !el.hidden;
+    return false;
+  }
+
+  function focusable(el) {
+    return !nativelyDisabled(el) && (nativelyFocusable(el) || hasTabIndex(el));
+  }
+
+  // role=none/presentation is ignored on focusable elements or ones with global ARIA attributes.
+  function presentationConflict(el, role) {
+    return hasGlobalAria(el, role) || focusable(el);
+  }
+
+  // The role as Playwright's getAriaRole returns it: null when the element has none.
+  function rawRole(el) {
+    let r = ROLES.get(el);
+    if (r !== undefined) return r;
+    const ex = explicitRole(el);
+    if (!ex) r = implicitRole(el);
+    else if (ex === "none" || ex === "presentation") {
+      const im = implicitRole(el);
+      r = presentationConflict(el, im) ? im : ex;
+    } else r = ex;
+    ROLES.set(el, r);
+    return r;
+  }
+
+  function thRole(e) {
+    const scope = e.getAttribute("scope");
+    if (scope === "col" || scope === "colgroup") return "columnheader";
+    if (scope === "row" || scope === "rowgroup") return "rowheader";
+    const next = e.nextElementSibling;
+    const prev = e.previousElementSibling;
+    const row = e.parentElement && e.parentElement.localName === "tr" ? e.parentElement : null;
+    if (!next && !prev) {
+      if (row) {
+        const table = closestCrossShadow(row, "table");
+        if (table && table.rows && table.rows.length <= 1) return null;
+      }
+      return "columnheader";
+    }
+    const isTh = (x) => !!x && x.localName === "th";
+    const dataCell = (x) => !!x && x.localName === "td" && !!((x.textContent || "").trim() || x.children.length);
+    if (isTh(next) && isTh(prev)) return "columnheader";
+    if (dataCell(next) || dataCell(prev)) return "rowheader";
+    return "columnheader";
+  }
+
+  // ------------------------------------------------------------ text utils --
+
+  const ZW = /[\u200b\u00ad]/g;
+  const WS = /\s+/g;
+
+  function norm(s) {
+    if (!s) return "";
+    if (s.indexOf("\u200b") >= 0 || s.indexOf("\u00ad") >= 0) s = s.replace(ZW, "");
+    return s.replace(WS, " ").trim();
+  }
+
+  function cut(s, n) {
+    return s.length > n ? s.slice(0, n) + "\u2026" : s;
+  }
+
+  function idRefs(el, attr) {
+    if (!attr) return [];
+    const root = el.getRootNode();
+    if (!root || !root.getElementById) return [];
+    const out = [];
+    for (const id of attr.split(/[ \t\n\f\r]+/)) {
+      if (!id) continue;
+      const t = root.getElementById(id);
+      if (t && !out.includes(t)) out.push(t);
+    }
+    return out;
+  }
+
+  function labelledByEls(el) {
+    const attr = el.getAttribute("aria-labelledby");
+    if (attr === null) return null;
+    const r = idRefs(el, attr);
+    return r.length ? r : null;
+  }
+
+  // CSS generated content of a pseudo element, as a string (or undefined). Parsing covers strings,
+  // attr() and the "/ alt text" form; anything else (counters, images without alt) yields undefined.
+  function pseudoContent(el, pseudo) {
+    let cs;
+    try { cs = getComputedStyle(el, pseudo); } catch { return undefined; }
+    const c = cs.content;
+    if (!c || c === "none" || c === "normal" || cs.display === "none" || cs.visibility === "hidden") return undefined;
+    const s = parseContent(el, c);
+    if (s === undefined) return undefined;
+    return cs.display !== "inline" ? " " + s + " " : s;
+  }
+
+  function parseContent(el, c) {
+    const slash = c.lastIndexOf("/");
+    let i = 0, out = "";
+    if (slash > 0 && !/["']/.test(c.slice(slash))) {
+      // no quotes after the last slash: not an alt-text separator
+    } else if (slash > 0 && /^\s*["']/.test(c.slice(slash + 1))) {
+      i = slash + 1;
+    }
+    while (i < c.length) {
+      const ch = c[i];
+      if (ch === " " || ch === "\t" || ch === "\n") { i++; continue; }
+      if (ch === "\"" || ch === "'") {
+        let j = i + 1;
+        while (j < c.length && c[j] !== ch) {
+          if (c[j] === "\\" && j + 1 < c.length) {
+            const m = /^[0-9a-fA-F]{1,6} ?/.exec(c.slice(j + 1, j + 8));
+            if (m) { out += String.fromCodePoint(parseInt(m[0], 16) || 0xfffd); j += 1 + m[0].length; continue; }
+            out += c[j + 1]; j += 2; continue;
+          }
+          out += c[j++];
+        }
+        i = j + 1;
+        continue;
+      }
+      const m = /^attr\(\s*([-\w]+)\s*\)/.exec(c.slice(i));
+      if (m) { out += el.getAttribute(m[1]) || ""; i += m[0].length; continue; }
+      return undefined;
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------ accessible names --
+  // A port of Playwright's getTextAlternativeInternal (accname 1.2) reading the walk's caches.
+  // Options: tgt 1 = the element being named, 2 = a descendant of it, 0 = neither;
+  // lby/label/native/descr = embedded in aria-labelledby / <label> / legend-caption-figcaption /
+  // aria-describedby traversal; hid = that traversal started at a hidden element (hidden content counts).
+
+  const NAME_TEXT_CAP = 4000;  // stop accumulating content text for a name beyond this (names print cut to 200)
+
+  function childOpts(o) {
+    // Only "the element itself" changes for children (to "descendant"); other options are inherited
+    // unchanged, so the same object serves the whole subtree.
+    if (o.tgt !== 1) return o;
+    if (!o.child) o.child = { tgt: 2, lby: o.lby, label: o.label, native: o.native, descr: o.descr, hid: o.hid,
+      child: null, out: null };
+    return o.child;
+  }
+
+  function textAlt(el, o, visited) {
+    if (visited.has(el)) return "";
+    const tag = el.localName;
+    if (IGNORED_FOR_ARIA.has(tag) || (!o.hid && hiddenForAria(el))) {
+      visited.add(el);
+      return "";
+    }
+    const lby = el.hasAttributes() ? labelledByEls(el) : null;
+    if (!o.lby && lby) {
+      const parts = [];
+      for (const r of lby) parts.push(textAlt(r, { tgt: 0, lby: true, label: false, native: false, descr: false,
+        hid: hiddenForAria(r), child: null, out: null }, visited));
+      const s = parts.join(" ");
+      if (s) return s;
+    }
+    const role = rawRole(el) || "";
+
+    // Embedded controls contribute their value rather than their label.
+    if (o.label || o.lby || o.tgt === 2) {
+      if (!(lby && lby.includes(el))) {
+        if (role === "textbox" || role === "searchbox") {
+          visited.add(el);
+          return tag === "input" || tag === "textarea" ? el.value : (el.textContent || "");
+        }
+        if (role === "combobox" || role === "listbox") {
+          visited.add(el);
+          let sel;
+          if (tag === "select") {
+            sel = [...el.selectedOptions];
+            if (!sel.length && el.options.length) sel.push(el.options[0]);
+          } else {
+            const lb = role === "combobox" ? [...el.querySelectorAll("*")].find((e) => rawRole(e) === "listbox") : el;
+            sel = lb ? [...lb.querySelectorAll('[aria-selected="true" i]')].filter((e) => rawRole(e) === "option") : [];
+          }
+          if (!sel.length && tag === "input") return el.value;
+          const co = childOpts(o);
+          return sel.map((x) => textAlt(x, co, visited)).join(" ");
+        }
+        if (role === "progressbar" || role === "scrollbar" || role === "slider" || role === "spinbutton" || role === "meter") {
+          visited.add(el);
+          return el.getAttribute("aria-valuetext") ?? el.getAttribute("aria-valuenow") ?? el.getAttribute("value") ?? "";
+        }
+        if (role === "menu") {
+          visited.add(el);
+          return "";
+        }
+      }
+    }
+
+    const ariaLabel = el.getAttribute("aria-label") || "";
+    if (ariaLabel.trim()) {
+      visited.add(el);
+      return ariaLabel;
+    }
+
+    if (role !== "presentation" && role !== "none") {
+      if (tag === "input") {
+        const type = el.type;
+        if (type === "button" || type === "submit" || type === "reset") {
+          visited.add(el);
+          const v = el.value || "";
+          if (v.trim()) return v;
+          if (type === "submit") return "Submit";
+          if (type === "reset") return "Reset";
+          return el.getAttribute("title") || "";
+        }
+        if (type === "file") {
+          visited.add(el);
+          if (el.labels && el.labels.length && !o.lby) return fromLabels(el.labels, visited);
+          return "Choose File";
+        }
+        if (type === "image") {
+          visited.add(el);
+          if (el.labels && el.labels.length && !o.lby) return fromLabels(el.labels, visited);
+          const alt = el.getAttribute("alt") || "";
+          if (alt.trim()) return alt;
+          const title = el.getAttribute("title") || "";
+          if (title.trim()) return title;
+          return "Submit";
+        }
+      }
+      if (!lby && tag === "button") {
+        visited.add(el);
+        if (el.labels && el.labels.length) return fromLabels(el.labels, visited);
+      }
+      if (!lby && tag === "output") {
+        visited.add(el);
+        if (el.labels && el.labels.length) return fromLabels(el.labels, visited);
+        return el.getAttribute("title") || "";
+      }
+      if (!lby && (tag === "textarea" || tag === "select" || tag === "input" || tag === "meter" || tag === "progress")) {
+        visited.add(el);
+        if (el.labels && el.labels.length) return fromLabels(el.labels, visited);
+        const usePlaceholder = (tag === "input" && ["text", "password", "number", "search", "tel", "email", "url"].includes(el.type)) ||
+          tag === "textarea";
+        const placeholder = el.getAttribute("placeholder") || "";
+        const title = el.getAttribute("title") || "";
+        if (!usePlaceholder || title) return title;
+        return placeholder;
+      }
+      if (!lby && (tag === "fieldset" || tag === "figure")) {
+        visited.add(el);
+        const want = tag === "fieldset" ? "legend" : "figcaption";
+        for (let c = el.firstElementChild; c; c = c.nextElementSibling) {
+          if (c.localName === want) return nativeAlt(c, o, visited);
+        }
+        return el.getAttribute("title") || "";
+      }
+      if (tag === "img" || tag === "area") {
+        visited.add(el);
+        const alt = el.getAttribute("alt") || "";
+        if (alt.trim()) return alt;
+        return el.getAttribute("title") || "";
+      }
+      if (tag === "table") {
+        visited.add(el);
+        for (let c = el.firstElementChild; c; c = c.nextElementSibling) {
+          if (c.localName === "caption") return nativeAlt(c, o, visited);
+        }
+        const summary = el.getAttribute("summary") || "";
+        if (summary) return summary;
+      }
+      if (tag === "svg" || el.ownerSVGElement) {
+        visited.add(el);
+        for (let c = el.firstElementChild; c; c = c.nextElementSibling) {
+          if (c.localName === "title" && c.ownerSVGElement) {
+            const co = childOpts(o);
+            return textAlt(c, { tgt: co.tgt, lby: true, label: co.label, native: co.native, descr: co.descr,
+              hid: co.hid || hiddenForAria(c), child: null, out: null }, visited);
+          }
+        }
+        if (tag === "a") {
+          const t = el.getAttribute("xlink:title") || "";
+          if (t.trim()) return t;
+        }
+      }
+    }
+
+    const summary = tag === "summary" && role !== "presentation" && role !== "none";
+    if (NAME_FROM_CONTENT.has(role) || (o.tgt === 2 && NAME_FROM_CONTENT_DESC.has(role)) || summary ||
+        o.lby || o.descr || o.label || o.native) {
+      visited.add(el);
+      const t = contentText(el, childOpts(o), visited);
+      if (o.tgt === 1 ? t.trim() : t) {
+        if (o.out && o.tgt === 1) o.out.fromContent = true;
+        return t;
+      }
+    }
+    if ((role !== "presentation" && role !== "none") || tag === "iframe" || tag === "frame") {
+      visited.add(el);
+      const title = el.getAttribute("title") || "";
+      if (title.trim()) return title;
+    }
+    visited.add(el);
+    return "";
+  }
+
+  function nativeAlt(c, o, visited) {
+    const co = childOpts(o);
+    return textAlt(c, { tgt: co.tgt, lby: co.lby, label: co.label, native: true, descr: co.descr,
+      hid: co.hid || hiddenForAria(c), child: null, out: null }, visited);
+  }
+
+  function fromLabels(labels, visited) {
+    const parts = [];
+    for (const l of labels) {
+      const s = textAlt(l, { tgt: 0, lby: false, label: true, native: false, descr: false, hid: hiddenForAria(l),
+        child: null, out: null }, visited);
+      if (s) parts.push(s);
+    }
+    return parts.join(" ");
+  }
+
+  // innerAccumulatedElementText: the element's flat-tree content, block children padded with spaces.
+  function contentText(el, o, visited) {
+    const tokens = [];
+    let len = 0;
+    const first = el.shadowRoot ? el.shadowRoot.firstChild : el.firstChild;
+    if (!first && !(el.localName === "slot" && el.assignedNodes().length)) {
+      // Empty element: icon fonts put their glyph in ::before/::after (read only here: it is costly).
+      const b = pseudoContent(el, "::before"), a = pseudoContent(el, "::after");
+      return (b || "") + (a || "");
+    }
+    const visit = (n) => {
+      if (len > NAME_TEXT_CAP) return;
+      if (n.nodeType === 1) {
+        let t = textAlt(n, o, visited);
+        if (n.localName === "br" || info(n).d !== "inline") t = " " + t + " ";
+        tokens.push(t);
+        len += t.length;
+      } else if (n.nodeType === 3) {
+        // Text directly inside a closed <details> (outside <summary>) is not rendered.
+        if (!o.hid && el.localName === "details" && !el.open) return;
+        tokens.push(n.data);
+        len += n.data.length;
+      }
+    };
+    if (el.localName === "slot") {
+      const assigned = el.assignedNodes({ flatten: true });
+      if (assigned.length) {
+        for (const n of assigned) visit(n);
+        return tokens.join("");
+      }
+    }
+    for (let c = first; c; c = c.nextSibling) visit(c);
+    return tokens.join("");
+  }
+
+  // The accessible name of an element with the given role; out.fromContent tells whether it came
+  // from the element's own content.
+  function accName(el, role, out) {
+    if (NAME_PROHIBITED.has(role)) return "";
+    return norm(textAlt(el, { tgt: 1, lby: false, label: false, native: false, descr: false, hid: false, child: null,
+      out }, new Set()));
+  }
+
+  // Names for lines Playwright never names (generic, iframe): labelledby > aria-label > title.
+  function plainName(el) {
+    const lby = labelledByEls(el);
+    if (lby) {
+      const visited = new Set();
+      const s = norm(lby.map((r) => textAlt(r, { tgt: 0, lby: true, label: false, native: false, descr: false,
+        hid: hiddenForAria(r), child: null, out: null }, visited)).join(" "));
+      if (s) return s;
+    }
+    return norm(el.getAttribute("aria-label") || "") || norm(el.getAttribute("title") || "");
+  }
+
+  function description(el, name) {
+    const db = el.getAttribute("aria-describedby");
+    if (db) {
+      const visited = new Set();
+      const s = norm(idRefs(el, db).map((r) => textAlt(r, { tgt: 0, lby: false, label: false, native: false,
+        descr: true, hid: hiddenForAria(r), child: null, out: null }, visited)).join(" "));
+      if (s) return s;
+    }
+    const d = el.getAttribute("aria-description");
+    if (d) return norm(d);
+    const t = norm(el.getAttribute("title") || "");
+    return t !== name ? t : "";
+  }
+
+  // ------------------------------------------------------------- the walk --
+  // Builds a tree of nodes: {el, role, kids: [string | node], ia, iad, ...}. Elements with role
+  // generic/none/presentation and no name are folded (their content goes to the parent); text
+  // nodes are pushed as raw strings and merged into runs when a node is finished.
+
+  function makeNode(el, role) {
+    return { el, role, kids: [], ia: false, iad: false, name: undefined, fc: false, ctl: false, frame: false };
+  }
+
+  // Walk the flat-tree children of `el` into `items`. vis: whether `el` itself is visible (its text
+  // nodes are rendered); ptr: whether `el` has cursor:pointer (for click-target roots).
+  function walkChildren(el, items, vis, ptr) {
+    if (el.shadowRoot) {
+      for (let c = el.shadowRoot.firstChild; c; c = c.nextSibling) walkNode(c, items, vis, ptr);
+      return;
+    }
+    if (el.localName === "slot") {
+      const assigned = el.assignedNodes({ flatten: true });
+      if (assigned.length) {
+        for (const c of assigned) walkNode(c, items, vis, ptr);
+        return;
+      }
+    }
+    if (el.localName === "details" && !el.open) {
+      // Closed <details>: only its first <summary> is rendered.
+      for (let c = el.firstElementChild; c; c = c.nextElementSibling) {
+        if (c.localName === "summary") { walkNode(c, items, vis, ptr); break; }
+      }
+      return;
+    }
+    for (let c = el.firstChild; c; c = c.nextSibling) walkNode(c, items, vis, ptr);
+  }
+
+  function walkNode(n, items, vis, ptr) {
+    const t = n.nodeType;
+    if (t === 3) {
+      if (vis) items.push(n.data);
+    } else if (t === 1) {
+      walkElement(n, items, ptr);
+    }
+  }
+
+  const HIDDEN_INFO = { d: "none", v: false, h: true };
+
+  function walkElement(el, items, pptr) {
+    const tag = el.localName;
+    if (SKIP_TAGS.has(tag)) return;
+    const cs = getComputedStyle(el);
+    const d = cs.display;
+    if (d === "none") {
+      INFO.set(el, HIDDEN_INFO);
+      return;
+    }
+    const hasAttrs = el.hasAttributes();
+    // aria-hidden="true" and inert subtrees are left out entirely.
+    if (hasAttrs && (isTrue(el.getAttribute("aria-hidden")) || el.hasAttribute("inert"))) {
+      INFO.set(el, { d, v: false, h: true });
+      return;
+    }
+    const v = cs.visibility === "visible";
+    INFO.set(el, { d, v, h: false });
+    const ptr = cs.cursor === "pointer";
+    const block = d !== "inline" || tag === "br";
+    // content-visibility:hidden: the element renders, its content does not (it only applies to
+    // non-inline boxes, so inline elements skip the style read).
+    const noKids = NO_CHILDREN.has(tag) || (block && cs.contentVisibility === "hidden");
+
+    let role = rawRole(el);
+    if (role !== null && FOLDED_ROLES.has(role)) role = "generic";
+
+    if (!v) {
+      // visibility:hidden/collapse: no line and no own text, but visible descendants still render.
+      if (block) items.push(" ");
+      if (!noKids) walkChildren(el, items, false, ptr);
+      if (block) items.push(" ");
+      return;
+    }
+
+    if (tag === "iframe" || tag === "frame") {
+      const node = makeNode(el, "iframe");
+      node.frame = true;
+      items.push(node);
+      return;
+    }
+
+    // contenteditable hosts are textboxes (unless they have an explicit role); children not rendered.
+    if (role === null && hasAttrs && el.hasAttribute("contenteditable") && el.isContentEditable &&
+        !(el.parentElement && el.parentElement.isContentEditable)) {
+      role = "textbox";
+      ROLES.set(el, role);
+    }
+
+    if (role === null || role === "generic" || role === "none" || role === "presentation") {
+      // Generic: folded unless it has a name, is focusable/clickable, or is a click-target root.
+      let keep = 0;  // 1: named or focusable/onclick, 2: only a cursor:pointer root
+      if (role !== "none" && role !== "presentation" && tag !== "body" && tag !== "html") {
+        if (tag === "summary") keep = 1;
+        else if (hasAttrs && (el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ||
+            el.hasAttribute("onclick") || tabIndexNonNegative(el) || (el.hasAttribute("title") && el.getAttribute("title").trim()))) keep = 1;
+        else if (ptr && !pptr && tag !== "label") keep = 2;
+      }
+      if (!keep) {
+        if (block) items.push(" ");
+        if (!noKids) {
+          if (tag === "legend" || tag === "figcaption" || tag === "label") foldCaption(el, tag, items, ptr);
+          else walkChildren(el, items, true, ptr);
+        }
+        if (block) items.push(" ");
+        return;
+      }
+      const node = makeNode(el, "generic");
+      node.ia = keep === 2 || tag === "summary" || el.hasAttribute("onclick") || tabIndexNonNegative(el);
+      if (!noKids) walkChildren(el, node.kids, true, ptr);
+      finish(node);
+      // A pointer-cursor wrapper around exactly one element line adds nothing (Playwright unwraps it).
+      if (keep === 2 && node.kids.length === 1 && typeof node.kids[0] !== "string") {
+        items.push(node.kids[0]);
+        return;
+      }
+      items.push(node);
+      return;
+    }
+
+    const node = makeNode(el, role);
+    node.ia = INTERACTIVE_ROLES.has(role) || (hasAttrs && (el.hasAttribute("onclick") || tabIndexNonNegative(el))) ||
+      (ptr && !pptr);
+    if (tag === "input" || tag === "textarea" || ((role === "textbox" || role === "searchbox") && tag !== "select")) {
+      node.ctl = true;            // controls: internal children are not rendered
+    } else if (tag === "select") {
+      node.ctl = true;
+      walkOptions(el, node.kids);
+    } else if (tag === "img") {
+      // Nameless images are dropped (Playwright's removeNamelessImages) unless they are click targets.
+      if (!(ptr && !pptr) && !accName(el, role, null)) return;
+    } else if (!noKids) {
+      walkChildren(el, node.kids, true, ptr);
+      if (role === "img" && !node.kids.length && !(ptr && !pptr) && !accName(el, role, null)) return;
+    }
+    finish(node);
+    items.push(node);
+  }
+
+  function tabIndexNonNegative(el) {
+    const t = el.getAttribute("tabindex");
+    if (t === null) return false;
+    const n = Number(t);
+    return Number.isInteger(n) && n >= 0;
+  }
+
+  // <legend>/<figcaption> name their fieldset/figure and a <label> names its control: when their
+  // content is plain text that already appears as that name, it is not repeated as a text line.
+  function foldCaption(el, tag, items, ptr) {
+    const tmp = [];
+    walkChildren(el, tmp, true, ptr);
+    let redundant = false;
+    if (tmp.every((x) => typeof x === "string")) {
+      const p = el.parentElement;
+      if (tag === "legend") redundant = !!p && p.localName === "fieldset" && !hasExplicitName(p) && firstChildTag(p, "legend") === el;
+      else if (tag === "figcaption") redundant = !!p && p.localName === "figure" && !hasExplicitName(p) && firstChildTag(p, "figcaption") === el;
+      else {
+        const c = el.control;
+        redundant = !!c && !c.hasAttribute("aria-labelledby") && !(c.getAttribute("aria-label") || "").trim() &&
+          !!c.checkVisibility && c.checkVisibility({ visibilityProperty: true }) &&
+          !(c.type === "button" || c.type === "submit" || c.type === "reset" || c.type === "image");
+      }
+    }
+    if (!redundant) for (const x of tmp) items.push(x);
+  }
+
+  function firstChildTag(p, tag) {
+    for (let c = p.firstElementChild; c; c = c.nextElementSibling) if (c.localName === tag) return c;
+    return null;
+  }
+
+  // <select>: options (and optgroups as groups) are its child lines.
+  function walkOptions(sel, items) {
+    for (let c = sel.firstElementChild; c; c = c.nextElementSibling) {
+      const t = c.localName;
+      if (t !== "option" && t !== "optgroup") continue;
+      const cs = getComputedStyle(c);
+      if (cs.display === "none") { INFO.set(c, HIDDEN_INFO); continue; }
+      INFO.set(c, { d: cs.display, v: true, h: false });
+      const node = makeNode(c, t === "option" ? "option" : "group");
+      node.ctl = true;
+      node.ia = t === "option";
+      if (t === "optgroup") walkOptions(c, node.kids);
+      finish(node);
+      items.push(node);
+    }
+  }
+
+  // Merge adjacent text into normalized runs and compute "has interactive descendant".
+  function finish(node) {
+    const kids = node.kids;
+    let iad = node.ia;
+    let out = null;
+    let buf = null;
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i];
+      if (typeof k === "string") {
+        if (buf === null) buf = k; else buf += k;
+        if (out === null) out = kids.slice(0, i);
+        continue;
+      }
+      if (buf !== null) {
+        const s = norm(buf);
+        if (s) out.push(s);
+        buf = null;
+      }
+      if (k.iad) iad = true;
+      if (out !== null) out.push(k);
+    }
+    if (buf !== null) {
+      const s = norm(buf);
+      if (s) out.push(s);
+    }
+    if (out !== null) node.kids = out;
+    node.iad = iad;
+  }
+
+  // Build the tree for the whole document (or for `rootEl`), returning the top-level items.
+  function build(rootEl) {
+    const top = makeNode(null, "fragment");
+    if (!rootEl) {
+      const de = document.documentElement;
+      if (de) walkElement(de, top.kids, false);
+    } else {
+      // Ancestor state the subtree walk cannot see: hidden ancestors, inherited pointer cursor.
+      const p = parentOrHost(rootEl);
+      if (p && subtreeHidden(p)) return top;
+      if (rootEl.closest("[inert]")) return top;
+      if (rootEl.checkVisibility && !rootEl.checkVisibility() && getComputedStyle(rootEl).display !== "contents") return top;
+      const pptr = p ? getComputedStyle(p).cursor === "pointer" : false;
+      walkElement(rootEl, top.kids, pptr);
+    }
+    finish(top);
+    return top;
+  }
+
+  // ------------------------------------------------------------ rendering --
+
+  function nodeName(node) {
+    if (node.name !== undefined) return node.name;
+    const el = node.el;
+    let name;
+    const out = { fromContent: false };
+    // Role-less elements (div, span, summary...) are named like Playwright does (aria-label,
+    // title, summary content); explicit role=generic prohibits naming, iframes use title/aria-label.
+    if (node.role === "iframe" || (node.role === "generic" && rawRole(el) !== null)) name = plainName(el);
+    else if (node.role === "generic") name = norm(textAlt(el, { tgt: 1, lby: false, label: false, native: false,
+      descr: false, hid: false, child: null, out }, new Set()));
+    else if (node.ctl && node.role === "option") {
+      name = norm(el.getAttribute("aria-label") || "") || norm(el.textContent || "") || norm(el.getAttribute("title") || "");
+    } else if (node.ctl && node.role === "group" && el.localName === "optgroup") {
+      name = norm(el.getAttribute("aria-label") || "") || norm(el.getAttribute("label") || "");
+    } else name = accName(el, node.role, out);
+    node.fc = out.fromContent;
+    node.cutName = name.length > 200;
+    node.name = name;
+    return name;
+  }
+
+  // Text runs inside an element named from its own content repeat the name: they are not printed.
+  function textIsName(node) {
+    nodeName(node);
+    return node.fc && !node.cutName;
+  }
+
+  function urlOf(el) {
+    let href = typeof el.href === "string" ? el.href : null;
+    const raw = el.getAttribute("href") ?? el.getAttribute("xlink:href");
+    if (raw === null) return null;
+    if (href === null) {
+      try { href = new URL(raw, document.baseURI).href; } catch { return raw; }
+    }
+    if (href.startsWith("data:")) return cut(href, 60);
+    let u;
+    try { u = new URL(href); } catch { return href; }
+    const loc = document.location;
+    const sameOrigin = loc && u.protocol === loc.protocol && u.host === loc.host &&
+      (u.protocol === "http:" || u.protocol === "https:" || u.protocol === "file:");
+    if (!sameOrigin) return href;
+    if (u.pathname === loc.pathname && u.search === loc.search) {
+      if (u.hash) return u.hash;
+      if (raw.trim().endsWith("#")) return "#";
+    }
+    return u.pathname + u.search + u.hash;
+  }
+
+  function valueOf(node) {
+    const el = node.el, role = node.role, tag = el.localName;
+    if (!VALUE_ROLES.has(role)) return null;
+    if (tag === "input") {
+      const v = el.value;
+      if (el.type === "password") return v ? "\u2022".repeat(Math.min(v.length, 8)) : "";
+      return v;
+    }
+    if (tag === "textarea") return cut(norm(el.value), 200);
+    if (tag === "select") {
+      if (role === "listbox") return "";
+      const o = el.selectedOptions[0];
+      return o ? norm(o.text) : "";
+    }
+    const vt = el.getAttribute("aria-valuetext");
+    if (vt !== null) return vt;
+    const vn = el.getAttribute("aria-valuenow");
+    if (vn !== null) return vn;
+    if (tag === "progress") return el.hasAttribute("value") ? String(el.value) : "";
+    if (tag === "meter") return String(el.value);
+    if (role === "textbox" || role === "searchbox" || role === "combobox") {
+      if (role === "combobox") return "";
+      return cut(norm(el.textContent || ""), 200);
+    }
+    return "";
+  }
+
+  function nativelyDisabled(el) {
+    const t = el.localName;
+    if (!(t === "button" || t === "input" || t === "select" || t === "textarea" || t === "option" || t === "optgroup")) return false;
+    if (el.hasAttribute("disabled")) return true;
+    if (t === "option" && el.closest("optgroup[disabled]")) return true;
+    const fs = el.closest("fieldset[disabled]");
+    if (!fs) return false;
+    const legend = fs.querySelector(":scope > legend");
+    return !legend || !legend.contains(el);
+  }
+
+  function ariaDisabledChain(el) {
+    let r = DISABLED.get(el);
+    if (r === undefined) {
+      const a = (el.getAttribute("aria-disabled") || "").toLowerCase();
+      if (a === "true") r = true;
+      else if (a === "false") r = false;
+      else {
+        const p = parentOrHost(el);
+        r = p ? ariaDisabledChain(p) : false;
+      }
+      DISABLED.set(el, r);
+    }
+    return r;
+  }
+
+  function states(node) {
+    const el = node.el, role = node.role, tag = el.localName;
+    let s = "";
+    if (CHECKED_ROLES.has(role)) {
+      let c = false;
+      if (tag === "input" && el.indeterminate) c = "mixed";
+      else if (tag === "input" && (el.type === "checkbox" || el.type === "radio")) c = el.checked;
+      else {
+        const a = (el.getAttribute("aria-checked") || "").toLowerCase();
+        c = a === "true" ? true : a === "mixed" ? "mixed" : false;
+      }
+      if (c === "mixed") s += " [checked=mixed]";
+      else if (c) s += " [checked]";
+    }
+    if (nativelyDisabled(el) || (DISABLED_ROLES.has(role) && ariaDisabledChain(el))) s += " [disabled]";
+    if (tag === "summary") {
+      // Our addition: a <summary> shows whether its <details> is open.
+      const p = el.parentElement;
+      if (p && p.localName === "details") s += p.open ? " [expanded]" : " [expanded=false]";
+    } else if (EXPANDED_ROLES.has(role)) {
+      const a = el.getAttribute("aria-expanded");
+      if (a !== null) s += a.toLowerCase() === "true" ? " [expanded]" : " [expanded=false]";
+    }
+    if (tag === "option" ? el.selected : (SELECTED_ROLES.has(role) && isTrue(el.getAttribute("aria-selected")))) s += " [selected]";
+    if (role === "button") {
+      const p = (el.getAttribute("aria-pressed") || "").toLowerCase();
+      if (p === "true") s += " [pressed]";
+      else if (p === "mixed") s += " [pressed=mixed]";
+    }
+    let level = 0;
+    if (role === "heading" && /^h[1-6]$/.test(tag)) level = +tag[1];
+    if (!level && LEVEL_ROLES.has(role)) {
+      const n = Number(el.getAttribute("aria-level"));
+      if (Number.isInteger(n) && n >= 1) level = n;
+    }
+    if (level) s += " [level=" + level + "]";
+    const value = valueOf(node);
+    if (value) s += " [value=" + JSON.stringify(value) + "]";
+    if (role === "link") {
+      const u = urlOf(el);
+      if (u !== null) s += " [url=" + u + "]";
+    }
+    const ph = el.getAttribute("placeholder");
+    if (ph !== null && (tag === "input" || tag === "textarea" || role === "textbox" || role === "searchbox" || role === "combobox")) {
+      const p = norm(ph);
+      if (p && p !== nodeName(node)) s += " [placeholder=" + p + "]";
+    }
+    if (el.required === true || isTrue(el.getAttribute("aria-required"))) s += " [required]";
+    if ((tag === "input" || tag === "textarea") ? el.readOnly === true && el.type !== "checkbox" && el.type !== "radio" :
+        (READONLY_ROLES.has(role) && isTrue(el.getAttribute("aria-readonly")))) s += " [readonly]";
+    if (el === FOCUSED) s += " [focused]";
+    const inv = el.getAttribute("aria-invalid");
+    if (inv !== null && INVALID_ROLES.has(role)) {
+      const t = inv.trim().toLowerCase();
+      if (t && t !== "false") s += " [invalid]";
+    }
+    return s;
+  }
+
+  function quoteName(name) {
+    return JSON.stringify(cut(name, 200));
+  }
+
+  // The line for a node (without indentation / [+N]), its inline text included.
+  function headLine(node, ref, inlineText) {
+    const name = nodeName(node);
+    let line = "- " + node.role;
+    if (name) line += " " + quoteName(name);
+    line += " [ref=" + ref + "]" + states(node);
+    if (inlineText) line += ": " + inlineText;
+    return line;
+  }
+
+  // Child items of a node for the given filter: nodes that get a line and text runs.
+  // filter "interactive" lifts the children of nodes it drops and drops all text.
+  // covered: an ancestor line's name was computed from its content (and printed uncut), so text
+  // below it is already on screen and is not repeated (names of descendants still are).
+  function childItems(node, interactive, covered, outArr) {
+    const out = outArr || [];
+    const kids = node.kids;
+    if (interactive) {
+      for (const k of kids) {
+        if (typeof k === "string" || !k.iad && !k.frame) continue;
+        if (keptInteractive(k)) out.push(k);
+        else childItems(k, true, covered, out);
+      }
+      return out;
+    }
+    for (const k of kids) {
+      if (typeof k === "string" && covered) continue;
+      out.push(k);
+    }
+    return out;
+  }
+
+  function coversText(node, covered) {
+    return covered || textIsName(node);
+  }
+
+  function keptInteractive(n) {
+    return n.ia || n.frame || (n.iad && STRUCTURE_ROLES.has(n.role));
+  }
+
+  function inlineTextOf(node, items) {
+    // Children that are a single text run are printed on the element's own line.
+    if (items.length !== 1 || typeof items[0] !== "string") return null;
+    const t = items[0];
+    return t === nodeName(node) ? "" : t;
+  }
+
+  function render(top, opts) {
+    const prefix = opts.prefix == null ? "e" : String(opts.prefix);
+    const interactive = opts.filter === "interactive";
+    const maxDepth = opts.depth == null || opts.depth === "" ? Infinity : Number(opts.depth);
+    const maxChars = opts.maxChars == null ? Infinity : Number(opts.maxChars);
+    const lines = [];
+    const frames = [];
+    let chars = 0;
+    let tooBig = false;
+    const indents = [""];
+    const ind = (lvl) => {
+      while (indents.length <= lvl) indents.push(indents[indents.length - 1] + "  ");
+      return indents[lvl];
+    };
+    const emit = (s) => {
+      chars += s.length + (lines.length ? 1 : 0);
+      lines.push(s);
+      if (chars > maxChars) tooBig = true;
+    };
+    const visit = (items, lvl, covered) => {
+      for (const it of items) {
+        if (tooBig) return;
+        if (typeof it === "string") {
+          emit(ind(lvl) + "- text: " + it);
+          continue;
+        }
+        const ref = refOf(it.el, prefix);
+        if (it.frame) {
+          frames.push({ ref, line: lines.length });
+          emit(ind(lvl) + headLine(it, ref, null));
+          continue;
+        }
+        const cov = coversText(it, covered);
+        const kids = it.ctl && it.role !== "combobox" && it.role !== "listbox" && it.role !== "group" ? [] : childItems(it, interactive, cov);
+        const inline = inlineTextOf(it, kids);
+        if (inline !== null) {
+          emit(ind(lvl) + headLine(it, ref, inline));
+          continue;
+        }
+        if (kids.length && lvl >= maxDepth) {
+          emit(ind(lvl) + headLine(it, ref, null) + " [+" + kids.length + "]");
+          continue;
+        }
+        emit(ind(lvl) + headLine(it, ref, null));
+        visit(kids, lvl + 1, cov);
+      }
+    };
+    const topItems = childItems(top, interactive, false);
+    if (maxDepth >= 0) visit(topItems, 0, false);
+    return { text: lines.join("\n"), frames, nodes: lines.length, chars, tooBig };
+  }
+
+  // ------------------------------------------------------------------- API --
+
+  function resolveRoot(root) {
+    if (root == null || root === "") return null;
+    const el = element(root);
+    if (!el) throw new Error("stale ref " + root);
+    return el;
+  }
+
+  function snapshot(opts) {
+    opts = opts || {};
+    pruneRefs();
+    const rootEl = resolveRoot(opts.root);
+    begin();
+    try {
+      const top = build(rootEl);
+      return render(top, opts);
+    } finally {
+      end();
+    }
+  }
+
+  function candidates(opts) {
+    opts = opts || {};
+    const prefix = opts.prefix == null ? "e" : String(opts.prefix);
+    pruneRefs();
+    begin();
+    try {
+      const top = build(null);
+      const out = [];
+      const ctx = [];
+      let lastHeading = "";
+      const visit = (items, covered) => {
+        let prevText = "";
+        for (const it of items) {
+          if (typeof it === "string") {
+            prevText = it;
+            continue;
+          }
+          const ref = refOf(it.el, prefix);
+          const name = nodeName(it);
+          const cov = coversText(it, covered);
+          const kids = it.frame || (it.ctl && it.role !== "combobox" && it.role !== "listbox" && it.role !== "group") ? [] : childItems(it, false, cov);
+          const inline = inlineTextOf(it, kids);
+          const value = valueOf(it);
+          out.push({
+            ref, role: it.role, name: cut(name, 200), value: value || "", description: description(it.el, name),
+            context: ctx.slice(), nearby: cut(prevText || lastHeading, 80), interactive: !!it.ia, order: out.length,
+            line: headLine(it, ref, inline || null),
+          });
+          if (it.role === "heading") lastHeading = name || norm(it.el.textContent || "");
+          if (inline === null && kids.length) {
+            const isCtx = CONTEXT_ROLES.has(it.role) && (it.role !== "group" || name);
+            if (isCtx) ctx.push(name ? it.role + " " + cut(name, 80) : it.role);
+            visit(kids, cov);
+            if (isCtx) ctx.pop();
+          }
+          prevText = "";
+        }
+      };
+      visit(childItems(top, false, false), false);
+      return out;
+    } finally {
+      end();
+    }
+  }
+
+  Object.defineProperty(globalThis, "__tabwright", {
+    value: Object.freeze({ snapshot, element, refOf, candidates, version: 1 }),
+    configurable: false, enumerable: false, writable: false,
+  });
+})();

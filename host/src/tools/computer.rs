@@ -1,0 +1,471 @@
+//! `computer`: mouse, keyboard, scrolling, screenshots and waiting, as a person uses them.
+//!
+//! Targets are refs (resolved to the element's visible center) or viewport coordinates in
+//! CSS pixels, the same space screenshots show. Open dialogs are answered with `key`
+//! (Enter accepts, Escape dismisses) and `type` (a prompt's answer).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::args::{object, tab_id};
+use super::element::resolve;
+use super::report::{act, no_dialog};
+use super::{tool, ActionClass, Image, Registry, ToolError, ToolOutput, ToolSpec};
+use crate::browser::input::{parse_chord, parse_modifiers};
+use crate::browser::settle::Limits;
+use crate::browser::tab::Tab;
+use crate::browser::{Session, TabId};
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Arc::new(Computer));
+}
+
+const ACTIONS: &[&str] = &[
+    "left_click",
+    "right_click",
+    "middle_click",
+    "double_click",
+    "triple_click",
+    "hover",
+    "type",
+    "key",
+    "scroll",
+    "scroll_to",
+    "left_click_drag",
+    "screenshot",
+    "zoom",
+    "wait",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    action: String,
+    #[serde(rename = "ref")]
+    target: Option<String>,
+    coordinate: Option<[f64; 2]>,
+    modifiers: Option<String>,
+    text: Option<String>,
+    repeat: Option<u32>,
+    scroll_direction: Option<String>,
+    scroll_amount: Option<u32>,
+    start_ref: Option<String>,
+    start_coordinate: Option<[f64; 2]>,
+    region: Option<[f64; 4]>,
+    duration: Option<f64>,
+    tab_id: Option<TabId>,
+}
+
+tool!(
+    Computer,
+    Args,
+    ToolSpec {
+        name: "computer",
+        description: "Use the mouse and keyboard on the page. Clicks and hover take ref (from read_page/find) or coordinate [x, y] \
+                      in viewport CSS pixels, plus optional modifiers like \"ctrl+shift\". type: text into the focused element. \
+                      key: space-separated keys or chords (\"ctrl+a Backspace Enter\"), repeat. scroll: scroll_direction, \
+                      scroll_amount 1-10, optional coordinate. scroll_to: ref. left_click_drag: start_ref/start_coordinate to \
+                      ref/coordinate. screenshot. zoom: region [x0, y0, x1, y1]. wait: duration seconds (max 30). \
+                      Returns what changed (navigation, new tab, dialog, focus). An open dialog is answered with key Enter/Escape.",
+        schema: object(
+            json!({
+                "action": {"type": "string", "enum": ACTIONS},
+                "ref": {"type": "string", "description": "Target element ref."},
+                "coordinate": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[x, y] in viewport CSS pixels."},
+                "modifiers": {"type": "string", "description": "Keys held during a click: ctrl, shift, alt, meta joined by +."},
+                "text": {"type": "string", "description": "type: the text. key: keys/chords separated by spaces."},
+                "repeat": {"type": "integer", "minimum": 1, "maximum": 100, "description": "key: how many times to press the sequence."},
+                "scroll_direction": {"type": "string", "enum": ["up", "down", "left", "right"]},
+                "scroll_amount": {"type": "integer", "minimum": 1, "maximum": 10, "description": "Wheel ticks (default 3)."},
+                "start_ref": {"type": "string"},
+                "start_coordinate": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+                "region": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4, "description": "zoom: [x0, y0, x1, y1]."},
+                "duration": {"type": "number", "minimum": 0, "maximum": 30, "description": "wait: seconds."},
+                "tab_id": tab_id(),
+            }),
+            &["action"]
+        ),
+        class: ActionClass::Act,
+    },
+    computer
+);
+
+fn need<T: Clone>(v: &Option<T>, field: &str, action: &str) -> Result<T, ToolError> {
+    v.clone().ok_or_else(|| {
+        ToolError(format!(
+            "invalid parameters for computer: action={action} needs field `{field}`"
+        ))
+    })
+}
+
+/// A click/hover target: the point and a description for the report.
+async fn target_point(
+    tab: &Tab,
+    r: &Option<String>,
+    c: &Option<[f64; 2]>,
+    action: &str,
+    ref_field: &str,
+    coord_field: &str,
+) -> Result<(f64, f64, String), ToolError> {
+    if let Some(r) = r {
+        let el = resolve(tab, r).await?;
+        let (x, y, covered) = el.point(tab).await?;
+        let desc = el
+            .call(
+                tab,
+                "el => __tabwright.lineOf ? __tabwright.lineOf(el) : el.tagName.toLowerCase()",
+                &[],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| r.clone());
+        let mut d = format!("{desc} at ({x:.0}, {y:.0})");
+        if let Some(cov) = covered {
+            d.push_str(&format!(
+                " — note: {cov} covers that point, so it received the event"
+            ));
+        }
+        return Ok((x, y, d));
+    }
+    if let Some([x, y]) = c {
+        if !x.is_finite() || !y.is_finite() || *x < 0.0 || *y < 0.0 {
+            return Err(ToolError(format!("invalid parameters for computer: field `{coord_field}` must be two non-negative numbers")));
+        }
+        return Ok((*x, *y, format!("({x:.0}, {y:.0})")));
+    }
+    Err(ToolError(format!(
+        "invalid parameters for computer: action={action} needs `{ref_field}` (from read_page or find) or `{coord_field}` [x, y]"
+    )))
+}
+
+async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
+    let action = a.action.as_str();
+    if !ACTIONS.contains(&action) {
+        return Err(ToolError(format!(
+            "invalid parameters for computer: field `action`: unknown action \"{action}\"; use one of {}",
+            ACTIONS.join(", ")
+        )));
+    }
+    let tab = session.tab(a.tab_id).await?;
+    let limits = Limits::default();
+    let text = match action {
+        "left_click" | "right_click" | "middle_click" | "double_click" | "triple_click"
+        | "hover" => {
+            no_dialog(&tab)?;
+            let mods = match &a.modifiers {
+                Some(m) => parse_modifiers(m).map_err(|e| {
+                    ToolError(format!(
+                        "invalid parameters for computer: field `modifiers`: {e}"
+                    ))
+                })?,
+                None => 0,
+            };
+            let (button, count, verb) = match action {
+                "left_click" => ("left", 1, "Clicked"),
+                "right_click" => ("right", 1, "Right-clicked"),
+                "middle_click" => ("middle", 1, "Middle-clicked"),
+                "double_click" => ("left", 2, "Double-clicked"),
+                "triple_click" => ("left", 3, "Triple-clicked"),
+                _ => ("none", 0, "Hovered over"),
+            };
+            let t = &tab;
+            let target = (&a.target, &a.coordinate);
+            act(session, &tab, limits, move || async move {
+                let (x, y, desc) =
+                    target_point(t, target.0, target.1, action, "ref", "coordinate").await?;
+                if count == 0 {
+                    t.mouse_move(x, y, mods).await?;
+                } else {
+                    t.click_at(x, y, button, count, mods).await?;
+                }
+                Ok(format!("{verb} {desc}"))
+            })
+            .await?
+        }
+        "type" => {
+            let text = need(&a.text, "text", action)?;
+            let dialog = tab.state().dialog.clone();
+            if let Some(d) = dialog {
+                if d.kind == "prompt" {
+                    tab.state().prompt_text = Some(text.clone());
+                    return Ok(ToolOutput::text(format!(
+                        "The prompt's answer will be \"{text}\": press Enter (computer action=key text=Enter) to submit it."
+                    )));
+                }
+            }
+            no_dialog(&tab)?;
+            let t = &tab;
+            let n = text.chars().count();
+            act(session, &tab, limits, move || async move {
+                t.type_text(&text).await?;
+                Ok(format!("Typed {n} character(s)."))
+            })
+            .await?
+        }
+        "key" => {
+            let text = need(&a.text, "text", action)?;
+            let chords = text
+                .split_whitespace()
+                .map(parse_chord)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    ToolError(format!(
+                        "invalid parameters for computer: field `text`: {e}"
+                    ))
+                })?;
+            if chords.is_empty() {
+                return Err(ToolError(
+                    "invalid parameters for computer: field `text` has no keys".into(),
+                ));
+            }
+            let dialog = tab.state().dialog.clone();
+            if let Some(d) = dialog {
+                return answer_dialog(session, &tab, &d, &chords[0].key.key).await;
+            }
+            let repeat = a.repeat.unwrap_or(1).clamp(1, 100);
+            let t = &tab;
+            let chords = &chords;
+            act(session, &tab, limits, move || async move {
+                for _ in 0..repeat {
+                    for c in chords.iter() {
+                        t.press(c).await?;
+                    }
+                }
+                let times = if repeat > 1 {
+                    format!(" ×{repeat}")
+                } else {
+                    String::new()
+                };
+                Ok(format!("Pressed {text}{times}."))
+            })
+            .await?
+        }
+        "scroll" => {
+            no_dialog(&tab)?;
+            let dir = need(&a.scroll_direction, "scroll_direction", action)?;
+            let amount = a.scroll_amount.unwrap_or(3).clamp(1, 10) as f64 * 100.0;
+            let (dx, dy) = match dir.as_str() {
+                "up" => (0.0, -amount),
+                "down" => (0.0, amount),
+                "left" => (-amount, 0.0),
+                "right" => (amount, 0.0),
+                other => {
+                    return Err(ToolError(format!(
+                        "invalid parameters for computer: field `scroll_direction`: \"{other}\" is not up, down, left or right"
+                    )))
+                }
+            };
+            let meta = crate::outline::page_meta(&tab).await?;
+            let (x, y) = match a.coordinate {
+                Some([x, y]) => (x, y),
+                None => (meta.vw as f64 / 2.0, meta.vh as f64 / 2.0),
+            };
+            let t = &tab;
+            act(session, &tab, limits, move || async move {
+                t.wheel(x, y, dx, dy).await?;
+                wait_scroll_end(t).await;
+                let m = crate::outline::page_meta(t).await?;
+                Ok(format!(
+                    "Scrolled {dir} at ({x:.0}, {y:.0}). The page is now at scroll {},{} of {}x{} (viewport {}x{}).",
+                    m.sx, m.sy, m.sw, m.sh, m.vw, m.vh
+                ))
+            })
+            .await?
+        }
+        "scroll_to" => {
+            no_dialog(&tab)?;
+            let r = need(&a.target, "ref", action)?;
+            let el = resolve(&tab, &r).await?;
+            let t = &tab;
+            let el = &el;
+            act(session, &tab, limits, move || async move {
+                let v = el
+                    .call(
+                        t,
+                        "el => { el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'}); const r = el.getBoundingClientRect(); return {x: Math.round(r.left + r.width/2), y: Math.round(r.top + r.height/2)}; }",
+                        &[],
+                    )
+                    .await?;
+                wait_scroll_end(t).await;
+                Ok(format!("Scrolled {r} into view; its center is now at ({}, {}) in its frame.", v["x"], v["y"]))
+            })
+            .await?
+        }
+        "left_click_drag" => {
+            no_dialog(&tab)?;
+            let t = &tab;
+            let (sr, sc, er, ec) = (&a.start_ref, &a.start_coordinate, &a.target, &a.coordinate);
+            act(session, &tab, limits, move || async move {
+                let (x0, y0, from) = target_point(
+                    t,
+                    sr,
+                    sc,
+                    "left_click_drag",
+                    "start_ref",
+                    "start_coordinate",
+                )
+                .await?;
+                let (x1, y1, to) =
+                    target_point(t, er, ec, "left_click_drag", "ref", "coordinate").await?;
+                let html5 = t.drag((x0, y0), (x1, y1)).await?;
+                let how = if html5 { " (as a drag-and-drop)" } else { "" };
+                Ok(format!("Dragged from {from} to {to}{how}."))
+            })
+            .await?
+        }
+        "screenshot" => return screenshot(session, &tab, None).await,
+        "zoom" => {
+            let region = need(&a.region, "region", action)?;
+            let [x0, y0, x1, y1] = region;
+            if !(x1 > x0 && y1 > y0) || region.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                return Err(ToolError(
+                    "invalid parameters for computer: field `region` must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0, non-negative".into(),
+                ));
+            }
+            return screenshot(session, &tab, Some(region)).await;
+        }
+        "wait" => {
+            let secs = need(&a.duration, "duration", action)?;
+            if !(0.0..=30.0).contains(&secs) {
+                return Err(ToolError("invalid parameters for computer: field `duration` must be between 0 and 30 seconds".into()));
+            }
+            let t = &tab;
+            act(session, &tab, limits, move || async move {
+                // The model asked to let time pass; wake early only if the tab closes.
+                t.wait_for(Duration::from_secs_f64(secs), |st| st.closed)
+                    .await;
+                Ok(format!("Waited {secs} s."))
+            })
+            .await?
+        }
+        _ => unreachable!("checked against ACTIONS above"),
+    };
+    Ok(ToolOutput::text(text))
+}
+
+/// Waits until scrolling has been applied (two animation frames), bounded.
+async fn wait_scroll_end(tab: &Tab) {
+    if let Some(world) = tab.world(&tab.target_id).await {
+        let _ = tab
+            .cdp()
+            .call_raw(
+                Some(&world.session),
+                "Runtime.evaluate",
+                json!({"expression": "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))",
+                       "contextId": world.context, "awaitPromise": true}),
+                Duration::from_millis(500),
+            )
+            .await;
+    }
+}
+
+async fn answer_dialog(
+    session: &Session,
+    tab: &Arc<Tab>,
+    d: &crate::browser::tab::Dialog,
+    key: &str,
+) -> Result<ToolOutput, ToolError> {
+    let accept = match key {
+        "Enter" => true,
+        "Escape" => false,
+        other => {
+            return Err(ToolError(format!(
+                "a {} dialog is open (\"{}\"); the key \"{other}\" does not answer it: press Enter to accept or Escape to dismiss",
+                d.kind, d.message
+            )))
+        }
+    };
+    let prompt = tab
+        .state()
+        .prompt_text
+        .clone()
+        .unwrap_or_else(|| d.default_prompt.clone());
+    let mut params = json!({"accept": accept});
+    if d.kind == "prompt" && accept {
+        params["promptText"] = Value::String(prompt.clone());
+    }
+    let session_id = d.session.clone();
+    let t = tab;
+    let kind = d.kind.clone();
+    let text = act(session, tab, Limits::default(), move || async move {
+        t.cdp()
+            .run(Some(&session_id), "Page.handleJavaScriptDialog", params)
+            .await?;
+        t.wait_for(Duration::from_secs(2), |st| st.dialog.is_none())
+            .await;
+        let what = if accept { "Accepted" } else { "Dismissed" };
+        let with = if kind == "prompt" && accept {
+            format!(" with \"{prompt}\"")
+        } else {
+            String::new()
+        };
+        Ok(format!("{what} the {kind} dialog{with}."))
+    })
+    .await?;
+    Ok(ToolOutput::text(text))
+}
+
+async fn screenshot(
+    session: &Session,
+    tab: &Arc<Tab>,
+    region: Option<[f64; 4]>,
+) -> Result<ToolOutput, ToolError> {
+    no_dialog(tab)?;
+    let mut params = json!({"format": "png"});
+    let mut note = String::new();
+    if let Some([x0, y0, x1, y1]) = region {
+        let m: Value = tab.call("Page.getLayoutMetrics", json!({})).await?;
+        let px = m
+            .pointer("/cssVisualViewport/pageX")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        let py = m
+            .pointer("/cssVisualViewport/pageY")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        let (w, h) = (x1 - x0, y1 - y0);
+        let scale = (1280.0 / w).min(800.0 / h).clamp(1.0, 4.0);
+        params["clip"] =
+            json!({"x": x0 + px, "y": y0 + py, "width": w, "height": h, "scale": scale});
+        note = format!(" of region [{x0:.0}, {y0:.0}, {x1:.0}, {y1:.0}] at {scale:.1}×");
+    }
+    let r: Value = tab
+        .call_with("Page.captureScreenshot", params, Duration::from_secs(20))
+        .await?;
+    let data = r
+        .get("data")
+        .and_then(|d| d.as_str())
+        .unwrap_or("")
+        .to_string();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&data)
+        .map_err(|e| {
+            ToolError(format!(
+                "the browser returned an unreadable screenshot: {e}"
+            ))
+        })?;
+    let (w, h) = png_size(&bytes).unwrap_or((0, 0));
+    let id = session.store_image(bytes);
+    Ok(ToolOutput {
+        text: format!("Screenshot{note}: {w}x{h} px, id {id} (usable with upload_image image_id)."),
+        images: vec![Image {
+            mime: "image/png".into(),
+            data,
+        }],
+    })
+}
+
+/// Width and height from a PNG header.
+pub fn png_size(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() < 24 || &b[1..4] != b"PNG" {
+        return None;
+    }
+    let w = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
+    let h = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
+    Some((w, h))
+}

@@ -1,0 +1,203 @@
+//! Refs to elements: resolving `e12` / `f1e3` to a live element in the right frame, and the
+//! element's clickable point in viewport CSS pixels (frame offsets included).
+
+use serde_json::{json, Value};
+
+use super::ToolError;
+use crate::browser::tab::{Tab, WorldRef};
+
+/// A live element behind a ref.
+pub struct Element {
+    /// The ref as given.
+    pub r#ref: String,
+    /// The frame it lives in.
+    pub frame_id: String,
+    /// That frame's isolated world.
+    pub world: WorldRef,
+    /// The CDP remote object id of the element.
+    pub object_id: String,
+}
+
+/// The error for a ref that no longer points at a live element.
+pub fn stale(r: &str) -> ToolError {
+    ToolError(format!(
+        "ref {r} is stale: that element is gone or the page changed. Call read_page or find again for fresh refs."
+    ))
+}
+
+/// Splits `f2e15` into its frame prefix `f2e`; `e15` gives `e`.
+pub fn prefix_of(r: &str) -> Option<&str> {
+    let e = r.rfind('e')?;
+    let (prefix, num) = r.split_at(e + 1);
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let head = &prefix[..prefix.len() - 1];
+    if !(head.is_empty()
+        || (head.starts_with('f')
+            && head.len() > 1
+            && head[1..].bytes().all(|b| b.is_ascii_digit())))
+    {
+        return None;
+    }
+    Some(prefix)
+}
+
+/// Resolves a ref on a tab.
+pub async fn resolve(tab: &Tab, r: &str) -> Result<Element, ToolError> {
+    let prefix = prefix_of(r).ok_or_else(|| {
+        ToolError(format!(
+            "\"{r}\" is not a ref: refs look like e12 or f1e3, as read_page and find print them"
+        ))
+    })?;
+    let frame_id = tab
+        .state()
+        .prefixes
+        .get(prefix)
+        .cloned()
+        .ok_or_else(|| stale(r))?;
+    let world = tab.world(&frame_id).await.ok_or_else(|| stale(r))?;
+    let res: Value = tab
+        .cdp()
+        .call(
+            Some(&world.session),
+            "Runtime.evaluate",
+            json!({"expression": format!("__tabwright.element({})", json!(r)), "contextId": world.context}),
+        )
+        .await
+        .map_err(|e| ToolError(format!("cannot resolve {r}: {e}")))?;
+    let object_id = res
+        .pointer("/result/objectId")
+        .and_then(|o| o.as_str())
+        .ok_or_else(|| stale(r))?
+        .to_string();
+    Ok(Element {
+        r#ref: r.to_string(),
+        frame_id,
+        world,
+        object_id,
+    })
+}
+
+impl Element {
+    /// Calls `function(el, ...args)` on the element in its isolated world; returns the value.
+    pub async fn call(
+        &self,
+        tab: &Tab,
+        function: &str,
+        args: &[Value],
+    ) -> Result<Value, ToolError> {
+        let mut arguments = vec![json!({"objectId": self.object_id})];
+        arguments.extend(args.iter().map(|a| json!({"value": a})));
+        let res: Value = tab
+            .cdp()
+            .call(
+                Some(&self.world.session),
+                "Runtime.callFunctionOn",
+                json!({
+                    "functionDeclaration": format!("function(el, ...args) {{ return ({function})(el, ...args); }}"),
+                    "objectId": self.object_id,
+                    "arguments": arguments,
+                    "returnByValue": true,
+                    "awaitPromise": true,
+                }),
+            )
+            .await?;
+        if let Some(ex) = res.get("exceptionDetails") {
+            let msg = ex
+                .pointer("/exception/description")
+                .and_then(|d| d.as_str())
+                .or_else(|| ex.get("text").and_then(|t| t.as_str()))
+                .unwrap_or("error");
+            return Err(ToolError(format!(
+                "{}: {}",
+                self.r#ref,
+                msg.lines().next().unwrap_or(msg)
+            )));
+        }
+        Ok(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Scrolls the element into view and returns its center in viewport CSS pixels, plus a
+    /// description of whatever covers that point (when something else would get the click).
+    pub async fn point(&self, tab: &Tab) -> Result<(f64, f64, Option<String>), ToolError> {
+        let v = self.call(tab, POINT_JS, &[]).await?;
+        if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
+            return Err(ToolError(format!(
+                "{} cannot be clicked: {err}",
+                self.r#ref
+            )));
+        }
+        let x = v.get("x").and_then(|x| x.as_f64()).unwrap_or(0.0);
+        let y = v.get("y").and_then(|y| y.as_f64()).unwrap_or(0.0);
+        let covered = v
+            .get("covered")
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        let (ox, oy) = frame_offset(tab, &self.frame_id).await?;
+        Ok((x + ox, y + oy, covered))
+    }
+}
+
+/// Where a frame's viewport starts in the top-level viewport, summing iframe content-box
+/// origins up the chain (for same-process and out-of-process frames alike).
+pub async fn frame_offset(tab: &Tab, frame_id: &str) -> Result<(f64, f64), ToolError> {
+    let mut x = 0.0;
+    let mut y = 0.0;
+    let mut current = frame_id.to_string();
+    for _ in 0..16 {
+        let info = tab.state().frames.get(&current).cloned();
+        let Some(info) = info else { break };
+        let (Some(parent), Some(owner)) = (info.parent, info.owner_ref) else {
+            break;
+        };
+        let el = resolve(tab, &owner).await?;
+        let v = el.call(tab, CONTENT_ORIGIN_JS, &[]).await?;
+        x += v.get("x").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        y += v.get("y").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        current = parent;
+    }
+    Ok((x, y))
+}
+
+const CONTENT_ORIGIN_JS: &str = r#"el => {
+  const r = el.getBoundingClientRect(); const cs = getComputedStyle(el);
+  return {x: r.left + el.clientLeft + parseFloat(cs.paddingLeft || 0), y: r.top + el.clientTop + parseFloat(cs.paddingTop || 0)};
+}"#;
+
+const POINT_JS: &str = r#"el => {
+  if (!el.isConnected) return {error: 'it is no longer in the page (read the page again)'};
+  const box = () => { for (const r of el.getClientRects()) if (r.width > 0 && r.height > 0) return r; return el.getBoundingClientRect(); };
+  let r = box();
+  if (r.width === 0 && r.height === 0) return {error: 'it has no size (hidden or collapsed); read the page again or use another element'};
+  const vw = innerWidth, vh = innerHeight;
+  if (r.top < 0 || r.left < 0 || r.bottom > vh || r.right > vw) { el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'}); r = box(); }
+  const x = Math.min(Math.max(r.left + r.width / 2, 0), vw - 1), y = Math.min(Math.max(r.top + r.height / 2, 0), vh - 1);
+  let hit = document.elementFromPoint(x, y);
+  while (hit && hit.shadowRoot) { const inner = hit.shadowRoot.elementFromPoint(x, y); if (!inner || inner === hit) break; hit = inner; }
+  const inside = n => { for (let c = n; c; c = c.parentNode || c.host) if (c === el) return true; return false; };
+  const within = n => { for (let c = el; c; c = c.parentNode || c.host) if (c === n) return true; return false; };
+  let covered = null;
+  if (hit && !inside(hit) && !(el.tagName === 'LABEL' || within(hit) && hit.tagName === 'LABEL')) {
+    const t = (hit.innerText || hit.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+    covered = '<' + hit.tagName.toLowerCase() + (hit.id ? ' id=' + hit.id : '') + '>' + (t ? ' "' + t + '"' : '');
+  }
+  return {x, y, covered};
+}"#;
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_of;
+
+    #[test]
+    fn ref_prefixes() {
+        assert_eq!(prefix_of("e12"), Some("e"));
+        assert_eq!(prefix_of("f3e7"), Some("f3e"));
+        assert_eq!(prefix_of("f12e1"), Some("f12e"));
+        assert_eq!(prefix_of("e"), None);
+        assert_eq!(prefix_of("x12"), None);
+        assert_eq!(prefix_of("fe1"), None);
+        assert_eq!(prefix_of("f1e2x"), None);
+        assert_eq!(prefix_of(""), None);
+    }
+}

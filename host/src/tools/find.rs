@@ -1,0 +1,99 @@
+//! `find`: elements matching a natural-language description, ranked offline (no model).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::args::{object, tab_id};
+use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use crate::browser::{Session, TabId};
+use crate::find::{rank, Candidate};
+use crate::outline;
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Arc::new(Find));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    query: String,
+    limit: Option<usize>,
+    tab_id: Option<TabId>,
+}
+
+tool!(
+    Find,
+    Args,
+    ToolSpec {
+        name: "find",
+        description: "Find elements by a plain description, e.g. \"search box in the header\", \"Add to cart button for the blue shirt\", \
+                      \"second checkbox\". Returns matching outline lines with refs, best first.",
+        schema: object(
+            json!({
+                "query": {"type": "string", "description": "What to look for, in plain words."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 200, "description": "Most results to return (default 20)."},
+                "tab_id": tab_id(),
+            }),
+            &["query"]
+        ),
+        class: ActionClass::Read,
+    },
+    find
+);
+
+async fn find(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+    if args.query.trim().is_empty() {
+        return Err(ToolError(
+            "invalid parameters for find: field `query` is empty; describe the element to look for"
+                .into(),
+        ));
+    }
+    let tab = session.tab(args.tab_id).await?;
+    let limit = args.limit.unwrap_or(20).clamp(1, 200);
+    let raw = outline::candidates(&tab).await?;
+    let cands: Vec<Candidate> = raw
+        .iter()
+        .map(|c| Candidate {
+            role: c.role.clone(),
+            name: c.name.clone(),
+            value: c.value.clone(),
+            description: c.description.clone(),
+            context: c.context.clone(),
+            nearby: c.nearby.clone(),
+            interactive: c.interactive,
+            order: c.order,
+        })
+        .collect();
+    let ranked = rank(&args.query, &cands);
+    if ranked.is_empty() {
+        return Ok(ToolOutput::text(format!(
+            "No element matches \"{}\" among {} elements. Try other words, or read_page to see the page.",
+            args.query,
+            raw.len()
+        )));
+    }
+    let total = ranked.len();
+    let mut out = String::new();
+    for (i, _score) in ranked.iter().take(limit) {
+        let c = &raw[*i];
+        let line = if c.line.is_empty() {
+            format!("- {} \"{}\" [ref={}]", c.role, c.name, c.r#ref)
+        } else {
+            c.line.clone()
+        };
+        out.push_str(&line);
+        if let Some(ctx) = c.context.last() {
+            out.push_str(&format!("  (in {ctx})"));
+        }
+        out.push('\n');
+    }
+    if total > limit {
+        out.push_str(&format!(
+            "… and {} more matches; raise limit or refine the query.\n",
+            total - limit
+        ));
+    }
+    Ok(ToolOutput::text(out.trim_end()))
+}

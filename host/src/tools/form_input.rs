@@ -1,0 +1,127 @@
+//! `form_input`: set a control's value the way a person's edit does (input and change events).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::args::{object, tab_id};
+use super::element::resolve;
+use super::report::{act, no_dialog};
+use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use crate::browser::settle::Limits;
+use crate::browser::{Session, TabId};
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Arc::new(FormInput));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    #[serde(rename = "ref")]
+    target: String,
+    value: Value,
+    tab_id: Option<TabId>,
+}
+
+tool!(
+    FormInput,
+    Args,
+    ToolSpec {
+        name: "form_input",
+        description: "Set the value of a form control by ref: text-like inputs and textareas (string), select (option text or value; \
+                      an array for multiple selects), checkbox/radio/switch (true/false), range/number (number), date/time (ISO string), \
+                      contenteditable (string). Fires the input and change events a person's edit fires. Returns the control's new value.",
+        schema: object(
+            json!({
+                "ref": {"type": "string", "description": "The control's ref from read_page or find."},
+                "value": {"description": "The new value.", "anyOf": [
+                    {"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "array", "items": {"type": "string"}}]},
+                "tab_id": tab_id(),
+            }),
+            &["ref", "value"]
+        ),
+        class: ActionClass::Act,
+    },
+    form_input
+);
+
+const SET_JS: &str = r#"(el, value) => {
+  const fire = (t) => el.dispatchEvent(new Event(t, {bubbles: true, composed: true}));
+  const tag = el.tagName;
+  const show = () => __tabwright.lineOf ? __tabwright.lineOf(el) : tag.toLowerCase();
+  if (el.disabled) throw new Error('the control is disabled');
+  if (tag === 'SELECT') {
+    const wanted = (Array.isArray(value) ? value : [value]).map(v => String(v));
+    if (!el.multiple && wanted.length > 1) throw new Error('this select takes one option, not a list');
+    const opts = [...el.options];
+    const match = w => opts.find(o => o.value === w) || opts.find(o => o.text.trim() === w.trim()) ||
+      opts.find(o => o.text.trim().toLowerCase() === w.trim().toLowerCase());
+    const picked = wanted.map(w => { const o = match(w); if (!o) throw new Error('no option "' + w + '"; the options are: ' + opts.map(o => o.text.trim()).join(', ')); return o; });
+    for (const o of opts) o.selected = picked.includes(o);
+    fire('input'); fire('change');
+    return {line: show(), value: el.multiple ? picked.map(o => o.text.trim()) : picked[0].text.trim()};
+  }
+  if (tag === 'INPUT' && (el.type === 'checkbox' || el.type === 'radio')) {
+    if (typeof value !== 'boolean') {
+      if (value === 'true' || value === 'false') value = value === 'true'; else throw new Error('a ' + el.type + ' takes true or false');
+    }
+    if (el.type === 'radio' && !value && el.checked) throw new Error('a radio button cannot be unchecked; choose another option of the group');
+    if (el.checked !== value) el.click();
+    return {line: show(), value: el.checked};
+  }
+  const role = (el.getAttribute('role') || '').toLowerCase();
+  if (['checkbox', 'switch', 'radio'].includes(role)) {
+    const want = value === true || value === 'true';
+    if ((el.getAttribute('aria-checked') === 'true') !== want) el.click();
+    return {line: show(), value: el.getAttribute('aria-checked') === 'true'};
+  }
+  if (tag === 'INPUT' || tag === 'TEXTAREA') {
+    if (el.type === 'file') throw new Error('file inputs take files: use upload_image');
+    if (el.readOnly) throw new Error('the control is read-only');
+    if (Array.isArray(value)) throw new Error('this control takes a single value, not a list');
+    const text = String(value);
+    el.focus();
+    const proto = tag === 'INPUT' ? HTMLInputElement.prototype : HTMLTextAreaElement.prototype;
+    Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, text);
+    fire('input'); fire('change');
+    if (el.value !== text && !(el.type === 'number' && Number(el.value) === Number(text)))
+      throw new Error('the control did not take "' + text + '" (it holds "' + el.value + '"); check the format (' + el.type + ')');
+    return {line: show(), value: el.type === 'password' ? '•'.repeat(Math.min(el.value.length, 8)) : el.value};
+  }
+  if (el.isContentEditable) {
+    el.focus();
+    const sel = getSelection(); const range = document.createRange(); range.selectNodeContents(el);
+    sel.removeAllRanges(); sel.addRange(range);
+    if (!document.execCommand('insertText', false, String(value))) { el.textContent = String(value); fire('input'); }
+    return {line: show(), value: el.innerText};
+  }
+  throw new Error('it is not a form control (' + tag.toLowerCase() + '); use computer to click or type');
+}"#;
+
+async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+    let tab = session.tab(args.tab_id).await?;
+    no_dialog(&tab)?;
+    let el = resolve(&tab, &args.target).await?;
+    let t = &tab;
+    let el = &el;
+    let value = &args.value;
+    let text = act(session, &tab, Limits::default(), move || async move {
+        let v = el
+            .call(t, SET_JS, std::slice::from_ref(value))
+            .await
+            .map_err(|e| ToolError(format!("form_input on {}", e.0)))?;
+        let line = v
+            .get("line")
+            .and_then(|l| l.as_str())
+            .unwrap_or(&el.r#ref)
+            .to_string();
+        Ok(format!(
+            "Set {line}\nNew value: {}",
+            v.get("value").cloned().unwrap_or(Value::Null)
+        ))
+    })
+    .await?;
+    Ok(ToolOutput::text(text))
+}

@@ -1,0 +1,132 @@
+//! `javascript_tool`: run JavaScript in the page and return the last expression's value.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::args::{object, tab_id};
+use super::report::{act, no_dialog};
+use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use crate::browser::settle::Limits;
+use crate::browser::{Session, TabId};
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Arc::new(Javascript));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    code: String,
+    tab_id: Option<TabId>,
+}
+
+tool!(
+    Javascript,
+    Args,
+    ToolSpec {
+        name: "javascript_tool",
+        description: "Run JavaScript in the page (its own context, top-level await allowed) and return the value of the last \
+                      expression as JSON, or the error it threw. Runs for at most 30 s.",
+        schema: object(json!({"code": {"type": "string", "description": "The script."}, "tab_id": tab_id()}), &["code"]),
+        class: ActionClass::Act,
+    },
+    javascript
+);
+
+async fn javascript(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+    let tab = session.tab(args.tab_id).await?;
+    no_dialog(&tab)?;
+    let mut outcome: Option<Result<String, ToolError>> = None;
+    let slot = &mut outcome;
+    let t = &tab;
+    let code = &args.code;
+    let notes = act(session, &tab, Limits::default(), move || async move {
+        let limit = Duration::from_secs(35);
+        let mut r: Value = t
+            .call_with(
+                "Runtime.evaluate",
+                json!({"expression": code, "returnByValue": false, "awaitPromise": true, "replMode": true,
+                       "userGesture": true, "allowUnsafeEvalBlockedByCSP": true, "timeout": 30000}),
+                limit,
+            )
+            .await?;
+        // REPL mode hands back a returned promise unawaited, and objects by reference:
+        // settle the promise, then serialize the value.
+        if r.get("exceptionDetails").is_none() {
+            if let Some(id) = r.pointer("/result/objectId").and_then(|o| o.as_str()).map(str::to_string) {
+                r = if r.pointer("/result/subtype").and_then(|s| s.as_str()) == Some("promise") {
+                    t.call_with("Runtime.awaitPromise", json!({"promiseObjectId": id, "returnByValue": true}), limit).await?
+                } else {
+                    let desc = r.pointer("/result/description").cloned();
+                    let mut v: Value = t
+                        .call_with(
+                            "Runtime.callFunctionOn",
+                            json!({"objectId": id, "functionDeclaration": "function() { return this; }", "returnByValue": true}),
+                            limit,
+                        )
+                        .await?;
+                    // Values JSON cannot hold (DOM nodes, functions) keep their description.
+                    if v.pointer("/result/value").is_some_and(|x| x.as_object().is_some_and(|o| o.is_empty())) {
+                        if let (Some(d), Some(res)) = (desc, v.get_mut("result")) {
+                            res["value"] = Value::Null;
+                            res["description"] = d;
+                            if let Some(o) = res.as_object_mut() {
+                                o.remove("value");
+                            }
+                        }
+                    }
+                    v
+                };
+                let _ = t.run("Runtime.releaseObject", json!({"objectId": id})).await;
+            }
+        }
+        *slot = Some(render(&r));
+        Ok(String::new())
+    })
+    .await?;
+    let text = match outcome {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return Err(e),
+        None => String::from("The script did not finish (it opened a dialog)."),
+    };
+    Ok(ToolOutput::text(format!("{text}{notes}")))
+}
+
+fn render(r: &Value) -> Result<String, ToolError> {
+    if let Some(ex) = r.get("exceptionDetails") {
+        let msg = ex
+            .pointer("/exception/description")
+            .and_then(|d| d.as_str())
+            .or_else(|| ex.pointer("/exception/value").and_then(|d| d.as_str()))
+            .or_else(|| ex.get("text").and_then(|t| t.as_str()))
+            .unwrap_or("error");
+        return Err(ToolError(format!("the script threw: {msg}")));
+    }
+    let res = r.get("result").cloned().unwrap_or(Value::Null);
+    let kind = res.get("type").and_then(|t| t.as_str()).unwrap_or("");
+    if kind == "undefined" {
+        return Ok("undefined".into());
+    }
+    if let Some(v) = res.get("value") {
+        let s = serde_json::to_string_pretty(v).unwrap_or_default();
+        return Ok(if s.len() > 100_000 {
+            format!(
+                "{}… [cut at 100000 characters]",
+                &s[..s.floor_char_boundary(100_000)]
+            )
+        } else {
+            s
+        });
+    }
+    if let Some(u) = res.get("unserializableValue").and_then(|u| u.as_str()) {
+        return Ok(u.to_string());
+    }
+    Ok(res
+        .get("description")
+        .and_then(|d| d.as_str())
+        .unwrap_or(kind)
+        .to_string())
+}

@@ -1,0 +1,213 @@
+//! `navigate`: go to a URL (or back, forward, reload) and wait for the load.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::args::{object, tab_id};
+use super::report::{act, no_dialog};
+use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use crate::browser::settle::Limits;
+use crate::browser::tab::Tab;
+use crate::browser::{Session, TabId};
+
+pub(super) fn register(r: &mut Registry) {
+    r.add(Arc::new(Navigate));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    url: String,
+    tab_id: Option<TabId>,
+}
+
+tool!(
+    Navigate,
+    Args,
+    ToolSpec {
+        name: "navigate",
+        description: "Load a URL in the tab and wait for it to load; url may also be \"back\", \"forward\" or \"reload\". \
+                      Returns the final URL, title and HTTP status. Then call read_page or find to see the page.",
+        schema: object(
+            json!({
+                "url": {"type": "string", "description": "Absolute URL (https:// is assumed when no scheme is given), or back / forward / reload."},
+                "tab_id": tab_id(),
+            }),
+            &["url"]
+        ),
+        class: ActionClass::Act,
+    },
+    navigate
+);
+
+/// Checks and completes a URL typed by a model: adds https:// to bare hosts, refuses
+/// schemes we do not load.
+pub fn normalize_url(raw: &str) -> Result<String, ToolError> {
+    let u = raw.trim();
+    if u.is_empty() {
+        return Err(ToolError(
+            "invalid parameters for navigate: field `url` is empty".into(),
+        ));
+    }
+    let lower = u.to_ascii_lowercase();
+    if lower.starts_with("javascript:") {
+        return Err(ToolError(
+            "javascript: URLs are not navigated to; use javascript_tool to run code".into(),
+        ));
+    }
+    if lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || lower.starts_with("file://")
+        || lower.starts_with("about:")
+        || lower.starts_with("data:")
+        || lower.starts_with("chrome://")
+    {
+        return Ok(u.to_string());
+    }
+    if u.contains("://") {
+        return Err(ToolError(format!(
+            "unsupported URL scheme in {u}: use http(s)://, file://, about: or data:"
+        )));
+    }
+    let host = u.split(['/', ':']).next().unwrap_or("");
+    let scheme = if host == "localhost" || host.starts_with("127.") || host == "[::1]" {
+        "http"
+    } else {
+        "https"
+    };
+    Ok(format!("{scheme}://{u}"))
+}
+
+async fn navigate(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+    let tab = session.tab(args.tab_id).await?;
+    let text = match args.url.trim() {
+        "back" | "forward" => history(session, &tab, args.url.trim() == "back").await?,
+        "reload" => {
+            no_dialog(&tab)?;
+            let limits = Limits {
+                nav_max: Duration::from_secs(30),
+                ..Limits::default()
+            };
+            act(session, &tab, limits, || async {
+                tab.run("Page.reload", json!({})).await?;
+                Ok(String::from("Reloaded."))
+            })
+            .await?
+        }
+        u => {
+            let url = normalize_url(u)?;
+            go(session, &tab, &url).await?
+        }
+    };
+    Ok(ToolOutput::text(text))
+}
+
+/// Navigates `tab` to `url` and waits for the load; returns the account of the result.
+pub async fn go(session: &Session, tab: &Arc<Tab>, url: &str) -> Result<String, ToolError> {
+    no_dialog(tab)?;
+    let limits = Limits {
+        nav_max: Duration::from_secs(30),
+        ..Limits::default()
+    };
+    let mut failure: Option<String> = None;
+    let slot = &mut failure;
+    let text = act(session, tab, limits, move || async move {
+        let r: Value = tab
+            .call_with(
+                "Page.navigate",
+                json!({"url": url}),
+                Duration::from_secs(30),
+            )
+            .await?;
+        if let Some(err) = r.get("errorText").and_then(|e| e.as_str()) {
+            *slot = Some(err.to_string());
+        }
+        Ok(String::new())
+    })
+    .await?;
+    if let Some(err) = failure {
+        return Err(ToolError(format!(
+            "could not load {url}: {err}. Check the address, or that the site is up and reachable from this machine."
+        )));
+    }
+    summary(tab, &text).await
+}
+
+async fn summary(tab: &Tab, notes: &str) -> Result<String, ToolError> {
+    let meta = crate::outline::page_meta(tab).await.ok();
+    let st = tab.state();
+    let status = st
+        .doc_status
+        .as_ref()
+        .filter(|(u, _)| *u == st.url)
+        .map(|(_, s)| *s);
+    let title = meta.as_ref().map(|m| m.title.clone()).unwrap_or_default();
+    let mut out = format!("Loaded {} — \"{}\"", st.url, title);
+    if let Some(s) = status {
+        out.push_str(&format!(" (HTTP {s})"));
+    }
+    drop(st);
+    // The report's first line repeats the URL; keep the notes that add something.
+    for line in notes
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("Page is now"))
+    {
+        out.push('\n');
+        out.push_str(line);
+    }
+    Ok(out)
+}
+
+async fn history(session: &Session, tab: &Arc<Tab>, back: bool) -> Result<String, ToolError> {
+    no_dialog(tab)?;
+    let h: Value = tab.call("Page.getNavigationHistory", json!({})).await?;
+    let current = h.get("currentIndex").and_then(|c| c.as_i64()).unwrap_or(0);
+    let entries = h
+        .get("entries")
+        .and_then(|e| e.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let target = if back { current - 1 } else { current + 1 };
+    let Some(entry) = usize::try_from(target).ok().and_then(|i| entries.get(i)) else {
+        return Err(ToolError(format!(
+            "there is no page to go {} to in this tab's history",
+            if back { "back" } else { "forward" }
+        )));
+    };
+    let id = entry.get("id").and_then(|i| i.as_i64()).unwrap_or(0);
+    let limits = Limits {
+        nav_max: Duration::from_secs(30),
+        ..Limits::default()
+    };
+    let notes = act(session, tab, limits, move || async move {
+        tab.run("Page.navigateToHistoryEntry", json!({"entryId": id}))
+            .await?;
+        Ok(String::new())
+    })
+    .await?;
+    summary(tab, &notes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_url;
+
+    #[test]
+    fn urls_are_completed_or_refused() {
+        assert_eq!(
+            normalize_url("example.com").expect("bare"),
+            "https://example.com"
+        );
+        assert_eq!(
+            normalize_url("localhost:8080/x").expect("local"),
+            "http://localhost:8080/x"
+        );
+        assert_eq!(normalize_url("http://a.b/").expect("http"), "http://a.b/");
+        assert!(normalize_url("javascript:alert(1)").is_err());
+        assert!(normalize_url("ftp://x").is_err());
+        assert!(normalize_url("  ").is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! Running an acting tool and telling the model what changed: a navigation, a new tab, a
+//! dialog, a download, the focus. Every acting tool goes through [`act`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ToolError;
+use crate::browser::settle::{self, Limits};
+use crate::browser::tab::Tab;
+use crate::browser::Session;
+use crate::outline;
+
+/// The text for an open dialog.
+pub fn dialog_text(kind: &str, message: &str) -> String {
+    let how = if kind == "prompt" {
+        "type the answer with computer action=type, then action=key text=Enter; or text=Escape to cancel"
+    } else {
+        "accept with computer action=key text=Enter, dismiss with text=Escape"
+    };
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "An"
+    } else {
+        "A"
+    };
+    format!("{article} {kind} dialog is open: \"{message}\". {how}.")
+}
+
+/// Refuses to act while a dialog is open.
+pub fn no_dialog(tab: &Tab) -> Result<(), ToolError> {
+    match tab.state().dialog.clone() {
+        Some(d) => Err(ToolError(format!(
+            "cannot act now. {}",
+            dialog_text(&d.kind, &d.message)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Runs `action` on `tab`, waits for the page to settle and returns the action's own text
+/// followed by what changed.
+pub async fn act<F, Fut>(
+    session: &Session,
+    tab: &Arc<Tab>,
+    limits: Limits,
+    action: F,
+) -> Result<String, ToolError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, ToolError>>,
+{
+    let before = settle::marks(tab);
+    let opened_before = tab.state().dialogs_opened;
+    let dialog_opened = tab.wait_for(Duration::from_secs(3600), |st| {
+        st.dialogs_opened > opened_before
+    });
+    let mut text = tokio::select! {
+        r = action() => r?,
+        _ = dialog_opened => String::from("The action opened a dialog."),
+    };
+    let s = settle::settle(tab, &before, limits).await;
+    let mut notes: Vec<String> = Vec::new();
+    if s.navigated || s.url.is_some() {
+        let st = tab.state();
+        let status = st
+            .doc_status
+            .as_ref()
+            .filter(|(u, _)| *u == st.url)
+            .map(|(_, s)| *s);
+        let mut line = format!("Page is now {}", st.url);
+        if let Some(code) = status {
+            line.push_str(&format!(" (HTTP {code})"));
+        }
+        if let Some(err) = &st.doc_error {
+            line.push_str(&format!(" (load failed: {err})"));
+        }
+        if s.load_timed_out {
+            line.push_str(" — still loading after the wait limit");
+        }
+        notes.push(line);
+    }
+    if let Some(d) = &s.dialog {
+        notes.push(dialog_text(&d.kind, &d.message));
+    }
+    for name in &s.downloads {
+        notes.push(format!("A download started: {name}"));
+    }
+    if let Ok(live) = session.browser.live().await {
+        let changes = session.sync(&live);
+        for t in changes.opened {
+            notes.push(format!(
+                "A new tab opened: tab {} {} — pass tab_id={} to use it",
+                t.tab_id, t.url, t.tab_id
+            ));
+        }
+        for id in changes.closed {
+            notes.push(format!("Tab {id} closed"));
+        }
+    }
+    if s.pending > 0 {
+        notes.push(format!("{} request(s) still running", s.pending));
+    }
+    if s.dialog.is_none() && !s.navigated {
+        if let Some(f) = focus_line(tab).await {
+            notes.push(format!("Focus: {f}"));
+        }
+    }
+    if !notes.is_empty() {
+        text.push('\n');
+        text.push_str(&notes.join("\n"));
+    }
+    Ok(text)
+}
+
+/// The outline line of the focused element, if it is not the body.
+pub async fn focus_line(tab: &Tab) -> Option<String> {
+    let world = tab.world(&tab.target_id).await?;
+    let v = outline::eval_world(
+        tab,
+        &world,
+        "__tabwright.focusLine ? __tabwright.focusLine('e') : null",
+    )
+    .await
+    .ok()?;
+    v.as_str().map(str::to_string)
+}

@@ -1,0 +1,171 @@
+//! The outline grammar of read_page: header, refs on every element and stable across reads,
+//! hidden content left out, filter / ref / depth / max_chars, and a 10k+ element page.
+
+use serde_json::json;
+use tabwright_e2e::{find_ref, parse_lines, run};
+
+#[test]
+fn header_and_grammar() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        let o = c.ok("read_page", json!({})).await;
+        let header = o.lines().next().unwrap_or("");
+        assert!(header.starts_with("page \"Sign up"), "{header}");
+        assert!(
+            header.contains("[url=http://127.0.0.1:")
+                && header.contains("[viewport=")
+                && header.contains("[scroll=0,0]"),
+            "{header}"
+        );
+        for (indent, role, _name, r) in parse_lines(&o).into_iter().skip(1) {
+            assert!(indent < 40, "sane nesting");
+            if role != "text" {
+                assert!(r.is_some(), "every element line carries a ref: {role}\n{o}");
+            }
+        }
+        assert!(o.contains("- textbox \"Email\" [ref="), "{o}");
+        assert!(o.contains("[disabled]"), "states are shown:\n{o}");
+        assert!(o.contains("- combobox \"Country\" [ref="), "{o}");
+        assert!(
+            o.contains("[placeholder=") || o.contains("\"Search products\""),
+            "{o}"
+        );
+    });
+}
+
+#[test]
+fn refs_are_stable_across_reads_and_changes() {
+    run(|c| async move {
+        c.open("app/index.html").await;
+        let first = c.ok("read_page", json!({})).await;
+        let add = find_ref(&first, "button", "Add").expect("Add");
+        let input = find_ref(&first, "textbox", "New todo").expect("New todo");
+        c.ok("form_input", json!({"ref": input, "value": "Buy milk"}))
+            .await;
+        c.ok("computer", json!({"action": "left_click", "ref": add}))
+            .await;
+        let second = c.ok("read_page", json!({})).await;
+        assert_eq!(
+            find_ref(&second, "button", "Add").as_deref(),
+            Some(add.as_str()),
+            "{second}"
+        );
+        assert_eq!(
+            find_ref(&second, "textbox", "New todo").as_deref(),
+            Some(input.as_str())
+        );
+        assert!(
+            find_ref(&second, "checkbox", "Buy milk").is_some(),
+            "{second}"
+        );
+        let third = c.ok("read_page", json!({})).await;
+        assert_eq!(
+            second.lines().skip(1).collect::<Vec<_>>(),
+            third.lines().skip(1).collect::<Vec<_>>()
+        );
+    });
+}
+
+#[test]
+fn hidden_content_is_left_out() {
+    run(|c| async move {
+        c.open("text.html").await;
+        let o = c.ok("read_page", json!({})).await;
+        assert!(o.contains("The Article Title"), "{o}");
+        assert!(
+            !o.contains("HIDDEN TEXT")
+                && !o.contains("ARIA HIDDEN TEXT")
+                && !o.contains("INVISIBLE TEXT"),
+            "{o}"
+        );
+        assert!(
+            o.contains("- main [ref=") && o.contains("- navigation"),
+            "landmarks carry refs:\n{o}"
+        );
+        assert!(
+            o.contains("- img \"A blue circle on a light background\""),
+            "{o}"
+        );
+    });
+}
+
+#[test]
+fn filter_ref_and_depth_narrow_the_outline() {
+    run(|c| async move {
+        c.open("text.html").await;
+        let all = c.ok("read_page", json!({})).await;
+        let inter = c.ok("read_page", json!({"filter": "interactive"})).await;
+        assert!(inter.len() < all.len(), "interactive is smaller");
+        assert!(!inter.contains("- paragraph"), "{inter}");
+        assert!(inter.contains("- link"), "{inter}");
+        let main = all
+            .lines()
+            .find(|l| l.trim_start().starts_with("- main"))
+            .and_then(|l| l.split("[ref=").nth(1))
+            .and_then(|s| s.split(']').next())
+            .expect("main ref")
+            .to_string();
+        let sub = c.ok("read_page", json!({"ref": main})).await;
+        assert!(
+            sub.contains("The Article Title") && !sub.contains("- navigation"),
+            "{sub}"
+        );
+        let shallow = c.ok("read_page", json!({"depth": 1})).await;
+        let max_indent = parse_lines(&shallow)
+            .iter()
+            .skip(1)
+            .map(|l| l.0)
+            .max()
+            .unwrap_or(0);
+        assert!(max_indent <= 1, "depth=1 keeps two levels:\n{shallow}");
+        assert!(
+            shallow.contains("[+"),
+            "cut children are counted:\n{shallow}"
+        );
+    });
+}
+
+#[test]
+fn over_max_chars_says_how_to_narrow_instead_of_cutting() {
+    run(|c| async move {
+        c.open("large.html").await;
+        c.wait_text("body", "").await;
+        let o = c.ok("read_page", json!({"max_chars": 5000})).await;
+        assert!(
+            o.contains("larger than max_chars=5000"),
+            "{}",
+            &o[..o.len().min(2000)]
+        );
+        assert!(
+            o.contains("filter=interactive") && o.contains("ref="),
+            "{}",
+            &o[..o.len().min(2000)]
+        );
+        assert!(
+            o.len() < 6000,
+            "the answer itself respects the limit: {}",
+            o.len()
+        );
+    });
+}
+
+#[test]
+fn large_page_outline_is_complete() {
+    run(|c| async move {
+        c.open("large.html").await;
+        let ready = c.js("document.body.dataset.ready").await;
+        assert_eq!(ready, json!("true"));
+        let o = c.ok("read_page", json!({"max_chars": 2_000_000})).await;
+        let rows = o
+            .lines()
+            .filter(|l| l.trim_start().starts_with("- row "))
+            .count();
+        assert!(rows >= 1000, "all 1000 rows are present, got {rows}");
+        let open = o.lines().filter(|l| l.contains("- button \"Open ")).count();
+        assert_eq!(open, 250, "every 4th row has an Open button");
+        let last = find_ref(&o, "button", "Open 1000").expect("the last Open button");
+        c.ok("computer", json!({"action": "left_click", "ref": last}))
+            .await;
+        assert_eq!(c.text_of("#status").await, "clicked: Open 1000");
+    });
+}

@@ -1,0 +1,155 @@
+//! Bad input and failures: each gives a clear error, never a panic or a hang, and the
+//! session goes on working afterwards.
+
+use serde_json::json;
+use tabwright_e2e::{run, url};
+
+#[test]
+fn unknown_tool_and_bad_parameters_name_the_problem() {
+    run(|c| async move {
+        let e = c.err("teleport", json!({})).await;
+        assert!(
+            e.contains("unknown tool \"teleport\"") && e.contains("read_page"),
+            "{e}"
+        );
+        let e = c.err("navigate", json!({})).await;
+        assert!(e.contains("missing field `url`"), "{e}");
+        let e = c.err("navigate", json!({"url": 5})).await;
+        assert!(e.contains("`url`") || e.contains("url"), "{e}");
+        let e = c.err("read_page", json!({"depth": "deep"})).await;
+        assert!(e.contains("field `depth`"), "{e}");
+        let e = c.err("read_page", json!({"filter": "everything"})).await;
+        assert!(e.contains("filter"), "{e}");
+        let e = c.err("computer", json!({"action": "fly"})).await;
+        assert!(e.contains("action") && e.contains("left_click"), "{e}");
+        let e = c.err("computer", json!({"action": "left_click"})).await;
+        assert!(e.contains("`ref`") && e.contains("`coordinate`"), "{e}");
+        let e = c.err("computer", json!({"action": "type"})).await;
+        assert!(e.contains("`text`"), "{e}");
+        let e = c
+            .err(
+                "computer",
+                json!({"action": "left_click", "coordinate": [1]}),
+            )
+            .await;
+        assert!(e.contains("coordinate"), "{e}");
+        let e = c.err("read_page", json!({"bogus": true})).await;
+        assert!(e.contains("unknown field `bogus`"), "{e}");
+        let e = c.err("tabs_context", json!([1, 2])).await;
+        assert!(e.contains("JSON object"), "{e}");
+        // The session still works.
+        c.open("forms.html").await;
+    });
+}
+
+#[test]
+fn stale_and_malformed_refs_tell_the_model_to_read_again() {
+    run(|c| async move {
+        c.open("buttons.html").await;
+        let save = c.ref_of("button", "Save").await;
+        c.js("document.querySelector('#save').remove()").await;
+        let e = c
+            .err("computer", json!({"action": "left_click", "ref": save}))
+            .await;
+        assert!(e.contains("stale") && e.contains("read_page"), "{e}");
+        c.open("forms.html").await;
+        let e = c
+            .err("form_input", json!({"ref": save, "value": "x"}))
+            .await;
+        assert!(e.contains("stale"), "a ref from the previous page: {e}");
+        let e = c
+            .err(
+                "computer",
+                json!({"action": "left_click", "ref": "e999999"}),
+            )
+            .await;
+        assert!(e.contains("stale"), "{e}");
+        let e = c
+            .err(
+                "computer",
+                json!({"action": "left_click", "ref": "button-3"}),
+            )
+            .await;
+        assert!(e.contains("not a ref"), "{e}");
+        let e = c.err("read_page", json!({"ref": "f77e1"})).await;
+        assert!(e.contains("stale"), "{e}");
+        c.ok("read_page", json!({})).await;
+    });
+}
+
+#[test]
+fn unreachable_url_gives_the_network_error() {
+    run(|c| async move {
+        // A port nothing listens on.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let e = c
+            .err(
+                "navigate",
+                json!({"url": format!("http://127.0.0.1:{port}/")}),
+            )
+            .await;
+        assert!(e.contains("ERR_CONNECTION_REFUSED"), "{e}");
+        let e = c
+            .err("navigate", json!({"url": "http://no-such-host.invalid/"}))
+            .await;
+        assert!(
+            e.contains("ERR_NAME_NOT_RESOLVED") || e.contains("net::"),
+            "{e}"
+        );
+        let e = c
+            .err("navigate", json!({"url": "javascript:alert(1)"}))
+            .await;
+        assert!(e.contains("javascript_tool"), "{e}");
+        c.open("forms.html").await;
+    });
+}
+
+#[test]
+fn closed_tab_is_a_clear_error() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        let made = c
+            .ok("tabs_create", json!({"url": url("links-target.html")}))
+            .await;
+        let id: u64 = made
+            .split("Opened tab ")
+            .nth(1)
+            .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
+            .and_then(|s| s.parse().ok())
+            .expect("tab id");
+        // The person closes the tab.
+        let live = c.session.live().await.expect("browser");
+        let target = live.target_of(id as u32).expect("target").target_id;
+        live.close_target(&target).await.expect("close");
+        let last = c.err("read_page", json!({"tab_id": id})).await;
+        assert!(
+            last.contains(&format!("tab {id} is not open")) && last.contains("tabs_context"),
+            "{last}"
+        );
+        let e = c.err("read_page", json!({"tab_id": 4242})).await;
+        assert!(e.contains("tab 4242 is not open"), "{e}");
+        // The session falls back to a live tab.
+        let ctx = c.ok("tabs_context", json!({})).await;
+        assert!(ctx.contains("(active)"), "{ctx}");
+    });
+}
+
+#[test]
+fn javascript_exception_and_hung_script_are_tool_errors() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        let e = c.err("javascript_tool", json!({"code": "null.x"})).await;
+        assert!(e.contains("TypeError"), "{e}");
+        let e = c
+            .err(
+                "javascript_tool",
+                json!({"code": "Promise.reject(new Error('nope'))"}),
+            )
+            .await;
+        assert!(e.contains("nope"), "{e}");
+        assert_eq!(c.js("2 * 21").await, json!(42));
+    });
+}

@@ -1,0 +1,257 @@
+//! Test support for the end-to-end suites: one real Chromium and one fixture server per test
+//! binary, a fresh browser session per test, and bounded polling helpers.
+//!
+//! The backend comes from `TABWRIGHT_TEST_BROWSER` (`launch`, the default, or `connect=URL`),
+//! so the same suite runs against every backend.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tabwright::browser::{Backend, Browser, LaunchOptions, Session};
+use tabwright::fixture_server::FixtureServer;
+use tabwright::tools::{Registry, ToolError, ToolOutput};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// The built `tabwright` binary (built by cargo for this test run).
+pub fn binary() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    target.join(profile).join("tabwright")
+}
+
+struct Shared {
+    browser: Arc<Browser>,
+    server: FixtureServer,
+    registry: Arc<Registry>,
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        runtime().block_on(async {
+            let server = tabwright::fixture_server::start(repo_root().join("fixtures"), 0)
+                .await
+                .expect("fixture server");
+            let backend = match std::env::var("TABWRIGHT_TEST_BROWSER").ok().as_deref() {
+                None | Some("") | Some("launch") => Backend::Launch(LaunchOptions {
+                    window: (1280, 800),
+                    ..Default::default()
+                }),
+                Some(other) => match other.strip_prefix("connect=") {
+                    Some(url) => Backend::Connect(url.to_string()),
+                    None => panic!("TABWRIGHT_TEST_BROWSER={other}: use launch or connect=URL"),
+                },
+            };
+            Shared {
+                browser: Browser::new(backend),
+                server,
+                registry: Arc::new(Registry::browser()),
+            }
+        })
+    })
+}
+
+/// One test's view: its own session over the shared browser.
+pub struct Ctx {
+    /// The session.
+    pub session: Session,
+    /// The registry.
+    pub registry: Arc<Registry>,
+    /// The workspace folder of this session.
+    pub workspace: PathBuf,
+}
+
+/// Runs one test body with a fresh session, bounded to 90 s.
+pub fn run<F, Fut>(body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let sh = shared();
+    let workspace = std::env::temp_dir().join(format!(
+        "tw-ws-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::create_dir_all(&workspace);
+    let ctx = Ctx {
+        session: Session::new(sh.browser.clone(), workspace.clone()),
+        registry: sh.registry.clone(),
+        workspace,
+    };
+    runtime().block_on(async move {
+        tokio::time::timeout(Duration::from_secs(90), body(ctx))
+            .await
+            .expect("the test took over 90 s");
+    });
+}
+
+/// URL of a fixture on 127.0.0.1.
+pub fn url(path: &str) -> String {
+    shared().server.url(path)
+}
+
+/// URL of a fixture on the other origin (localhost).
+pub fn other_url(path: &str) -> String {
+    shared().server.other_origin_url(path)
+}
+
+/// The shared browser.
+pub fn browser() -> Arc<Browser> {
+    shared().browser.clone()
+}
+
+impl Ctx {
+    /// Calls a tool.
+    pub async fn call(&self, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
+        self.registry.call(&self.session, tool, args).await
+    }
+
+    /// Calls a tool that must succeed; returns its text.
+    pub async fn ok(&self, tool: &str, args: Value) -> String {
+        match self.call(tool, args.clone()).await {
+            Ok(o) => o.text,
+            Err(e) => panic!("{tool} {args} failed: {e}"),
+        }
+    }
+
+    /// Calls a tool that must fail; returns the error text.
+    pub async fn err(&self, tool: &str, args: Value) -> String {
+        match self.call(tool, args.clone()).await {
+            Ok(o) => panic!("{tool} {args} should have failed but returned: {}", o.text),
+            Err(e) => e.0,
+        }
+    }
+
+    /// Navigates to a fixture page.
+    pub async fn open(&self, path: &str) -> String {
+        self.ok("navigate", json!({"url": url(path)})).await
+    }
+
+    /// Evaluates JavaScript in the page and returns the JSON value.
+    pub async fn js(&self, code: &str) -> Value {
+        let text = self.ok("javascript_tool", json!({"code": code})).await;
+        let first = text.lines().next().unwrap_or("");
+        let body: String =
+            if first.starts_with('"') || first.starts_with('{') || first.starts_with('[') {
+                // Pretty-printed JSON may span lines; notes come after a blank-free last line.
+                let mut acc = String::new();
+                for line in text.lines() {
+                    acc.push_str(line);
+                    acc.push('\n');
+                    if serde_json::from_str::<Value>(&acc).is_ok() {
+                        break;
+                    }
+                }
+                acc
+            } else {
+                first.to_string()
+            };
+        serde_json::from_str(body.trim()).unwrap_or(Value::String(body.trim().to_string()))
+    }
+
+    /// Reads `document.querySelector(sel).textContent` (trimmed), "" when missing.
+    pub async fn text_of(&self, sel: &str) -> String {
+        let code = format!(
+            "(document.querySelector({}) || {{}}).textContent || ''",
+            json!(sel)
+        );
+        match self.js(&code).await {
+            Value::String(s) => s.trim().to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Polls `text_of(sel)` until it contains `want` (bounded to 5 s); returns the last text.
+    pub async fn wait_text(&self, sel: &str, want: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let t = self.text_of(sel).await;
+            if t.contains(want) || Instant::now() > deadline {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Reads the page and returns the ref of the first line with this role and name.
+    pub async fn ref_of(&self, role: &str, name: &str) -> String {
+        let outline = self.ok("read_page", json!({})).await;
+        match find_ref(&outline, role, name) {
+            Some(r) => r,
+            None => panic!("no {role} \"{name}\" in the outline:\n{outline}"),
+        }
+    }
+}
+
+/// Finds the ref of the first outline line `- ROLE "NAME" [ref=…]`.
+pub fn find_ref(outline: &str, role: &str, name: &str) -> Option<String> {
+    let head = format!("- {role} \"{name}\" [ref=");
+    outline.lines().find_map(|l| {
+        let t = l.trim_start();
+        t.strip_prefix(&head)
+            .and_then(|rest| rest.split(']').next())
+            .map(str::to_string)
+    })
+}
+
+/// Parses every outline line into (indent, role, name, ref).
+pub fn parse_lines(outline: &str) -> Vec<(usize, String, String, Option<String>)> {
+    outline
+        .lines()
+        .filter_map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            let t = l.trim_start().strip_prefix("- ")?;
+            let (role, rest) = t.split_once(' ').unwrap_or((t, ""));
+            let role = role.trim_end_matches(':').to_string();
+            let name = rest
+                .strip_prefix('"')
+                .and_then(|r| {
+                    let mut out = String::new();
+                    let mut chars = r.chars();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => out.push(chars.next()?),
+                            '"' => return Some(out),
+                            c => out.push(c),
+                        }
+                    }
+                    None
+                })
+                .unwrap_or_default();
+            let r = rest
+                .split("[ref=")
+                .nth(1)
+                .and_then(|x| x.split(']').next())
+                .map(str::to_string);
+            Some((indent / 2, role, name, r))
+        })
+        .collect()
+}

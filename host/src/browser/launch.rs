@@ -3,7 +3,7 @@
 //! Owns the child process and its throw-away profile directory; both go away when the
 //! [`Launched`] value is dropped. Touches nothing else.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -250,9 +250,4 @@ async fn http_get(authority: &str, path: &str) -> Result<String, String> {
     tokio::time::timeout(Duration::from_secs(10), fut)
         .await
         .map_err(|_| format!("{authority} did not answer within 10 s"))?
-}
-
-/// True when `p` looks like a browser executable we can start.
-pub fn is_executable(p: &Path) -> bool {
-    p.is_file()
 }

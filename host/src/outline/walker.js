@@ -254,20 +254,35 @@
   // ------------------------------------------------- per-call DOM caches --
   // Valid only during one snapshot()/candidates() call (the DOM cannot change under us).
 
-  let INFO = null;      // Element -> {d: display, v: own visibility visible, h: hidden subtree}
+  // Plain strings and small ints only: no per-element allocation on the hot path.
+  let DISP = null;      // Element -> computed display
+  let STATE = null;     // Element -> bit set of the S_* flags below
   let ROLES = null;     // Element -> role for name computation (null = no role)
   let DISABLED = null;  // Element -> aria-disabled chain result
   let FOCUSED = null;   // deepest document.activeElement
+  let LOC_BASE = null;  // "scheme://host" of the document when links can be shown relative
+  let LOC_PATHQ = "";   // path + query of the document
+  const S_INVIS = 1;    // own visibility is hidden/collapse
+  const S_HIDDEN = 2;   // hidden subtree: display:none, aria-hidden, inert, not slotted (self or ancestor)
+  const S_SHOWN = 4;    // known not to be in a hidden subtree
+  const S_WALKED = 8;   // visited by the main walk (so every hiding ancestor was already checked)
 
   function begin() {
-    INFO = new Map();
+    DISP = new Map();
+    STATE = new Map();
     ROLES = new Map();
     DISABLED = new Map();
     FOCUSED = deepestActive(document);
+    LOC_BASE = null;
+    const loc = document.location;
+    if (loc && (loc.protocol === "http:" || loc.protocol === "https:" || loc.protocol === "file:")) {
+      LOC_BASE = loc.protocol + "//" + loc.host;
+      LOC_PATHQ = loc.pathname + loc.search;
+    }
   }
 
   function end() {
-    INFO = ROLES = DISABLED = FOCUSED = null;
+    DISP = STATE = ROLES = DISABLED = FOCUSED = null;
   }
 
   function deepestActive(doc) {
@@ -277,14 +292,24 @@
   }
 
   // Style info, computed lazily for elements the main walk did not visit.
-  function info(el) {
-    let i = INFO.get(el);
-    if (i === undefined) {
-      const cs = getComputedStyle(el);
-      i = { d: cs.display, v: cs.visibility === "visible", h: undefined };
-      INFO.set(el, i);
-    }
-    return i;
+  function lazyStyle(el) {
+    const cs = getComputedStyle(el);
+    DISP.set(el, cs.display);
+    const st = cs.visibility === "visible" ? 0 : S_INVIS;
+    STATE.set(el, st);
+    return st;
+  }
+
+  function displayOf(el) {
+    const d = DISP.get(el);
+    if (d !== undefined) return d;
+    lazyStyle(el);
+    return DISP.get(el);
+  }
+
+  function stateOf(el) {
+    const st = STATE.get(el);
+    return st !== undefined ? st : lazyStyle(el);
   }
 
   function parentOrHost(el) {
@@ -306,9 +331,10 @@
 
   // Hidden by display:none / aria-hidden / not slotted, on the element or an ancestor.
   function subtreeHidden(el) {
-    const i = info(el);
-    if (i.h !== undefined) return i.h;
-    let h = i.d === "none" || isTrue(el.getAttribute("aria-hidden"));
+    const st = stateOf(el);
+    if (st & S_HIDDEN) return true;
+    if (st & S_SHOWN) return false;
+    let h = DISP.get(el) === "none" || isTrue(el.getAttribute("aria-hidden"));
     if (!h) {
       const p = el.parentElement;
       if (p && p.shadowRoot && !el.assignedSlot) h = true;
@@ -317,7 +343,7 @@
       const p = parentOrHost(el);
       if (p) h = subtreeHidden(p);
     }
-    i.h = h;
+    STATE.set(el, st | (h ? S_HIDDEN : S_SHOWN));
     return h;
   }
 
@@ -325,9 +351,10 @@
   function hiddenForAria(el) {
     const tag = el.localName;
     if (IGNORED_FOR_ARIA.has(tag)) return true;
-    const i = info(el);
-    if (i.h === false) return tag !== "slot" && !i.v && !(tag === "option" && el.closest("select"));
-    if (i.d === "contents" && tag !== "slot") {
+    const st = stateOf(el);
+    if (st & S_HIDDEN) return true;
+    if (st & S_WALKED) return (st & S_INVIS) !== 0 && tag !== "slot" && !(tag === "option" && el.closest("select"));
+    if (DISP.get(el) === "contents" && tag !== "slot") {
       for (let c = el.firstChild; c; c = c.nextSibling) {
         if (c.nodeType === 1 && !hiddenForAria(c)) return false;
         if (c.nodeType === 3 && c.data.trim()) return false;
@@ -336,7 +363,7 @@
     }
     if (tag !== "slot" && !(tag === "option" && el.closest("select"))) {
       // checkVisibility() covers display:none ancestors, closed <details> and content-visibility:hidden.
-      if (!i.v || (el.checkVisibility && !el.checkVisibility())) return true;
+      if ((st & S_INVIS) || (el.checkVisibility && !el.checkVisibility())) return true;
     }
     return subtreeHidden(el);
   }
@@ -713,19 +740,25 @@
 
   // innerAccumulatedElementText: the element's flat-tree content, block children padded with spaces.
   function contentText(el, o, visited) {
+    const tag = el.localName;
+    const sr = el.shadowRoot;
+    if (!sr && tag !== "slot") {
+      if (!el.hasChildNodes()) {
+        // Empty element: icon fonts put their glyph in ::before/::after (read only here: it is costly).
+        const b = pseudoContent(el, "::before"), a = pseudoContent(el, "::after");
+        return (b || "") + (a || "");
+      }
+      // Text-only element: one textContent read instead of touching every text node.
+      if (el.firstElementChild === null) return !o.hid && tag === "details" && !el.open ? "" : el.textContent;
+    }
     const tokens = [];
     let len = 0;
-    const first = el.shadowRoot ? el.shadowRoot.firstChild : el.firstChild;
-    if (!first && !(el.localName === "slot" && el.assignedNodes().length)) {
-      // Empty element: icon fonts put their glyph in ::before/::after (read only here: it is costly).
-      const b = pseudoContent(el, "::before"), a = pseudoContent(el, "::after");
-      return (b || "") + (a || "");
-    }
+    const first = sr ? sr.firstChild : el.firstChild;
     const visit = (n) => {
       if (len > NAME_TEXT_CAP) return;
       if (n.nodeType === 1) {
         let t = textAlt(n, o, visited);
-        if (n.localName === "br" || info(n).d !== "inline") t = " " + t + " ";
+        if (n.localName === "br" || displayOf(n) !== "inline") t = " " + t + " ";
         tokens.push(t);
         len += t.length;
       } else if (n.nodeType === 3) {
@@ -792,25 +825,39 @@
   // Walk the flat-tree children of `el` into `items`. vis: whether `el` itself is visible (its text
   // nodes are rendered); ptr: whether `el` has cursor:pointer (for click-target roots).
   function walkChildren(el, items, vis, ptr) {
-    if (el.shadowRoot) {
-      for (let c = el.shadowRoot.firstChild; c; c = c.nextSibling) walkNode(c, items, vis, ptr);
+    const sr = el.shadowRoot;
+    if (sr) {
+      for (let c = sr.firstChild; c; c = c.nextSibling) walkNode(c, items, vis, ptr);
       return;
     }
-    if (el.localName === "slot") {
+    const tag = el.localName;
+    if (tag === "slot") {
       const assigned = el.assignedNodes({ flatten: true });
       if (assigned.length) {
         for (const c of assigned) walkNode(c, items, vis, ptr);
         return;
       }
-    }
-    if (el.localName === "details" && !el.open) {
+    } else if (tag === "details" && !el.open) {
       // Closed <details>: only its first <summary> is rendered.
       for (let c = el.firstElementChild; c; c = c.nextElementSibling) {
-        if (c.localName === "summary") { walkNode(c, items, vis, ptr); break; }
+        if (c.localName === "summary") { walkElement(c, items, ptr); break; }
       }
       return;
     }
-    for (let c = el.firstChild; c; c = c.nextSibling) walkNode(c, items, vis, ptr);
+    if (el.firstElementChild === null) {
+      // Text-only element: in an isolated world every DOM node touched costs a wrapper, so read the
+      // text in one go instead of visiting each text node.
+      if (vis) {
+        const t = el.textContent;
+        if (t) items.push(t);
+      }
+      return;
+    }
+    for (let c = el.firstChild; c; c = c.nextSibling) {
+      const t = c.nodeType;
+      if (t === 1) walkElement(c, items, ptr);
+      else if (t === 3 && vis) items.push(c.data);
+    }
   }
 
   function walkNode(n, items, vis, ptr) {
@@ -822,26 +869,26 @@
     }
   }
 
-  const HIDDEN_INFO = { d: "none", v: false, h: true };
-
   function walkElement(el, items, pptr) {
     const tag = el.localName;
     if (SKIP_TAGS.has(tag)) return;
     const cs = getComputedStyle(el);
     const d = cs.display;
+    DISP.set(el, d);
     if (d === "none") {
-      INFO.set(el, HIDDEN_INFO);
+      STATE.set(el, S_HIDDEN | S_WALKED);
       return;
     }
     const hasAttrs = el.hasAttributes();
     // aria-hidden="true" and inert subtrees are left out entirely.
     if (hasAttrs && (isTrue(el.getAttribute("aria-hidden")) || el.hasAttribute("inert"))) {
-      INFO.set(el, { d, v: false, h: true });
+      STATE.set(el, S_HIDDEN | S_WALKED);
       return;
     }
     const v = cs.visibility === "visible";
-    INFO.set(el, { d, v, h: false });
-    const ptr = cs.cursor === "pointer";
+    STATE.set(el, v ? S_SHOWN | S_WALKED : S_SHOWN | S_WALKED | S_INVIS);
+    // cursor is inherited: below a pointer element nothing can be a click-target root, skip the read.
+    const ptr = pptr || cs.cursor === "pointer";
     const block = d !== "inline" || tag === "br";
     // content-visibility:hidden: the element renders, its content does not (it only applies to
     // non-inline boxes, so inline elements skip the style read).
@@ -959,9 +1006,10 @@
     for (let c = sel.firstElementChild; c; c = c.nextElementSibling) {
       const t = c.localName;
       if (t !== "option" && t !== "optgroup") continue;
-      const cs = getComputedStyle(c);
-      if (cs.display === "none") { INFO.set(c, HIDDEN_INFO); continue; }
-      INFO.set(c, { d: cs.display, v: true, h: false });
+      const d = getComputedStyle(c).display;
+      DISP.set(c, d);
+      if (d === "none") { STATE.set(c, S_HIDDEN | S_WALKED); continue; }
+      STATE.set(c, S_SHOWN | S_WALKED);
       const node = makeNode(c, t === "option" ? "option" : "group");
       node.ctl = true;
       node.ia = t === "option";
@@ -975,28 +1023,27 @@
   function finish(node) {
     const kids = node.kids;
     let iad = node.ia;
-    let out = null;
+    let w = 0;
     let buf = null;
     for (let i = 0; i < kids.length; i++) {
       const k = kids[i];
       if (typeof k === "string") {
-        if (buf === null) buf = k; else buf += k;
-        if (out === null) out = kids.slice(0, i);
+        buf = buf === null ? k : buf + k;
         continue;
       }
       if (buf !== null) {
         const s = norm(buf);
-        if (s) out.push(s);
+        if (s) kids[w++] = s;
         buf = null;
       }
       if (k.iad) iad = true;
-      if (out !== null) out.push(k);
+      kids[w++] = k;
     }
     if (buf !== null) {
       const s = norm(buf);
-      if (s) out.push(s);
+      if (s) kids[w++] = s;
     }
-    if (out !== null) node.kids = out;
+    kids.length = w;
     node.iad = iad;
   }
 
@@ -1056,17 +1103,12 @@
       try { href = new URL(raw, document.baseURI).href; } catch { return raw; }
     }
     if (href.startsWith("data:")) return cut(href, 60);
-    let u;
-    try { u = new URL(href); } catch { return href; }
-    const loc = document.location;
-    const sameOrigin = loc && u.protocol === loc.protocol && u.host === loc.host &&
-      (u.protocol === "http:" || u.protocol === "https:" || u.protocol === "file:");
-    if (!sameOrigin) return href;
-    if (u.pathname === loc.pathname && u.search === loc.search) {
-      if (u.hash) return u.hash;
-      if (raw.trim().endsWith("#")) return "#";
-    }
-    return u.pathname + u.search + u.hash;
+    // Same origin: path+query+hash, or just the #fragment on the same path+query. Plain string
+    // work on the already-resolved href (new URL() per link is measurably slow on big pages).
+    if (LOC_BASE === null || !href.startsWith(LOC_BASE) || href.charCodeAt(LOC_BASE.length) !== 47) return href;
+    const rest = href.slice(LOC_BASE.length);
+    if (rest.startsWith(LOC_PATHQ) && rest.charCodeAt(LOC_PATHQ.length) === 35) return rest.slice(LOC_PATHQ.length);
+    return rest;
   }
 
   function valueOf(node) {

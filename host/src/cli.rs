@@ -149,6 +149,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             interactive,
             browser,
         } => {
+            // A local file path opens as a file:// URL, so the main job works offline.
+            let url = match std::path::Path::new(&url).canonicalize() {
+                Ok(p) if p.is_file() => format!("file://{}", p.display()),
+                _ => url,
+            };
             let backend = browser.backend().map_err(anyhow::Error::msg)?;
             let b = Browser::new(backend);
             let session = Session::new(b.clone(), browser.workspace());

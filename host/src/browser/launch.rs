@@ -238,14 +238,36 @@ async fn http_get(authority: &str, path: &str) -> Result<String, String> {
         s.write_all(req.as_bytes())
             .await
             .map_err(|e| e.to_string())?;
+        // Read the head, then exactly Content-Length bytes: DevTools keeps the socket open.
         let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&buf).to_string();
-        Ok::<_, String>(
-            text.split_once("\r\n\r\n")
-                .map(|(_, b)| b.to_string())
-                .unwrap_or_default(),
-        )
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!("{authority} closed the connection without an answer"));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if buf.len() > 64 * 1024 {
+                return Err(format!("{authority} sent an oversized HTTP head"));
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let len = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()))
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let end = (head_end + len).min(buf.len());
+        Ok::<_, String>(String::from_utf8_lossy(&buf[head_end..end]).to_string())
     };
     tokio::time::timeout(Duration::from_secs(10), fut)
         .await

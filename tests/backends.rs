@@ -14,9 +14,19 @@ async fn drive(backend: Backend) -> String {
     let browser = Browser::new(backend);
     let session = Session::new(browser.clone(), std::env::temp_dir());
     let reg = Registry::browser();
-    reg.call(&session, "navigate", json!({"url": url("forms.html")})).await.expect("navigate");
-    let out = reg.call(&session, "read_page", json!({})).await.expect("read_page").text;
-    let ctx = reg.call(&session, "tabs_context", json!({})).await.expect("tabs_context").text;
+    reg.call(&session, "navigate", json!({"url": url("forms.html")}))
+        .await
+        .expect("navigate");
+    let out = reg
+        .call(&session, "read_page", json!({}))
+        .await
+        .expect("read_page")
+        .text;
+    let ctx = reg
+        .call(&session, "tabs_context", json!({}))
+        .await
+        .expect("tabs_context")
+        .text;
     assert!(ctx.contains("connect ("), "{ctx}");
     out
 }
@@ -24,7 +34,9 @@ async fn drive(backend: Backend) -> String {
 #[test]
 fn connect_by_ws_and_http_endpoints() {
     run(|_c| async move {
-        let running = launch(&LaunchOptions::default()).await.expect("a browser to connect to");
+        let running = launch(&LaunchOptions::default())
+            .await
+            .expect("a browser to connect to");
         let out = drive(Backend::Connect(running.ws_url.clone())).await;
         assert!(out.contains("- textbox \"Email\" [ref="), "{out}");
         let http = running
@@ -38,8 +50,15 @@ fn connect_by_ws_and_http_endpoints() {
         assert!(out.contains("- combobox \"Country\""), "{out}");
         let bad = Browser::new(Backend::Connect("http://127.0.0.1:9".into()));
         let s = Session::new(bad, std::env::temp_dir());
-        let e = Registry::browser().call(&s, "tabs_context", json!({})).await.expect_err("unreachable");
-        assert!(e.0.contains("cannot start the browser") && e.0.contains("127.0.0.1:9"), "{}", e.0);
+        let e = Registry::browser()
+            .call(&s, "tabs_context", json!({}))
+            .await
+            .expect_err("unreachable");
+        assert!(
+            e.0.contains("cannot start the browser") && e.0.contains("127.0.0.1:9"),
+            "{}",
+            e.0
+        );
     });
 }
 
@@ -49,20 +68,38 @@ fn a_dead_browser_is_reported_then_relaunched() {
         let browser: Arc<Browser> = Browser::new(Backend::Launch(LaunchOptions::default()));
         let session = Session::new(browser.clone(), std::env::temp_dir());
         let reg = Registry::browser();
-        reg.call(&session, "navigate", json!({"url": url("forms.html")})).await.expect("navigate");
+        reg.call(&session, "navigate", json!({"url": url("forms.html")}))
+            .await
+            .expect("navigate");
         let pid = browser.pid().await.expect("pid");
-        std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+        std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
         // Wait (bounded) until the connection notices.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while browser.is_running().await && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let e = reg.call(&session, "read_page", json!({})).await.expect_err("the dead browser is reported");
-        assert!(e.0.contains("the browser had exited") && e.0.contains("navigate again"), "{}", e.0);
-        let t = reg.call(&session, "navigate", json!({"url": url("buttons.html")})).await.expect("relaunched");
+        let e = reg
+            .call(&session, "read_page", json!({}))
+            .await
+            .expect_err("the dead browser is reported");
+        assert!(
+            e.0.contains("the browser had exited") && e.0.contains("navigate again"),
+            "{}",
+            e.0
+        );
+        let t = reg
+            .call(&session, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("relaunched");
         assert!(t.text.contains("HTTP 200"), "{}", t.text);
         assert_ne!(browser.pid().await, Some(pid), "a new browser process");
-        let page = reg.call(&session, "read_page", json!({})).await.expect("read after relaunch");
+        let page = reg
+            .call(&session, "read_page", json!({}))
+            .await
+            .expect("read after relaunch");
         assert!(page.text.contains("button \"Save\""), "{}", page.text);
         browser.shutdown().await;
     });

@@ -27,7 +27,11 @@ fn python_check(args: &[&str]) {
 
 fn bin() -> String {
     let b = binary();
-    assert!(b.exists(), "{} is missing: build it first (cargo build --workspace)", b.display());
+    assert!(
+        b.exists(),
+        "{} is missing: build it first (cargo build --workspace)",
+        b.display()
+    );
     b.to_string_lossy().to_string()
 }
 
@@ -46,7 +50,9 @@ impl Drop for Server {
 /// Starts `tabwright mcp --http 127.0.0.1:0` and reads the bound port from stderr.
 fn http_server(token: Option<&str>) -> Server {
     let mut cmd = Command::new(bin());
-    cmd.args(["mcp", "--http", "127.0.0.1:0"]).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.args(["mcp", "--http", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     if let Some(t) = token {
         cmd.args(["--token", t]);
     }
@@ -59,7 +65,11 @@ fn http_server(token: Option<&str>) -> Server {
         match lines.next() {
             Some(Ok(l)) => {
                 if let Some(rest) = l.split("http://127.0.0.1:").nth(1) {
-                    port = rest.split('/').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                    port = rest
+                        .split('/')
+                        .next()
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
                     break;
                 }
             }
@@ -82,12 +92,16 @@ fn raw_status(port: u16, headers: &[(&str, &str)]) -> u16 {
     req.push_str("\r\n");
     req.push_str(body);
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     s.write_all(req.as_bytes()).expect("write");
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).expect("read");
     let head = String::from_utf8_lossy(&buf[..n]).to_string();
-    head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -110,22 +124,57 @@ fn http_refuses_foreign_origin_host_and_missing_token() {
     let p = server.port;
     let host = format!("127.0.0.1:{p}");
     let auth = "Bearer s3cret";
-    assert_eq!(raw_status(p, &[("Host", &host), ("Authorization", auth)]), 200, "a proper request works");
-    assert_eq!(raw_status(p, &[("Host", &host)]), 401, "no token");
-    assert_eq!(raw_status(p, &[("Host", &host), ("Authorization", "Bearer wrong")]), 401, "wrong token");
     assert_eq!(
-        raw_status(p, &[("Host", &host), ("Authorization", auth), ("Origin", "https://evil.example")]),
+        raw_status(p, &[("Host", &host), ("Authorization", auth)]),
+        200,
+        "a proper request works"
+    );
+    assert_eq!(raw_status(p, &[("Host", &host)]), 401, "no token");
+    assert_eq!(
+        raw_status(p, &[("Host", &host), ("Authorization", "Bearer wrong")]),
+        401,
+        "wrong token"
+    );
+    assert_eq!(
+        raw_status(
+            p,
+            &[
+                ("Host", &host),
+                ("Authorization", auth),
+                ("Origin", "https://evil.example")
+            ]
+        ),
         403,
         "foreign Origin"
     );
-    assert_eq!(raw_status(p, &[("Host", &host), ("Authorization", auth), ("Origin", "null")]), 403, "null Origin");
     assert_eq!(
-        raw_status(p, &[("Host", &format!("evil.example:{p}")), ("Authorization", auth)]),
+        raw_status(
+            p,
+            &[("Host", &host), ("Authorization", auth), ("Origin", "null")]
+        ),
+        403,
+        "null Origin"
+    );
+    assert_eq!(
+        raw_status(
+            p,
+            &[
+                ("Host", &format!("evil.example:{p}")),
+                ("Authorization", auth)
+            ]
+        ),
         403,
         "DNS-rebinding Host"
     );
     assert_eq!(
-        raw_status(p, &[("Host", &host), ("Authorization", auth), ("Origin", &format!("http://localhost:{p}"))]),
+        raw_status(
+            p,
+            &[
+                ("Host", &host),
+                ("Authorization", auth),
+                ("Origin", &format!("http://localhost:{p}"))
+            ]
+        ),
         200,
         "a loopback Origin is allowed"
     );
@@ -133,7 +182,10 @@ fn http_refuses_foreign_origin_host_and_missing_token() {
 
 #[test]
 fn http_refuses_to_listen_off_loopback() {
-    let out = Command::new(bin()).args(["mcp", "--http", "0.0.0.0:0"]).output().expect("run");
+    let out = Command::new(bin())
+        .args(["mcp", "--http", "0.0.0.0:0"])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loopback"), "{err}");
@@ -153,7 +205,11 @@ fn stdio_stdout_carries_only_protocol_frames() {
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
     writeln!(stdin, "{init}").expect("write");
     writeln!(stdin, "this is not json").expect("write");
-    writeln!(stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#).expect("write");
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .expect("write");
     writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list"}}"#).expect("write");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
@@ -161,10 +217,13 @@ fn stdio_stdout_carries_only_protocol_frames() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
         assert_eq!(v["jsonrpc"], "2.0", "{line}");
         if v["id"] == 2 {
-            seen_list = v["result"]["tools"].as_array().is_some_and(|t| t.len() >= 13);
+            seen_list = v["result"]["tools"]
+                .as_array()
+                .is_some_and(|t| t.len() >= 13);
             break;
         }
     }

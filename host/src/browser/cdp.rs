@@ -322,9 +322,7 @@ fn dispatch(shared: &Shared, text: &str) {
                     code: e.code,
                 }),
                 (None, Some(r)) => Ok(r.to_owned()),
-                (None, None) => {
-                    Ok(RawValue::from_string("{}".into()).unwrap_or_else(|_| empty_raw()))
-                }
+                (None, None) => Ok(empty_raw()),
             };
             let _ = tx.send(reply);
         }
@@ -364,5 +362,115 @@ fn close_all(shared: &Shared, reason: &str) {
     // Dropping the sinks closes every event stream, which tells tabs the browser is gone.
     if let Ok(mut s) = shared.sinks.lock() {
         s.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A scripted CDP peer: answers each command by `reply(method)`; `None` = never answer.
+    async fn peer(reply: fn(&str, u64) -> Vec<String>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let mut ws = tokio_tungstenite::accept_async(stream)
+                .await
+                .expect("handshake");
+            while let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: Value = serde_json::from_str(t.as_str()).expect("json");
+                let id = v["id"].as_u64().unwrap_or(0);
+                let method = v["method"].as_str().unwrap_or("").to_string();
+                if method == "Test.close" {
+                    let _ = ws.close(None).await;
+                    return;
+                }
+                for frame in reply(&method, id) {
+                    let _ = ws.send(Message::text(frame)).await;
+                }
+            }
+        });
+        format!("ws://{addr}/devtools/browser/test")
+    }
+
+    fn script(method: &str, id: u64) -> Vec<String> {
+        match method {
+            "Test.ok" => vec![
+                // Noise first: an unknown event, a frame that is not JSON, a response to
+                // nobody, an event with no params. None of it may disturb the call.
+                r#"{"method":"Some.unknownEvent","params":{"x":[1,2,3]}}"#.into(),
+                "this is not json".into(),
+                r#"{"id":999999,"result":{}}"#.into(),
+                r#"{"method":"Page.weird"}"#.into(),
+                format!(r#"{{"id":{id},"result":{{"answer":42}}}}"#),
+            ],
+            "Test.fail" => vec![format!(
+                r#"{{"id":{id},"error":{{"code":-32000,"message":"No node with given id found"}}}}"#
+            )],
+            "Test.silent" => vec![],
+            _ => vec![format!(r#"{{"id":{id},"result":{{}}}}"#)],
+        }
+    }
+
+    #[tokio::test]
+    async fn noise_errors_timeouts_and_close_are_handled() {
+        let url = peer(script).await;
+        let cdp = Cdp::connect(&url).await.expect("connect");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        cdp.route("", tx);
+        let v: Value = cdp
+            .call(None, "Test.ok", serde_json::json!({}))
+            .await
+            .expect("ok");
+        assert_eq!(v["answer"], 42);
+        let ev = rx.recv().await.expect("unknown events are still delivered");
+        assert_eq!(ev.method, "Some.unknownEvent");
+        let e = cdp
+            .call::<Value>(None, "Test.fail", serde_json::json!({}))
+            .await
+            .expect_err("protocol error");
+        assert!(
+            matches!(&e, CdpError::Protocol { message, .. } if message.contains("No node")),
+            "{e}"
+        );
+        let e = cdp
+            .call_with::<Value>(
+                None,
+                "Test.silent",
+                serde_json::json!({}),
+                Duration::from_millis(100),
+            )
+            .await
+            .expect_err("timeout");
+        assert!(matches!(e, CdpError::Timeout { .. }), "{e}");
+        assert!(e.to_string().contains("Test.silent"), "{e}");
+        let typed = cdp
+            .call::<Vec<u8>>(None, "Test.ok", serde_json::json!({}))
+            .await
+            .expect_err("decode");
+        assert!(matches!(typed, CdpError::Decode { .. }), "{typed}");
+        // The session goes on after all of that.
+        let v: Value = cdp
+            .call(None, "Test.ok", serde_json::json!({}))
+            .await
+            .expect("still fine");
+        assert_eq!(v["answer"], 42);
+        // A close fails pending and later calls with Closed, quickly.
+        let _ = cdp
+            .call_with::<Value>(
+                None,
+                "Test.close",
+                serde_json::json!({}),
+                Duration::from_secs(5),
+            )
+            .await;
+        let e = cdp
+            .call::<Value>(None, "Test.ok", serde_json::json!({}))
+            .await
+            .expect_err("closed");
+        assert!(e.is_closed(), "{e}");
+        assert!(cdp.is_closed());
     }
 }

@@ -244,7 +244,9 @@ async fn http_get(authority: &str, path: &str) -> Result<String, String> {
         let head_end = loop {
             let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
             if n == 0 {
-                return Err(format!("{authority} closed the connection without an answer"));
+                return Err(format!(
+                    "{authority} closed the connection without an answer"
+                ));
             }
             buf.extend_from_slice(&chunk[..n]);
             if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -257,7 +259,10 @@ async fn http_get(authority: &str, path: &str) -> Result<String, String> {
         let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
         let len = head
             .lines()
-            .find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()))
+            .find_map(|l| {
+                l.strip_prefix("content-length:")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+            })
             .unwrap_or(0);
         while buf.len() < head_end + len {
             let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;

@@ -206,6 +206,23 @@
     ul: () => "list",
   };
 
+  // Tags whose implicit role needs no look at attributes or ancestors (null: no role). Tags not
+  // listed here go through IMPLICIT and the presentation-inheritance check.
+  const CONST_ROLE = Object.assign(Object.create(null), {
+    div: null, span: null, b: null, i: null, u: null, small: null, font: null, label: null, abbr: null,
+    cite: null, kbd: null, samp: null, var: null, q: null, bdi: null, bdo: null, data: null, big: null,
+    center: null, legend: null, figcaption: null, summary: null, hgroup: null, body: null, html: null,
+    picture: null, source: null, wbr: null, br: null, slot: null, nobr: null, tt: null, strike: null,
+    article: "article", aside: "complementary", blockquote: "blockquote", button: "button", caption: "caption",
+    code: "code", datalist: "listbox", del: "deletion", s: "deletion", details: "group", dfn: "term",
+    dialog: "dialog", em: "emphasis", fieldset: "group", figure: "figure", h1: "heading", h2: "heading",
+    h3: "heading", h4: "heading", h5: "heading", h6: "heading", hr: "separator", iframe: "iframe", frame: "iframe",
+    ins: "insertion", main: "main", mark: "mark", math: "math", menu: "list", meter: "meter", nav: "navigation",
+    ol: "list", optgroup: "group", option: "option", output: "status", p: "paragraph", progress: "progressbar",
+    search: "search", strong: "strong", sub: "subscript", sup: "superscript", svg: "img", table: "table",
+    textarea: "textbox", time: "time", ul: "list", address: "group",
+  });
+
   // role=none/presentation on these parents is inherited by the listed children (li in ul, td in tr...).
   const PRESENTATION_PARENTS = { dd: ["dl", "div"], div: ["dl"], dt: ["dl", "div"], li: ["ol", "ul"],
     tbody: ["table"], td: ["tr"], tfoot: ["table"], th: ["tr"], thead: ["table"], tr: ["thead", "tbody", "tfoot", "table"] };
@@ -262,6 +279,7 @@
   let FOCUSED = null;   // deepest document.activeElement
   let LOC_BASE = null;  // "scheme://host" of the document when links can be shown relative
   let LOC_PATHQ = "";   // path + query of the document
+  let FRAG_OK = false;  // document base URL is the document URL
   const S_INVIS = 1;    // own visibility is hidden/collapse
   const S_HIDDEN = 2;   // hidden subtree: display:none, aria-hidden, inert, not slotted (self or ancestor)
   const S_SHOWN = 4;    // known not to be in a hidden subtree
@@ -270,11 +288,16 @@
   function begin() {
     DISP = new Map();
     STATE = new Map();
+    CONTENT = new Map();
+    PSEUDO = false;
     ROLES = new Map();
     DISABLED = new Map();
     FOCUSED = deepestActive(document);
     LOC_BASE = null;
     const loc = document.location;
+    // "#frag" hrefs can be printed as-is when they resolve against this very document.
+    FRAG_OK = !!loc && document.baseURI.split("#")[0] === loc.href.split("#")[0] &&
+      (loc.protocol === "http:" || loc.protocol === "https:" || loc.protocol === "file:");
     if (loc && (loc.protocol === "http:" || loc.protocol === "https:" || loc.protocol === "file:")) {
       LOC_BASE = loc.protocol + "//" + loc.host;
       LOC_PATHQ = loc.pathname + loc.search;
@@ -282,7 +305,7 @@
   }
 
   function end() {
-    DISP = STATE = ROLES = DISABLED = FOCUSED = null;
+    DISP = STATE = ROLES = DISABLED = FOCUSED = CONTENT = null;
   }
 
   function deepestActive(doc) {
@@ -437,6 +460,12 @@
 
   // The role as Playwright's getAriaRole returns it: null when the element has none.
   function rawRole(el) {
+    // Fast path without cache traffic: no role attribute and a tag whose implicit role is a
+    // constant (or none at all: div, span, ...).
+    if (!el.hasAttribute("role")) {
+      const c = CONST_ROLE[el.localName];
+      if (c !== undefined) return c;
+    }
     let r = ROLES.get(el);
     if (r !== undefined) return r;
     const ex = explicitRole(el);
@@ -556,10 +585,18 @@
 
   const NAME_TEXT_CAP = 4000;  // stop accumulating content text for a name beyond this (names print cut to 200)
 
+  // The plain "descendant of the element being named" options: content text computed under them
+  // is cached per element (a row's name and then each of its cells' names reuse it).
+  const DESC = Object.freeze({ tgt: 2, lby: false, label: false, native: false, descr: false, hid: false,
+    child: null, out: null });
+  let CONTENT = null;   // Element -> content text under DESC (per call)
+  let PSEUDO = false;   // read ::before/::after of empty elements (second pass for empty names)
+
   function childOpts(o) {
     // Only "the element itself" changes for children (to "descendant"); other options are inherited
     // unchanged, so the same object serves the whole subtree.
     if (o.tgt !== 1) return o;
+    if (!o.lby && !o.label && !o.native && !o.descr && !o.hid) return DESC;
     if (!o.child) o.child = { tgt: 2, lby: o.lby, label: o.label, native: o.native, descr: o.descr, hid: o.hid,
       child: null, out: null };
     return o.child;
@@ -740,11 +777,22 @@
 
   // innerAccumulatedElementText: the element's flat-tree content, block children padded with spaces.
   function contentText(el, o, visited) {
+    if (o === DESC && !PSEUDO) {
+      let t = CONTENT.get(el);
+      if (t === undefined) CONTENT.set(el, t = contentText1(el, o, visited));
+      return t;
+    }
+    return contentText1(el, o, visited);
+  }
+
+  function contentText1(el, o, visited) {
     const tag = el.localName;
     const sr = el.shadowRoot;
     if (!sr && tag !== "slot") {
       if (!el.hasChildNodes()) {
-        // Empty element: icon fonts put their glyph in ::before/::after (read only here: it is costly).
+        // Empty element: icon fonts put their glyph in ::before/::after. Reading pseudo styles is
+        // slow (tens of µs), so it is only done when a name came out empty without it (PSEUDO).
+        if (!PSEUDO) return "";
         const b = pseudoContent(el, "::before"), a = pseudoContent(el, "::after");
         return (b || "") + (a || "");
       }
@@ -783,8 +831,18 @@
   // from the element's own content.
   function accName(el, role, out) {
     if (NAME_PROHIBITED.has(role)) return "";
-    return norm(textAlt(el, { tgt: 1, lby: false, label: false, native: false, descr: false, hid: false, child: null,
-      out }, new Set()));
+    return selfName(el, out);
+  }
+
+  function selfName(el, out) {
+    const opts = () => ({ tgt: 1, lby: false, label: false, native: false, descr: false, hid: false, child: null, out });
+    let name = norm(textAlt(el, opts(), new Set()));
+    if (!name && (NAME_FROM_CONTENT.has(rawRole(el) || "") || el.localName === "summary")) {
+      // Icon-only controls: retry with CSS generated content of empty descendants.
+      PSEUDO = true;
+      try { name = norm(textAlt(el, opts(), new Set())); } finally { PSEUDO = false; }
+    }
+    return name;
   }
 
   // Names for lines Playwright never names (generic, iframe): labelledby > aria-label > title.
@@ -892,7 +950,7 @@
     const block = d !== "inline" || tag === "br";
     // content-visibility:hidden: the element renders, its content does not (it only applies to
     // non-inline boxes, so inline elements skip the style read).
-    const noKids = NO_CHILDREN.has(tag) || (block && cs.contentVisibility === "hidden");
+    const noKids = NO_CHILDREN.has(tag) || (block && canContain(d) && cs.contentVisibility === "hidden");
 
     let role = rawRole(el);
     if (role !== null && FOLDED_ROLES.has(role)) role = "generic";
@@ -967,6 +1025,12 @@
     }
     finish(node);
     items.push(node);
+  }
+
+  // Size containment (hence content-visibility) has no effect on table parts, inline or ruby boxes.
+  function canContain(d) {
+    const c = d.charCodeAt(0);
+    return !(c === 116 /* table* */ || c === 114 /* ruby* */ || d === "inline" || d === "contents");
   }
 
   function tabIndexNonNegative(el) {
@@ -1076,8 +1140,7 @@
     // Role-less elements (div, span, summary...) are named like Playwright does (aria-label,
     // title, summary content); explicit role=generic prohibits naming, iframes use title/aria-label.
     if (node.role === "iframe" || (node.role === "generic" && rawRole(el) !== null)) name = plainName(el);
-    else if (node.role === "generic") name = norm(textAlt(el, { tgt: 1, lby: false, label: false, native: false,
-      descr: false, hid: false, child: null, out }, new Set()));
+    else if (node.role === "generic") name = selfName(el, out);
     else if (node.ctl && node.role === "option") {
       name = norm(el.getAttribute("aria-label") || "") || norm(el.textContent || "") || norm(el.getAttribute("title") || "");
     } else if (node.ctl && node.role === "group" && el.localName === "optgroup") {
@@ -1095,10 +1158,17 @@
     return node.fc && !node.cutName;
   }
 
+  const URL_NEEDS_PARSE = /[\s"'<>`\\^{}|]|[^\x21-\x7e]/;
+
   function urlOf(el) {
-    let href = typeof el.href === "string" ? el.href : null;
     const raw = el.getAttribute("href") ?? el.getAttribute("xlink:href");
     if (raw === null) return null;
+    // Fast paths that skip the (slow) href getter: in-page fragments and absolute http(s) URLs.
+    if (FRAG_OK && raw.charCodeAt(0) === 35 && !URL_NEEDS_PARSE.test(raw)) return raw;
+    let href = null;
+    if ((raw.startsWith("https://") || raw.startsWith("http://")) && !URL_NEEDS_PARSE.test(raw) && raw.indexOf("/", 8) > 0) {
+      href = raw;
+    } else if (typeof el.href === "string") href = el.href;
     if (href === null) {
       try { href = new URL(raw, document.baseURI).href; } catch { return raw; }
     }

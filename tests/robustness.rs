@@ -153,3 +153,53 @@ fn javascript_exception_and_hung_script_are_tool_errors() {
         assert_eq!(c.js("2 * 21").await, json!(42));
     });
 }
+
+#[test]
+fn a_dialog_opened_by_a_script_does_not_hang_the_tool() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        let started = std::time::Instant::now();
+        let r = c
+            .ok(
+                "javascript_tool",
+                json!({"code": "alert('from script'); 5"}),
+            )
+            .await;
+        assert!(
+            r.contains("alert dialog is open") && r.contains("from script"),
+            "{r}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "returned promptly"
+        );
+        let refused = c
+            .err(
+                "computer",
+                json!({"action": "left_click", "coordinate": [10, 10]}),
+            )
+            .await;
+        assert!(refused.contains("dialog is open"), "{refused}");
+        c.ok("computer", json!({"action": "key", "text": "Escape"}))
+            .await;
+        assert_eq!(c.js("1 + 1").await, json!(2));
+    });
+}
+
+#[test]
+fn slow_pages_are_waited_for_within_bounds() {
+    run(|c| async move {
+        let started = std::time::Instant::now();
+        let r = c
+            .ok("navigate", json!({"url": url("api/slow?ms=1500")}))
+            .await;
+        let took = started.elapsed();
+        assert!(r.contains("HTTP 200"), "{r}");
+        assert!(
+            took >= std::time::Duration::from_millis(1400)
+                && took < std::time::Duration::from_secs(10),
+            "{took:?}"
+        );
+        assert_eq!(c.js("document.body.textContent").await, json!("ok"));
+    });
+}

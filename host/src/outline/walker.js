@@ -289,6 +289,7 @@
     DISP = new Map();
     STATE = new Map();
     CONTENT = new Map();
+    LABELS = new Map();
     PSEUDO = false;
     ROLES = new Map();
     DISABLED = new Map();
@@ -305,7 +306,7 @@
   }
 
   function end() {
-    DISP = STATE = ROLES = DISABLED = FOCUSED = CONTENT = null;
+    DISP = STATE = ROLES = DISABLED = FOCUSED = CONTENT = LABELS = null;
   }
 
   function deepestActive(doc) {
@@ -590,6 +591,7 @@
   const DESC = Object.freeze({ tgt: 2, lby: false, label: false, native: false, descr: false, hid: false,
     child: null, out: null });
   let CONTENT = null;   // Element -> content text under DESC (per call)
+  let LABELS = null;    // tree scope (Document/ShadowRoot) -> Map(control -> [label]) (per call)
   let PSEUDO = false;   // read ::before/::after of empty elements (second pass for empty names)
 
   function childOpts(o) {
@@ -670,12 +672,12 @@
         }
         if (type === "file") {
           visited.add(el);
-          if (el.labels && el.labels.length && !o.lby) return fromLabels(el.labels, visited);
+          if (!o.lby) { const ls = labelsOf(el); if (ls.length) return fromLabels(ls, visited); }
           return "Choose File";
         }
         if (type === "image") {
           visited.add(el);
-          if (el.labels && el.labels.length && !o.lby) return fromLabels(el.labels, visited);
+          if (!o.lby) { const ls = labelsOf(el); if (ls.length) return fromLabels(ls, visited); }
           const alt = el.getAttribute("alt") || "";
           if (alt.trim()) return alt;
           const title = el.getAttribute("title") || "";
@@ -685,16 +687,16 @@
       }
       if (!lby && tag === "button") {
         visited.add(el);
-        if (el.labels && el.labels.length) return fromLabels(el.labels, visited);
+        { const ls = labelsOf(el); if (ls.length) return fromLabels(ls, visited); }
       }
       if (!lby && tag === "output") {
         visited.add(el);
-        if (el.labels && el.labels.length) return fromLabels(el.labels, visited);
+        { const ls = labelsOf(el); if (ls.length) return fromLabels(ls, visited); }
         return el.getAttribute("title") || "";
       }
       if (!lby && (tag === "textarea" || tag === "select" || tag === "input" || tag === "meter" || tag === "progress")) {
         visited.add(el);
-        if (el.labels && el.labels.length) return fromLabels(el.labels, visited);
+        { const ls = labelsOf(el); if (ls.length) return fromLabels(ls, visited); }
         const usePlaceholder = (tag === "input" && ["text", "password", "number", "search", "tel", "email", "url"].includes(el.type)) ||
           tag === "textarea";
         const placeholder = el.getAttribute("placeholder") || "";
@@ -763,6 +765,29 @@
     const co = childOpts(o);
     return textAlt(c, { tgt: co.tgt, lby: co.lby, label: co.label, native: true, descr: co.descr,
       hid: co.hid || hiddenForAria(c), child: null, out: null }, visited);
+  }
+
+  // <label>s of a control. Not el.labels: Chromium's live LabelsNodeList walks the whole tree
+  // scope on first use, per control, which is quadratic on pages with many buttons/inputs. One
+  // querySelectorAll('label') per tree scope (document or shadow root) builds the same lists.
+  const NO_LABELS = Object.freeze([]);
+
+  function labelsOf(el) {
+    const root = el.getRootNode();
+    let idx = LABELS.get(root);
+    if (idx === undefined) {
+      idx = new Map();
+      if (root.querySelectorAll) {
+        for (const l of root.querySelectorAll("label")) {
+          const c = l.control;
+          if (!c) continue;
+          const a = idx.get(c);
+          if (a) a.push(l); else idx.set(c, [l]);
+        }
+      }
+      LABELS.set(root, idx);
+    }
+    return idx.get(el) || NO_LABELS;
   }
 
   function fromLabels(labels, visited) {
@@ -1045,19 +1070,24 @@
   function foldCaption(el, tag, items, ptr) {
     const tmp = [];
     walkChildren(el, tmp, true, ptr);
+    let nodes = 0, only = null;
+    for (const x of tmp) if (typeof x !== "string") { nodes++; only = x; }
     let redundant = false;
-    if (tmp.every((x) => typeof x === "string")) {
-      const p = el.parentElement;
-      if (tag === "legend") redundant = !!p && p.localName === "fieldset" && !hasExplicitName(p) && firstChildTag(p, "legend") === el;
-      else if (tag === "figcaption") redundant = !!p && p.localName === "figure" && !hasExplicitName(p) && firstChildTag(p, "figcaption") === el;
-      else {
-        const c = el.control;
-        redundant = !!c && !c.hasAttribute("aria-labelledby") && !(c.getAttribute("aria-label") || "").trim() &&
-          !!c.checkVisibility && c.checkVisibility({ visibilityProperty: true }) &&
-          !(c.type === "button" || c.type === "submit" || c.type === "reset" || c.type === "image");
-      }
+    const p = el.parentElement;
+    if (tag === "legend") {
+      redundant = !nodes && !!p && p.localName === "fieldset" && !hasExplicitName(p) && firstChildTag(p, "legend") === el;
+    } else if (tag === "figcaption") {
+      redundant = !nodes && !!p && p.localName === "figure" && !hasExplicitName(p) && firstChildTag(p, "figcaption") === el;
+    } else if (nodes <= 1) {
+      // <label for=x>Text</label> (text only, control rendered elsewhere) or <label>Text <input></label>
+      // (the control is its only line): the text is the control's name.
+      const c = el.control;
+      redundant = !!c && (nodes ? only.el === c : !!c.checkVisibility && c.checkVisibility({ visibilityProperty: true })) &&
+        !c.hasAttribute("aria-labelledby") && !(c.getAttribute("aria-label") || "").trim() &&
+        !(c.localName === "input" && (c.type === "button" || c.type === "submit" || c.type === "reset" || c.type === "image"));
     }
     if (!redundant) for (const x of tmp) items.push(x);
+    else if (nodes) items.push(only);
   }
 
   function firstChildTag(p, tag) {
@@ -1337,11 +1367,18 @@
     return n.ia || n.frame || (n.iad && STRUCTURE_ROLES.has(n.role));
   }
 
-  function inlineTextOf(node, items) {
-    // Children that are a single text run are printed on the element's own line.
-    if (items.length !== 1 || typeof items[0] !== "string") return null;
-    const t = items[0];
+  // Children that are a single text run are printed on the element's own line (also with filter
+  // "interactive", which otherwise drops text), unless that text is the name or already covered.
+  function inlineTextOf(node, covered) {
+    const kids = node.kids;
+    if (covered || kids.length !== 1 || typeof kids[0] !== "string") return null;
+    const t = kids[0];
     return t === nodeName(node) ? "" : t;
+  }
+
+  // Controls whose DOM children are never rendered as lines (select keeps its options).
+  function leafControl(n) {
+    return n.frame || (n.ctl && n.role !== "combobox" && n.role !== "listbox" && n.role !== "group");
   }
 
   function render(top, opts) {
@@ -1377,8 +1414,8 @@
           continue;
         }
         const cov = coversText(it, covered);
-        const kids = it.ctl && it.role !== "combobox" && it.role !== "listbox" && it.role !== "group" ? [] : childItems(it, interactive, cov);
-        const inline = inlineTextOf(it, kids);
+        const inline = inlineTextOf(it, cov);
+        const kids = inline !== null || leafControl(it) ? [] : childItems(it, interactive, cov);
         if (inline !== null) {
           emit(ind(lvl) + headLine(it, ref, inline));
           continue;
@@ -1438,8 +1475,8 @@
           const ref = refOf(it.el, prefix);
           const name = nodeName(it);
           const cov = coversText(it, covered);
-          const kids = it.frame || (it.ctl && it.role !== "combobox" && it.role !== "listbox" && it.role !== "group") ? [] : childItems(it, false, cov);
-          const inline = inlineTextOf(it, kids);
+          const inline = inlineTextOf(it, cov);
+          const kids = inline !== null || leafControl(it) ? [] : childItems(it, false, cov);
           const value = valueOf(it);
           out.push({
             ref, role: it.role, name: cut(name, 200), value: value || "", description: description(it.el, name),

@@ -226,7 +226,7 @@ impl Tab {
                 json!({"type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1}),
             )
             .await?;
-            if self.take_drag_data().is_some() {
+            if self.state().drag_data.is_some() {
                 break;
             }
         }

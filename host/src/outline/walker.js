@@ -21,6 +21,8 @@
  *   refOf(element, prefix) -> ref       (assigns one if needed)
  *   candidates({prefix}) -> [{ref, role, name, value, description, context,
  *                             nearby, interactive, order, line}]
+ *   lineOf(element, prefix?) -> line    (extra: one element's line, no indentation)
+ *   focusLine(prefix) -> line | null    (extra: the focused element's line)
  *
  * Outline grammar (public contract), one node per line, two spaces per level:
  *   - ROLE "NAME" [ref=REF] [state]… : inline text      (written "…]: text")
@@ -34,11 +36,18 @@
  * Roles and names follow Playwright's injected roleUtils (HTML-AAM + accname
  * 1.2 as Playwright implements them) so that every element Playwright's
  * ariaSnapshot({mode: "ai"}) would give a ref (every visible element with a
- * role other than nameless generic) appears here with the same role and name.
- * Deliberate differences: nameless generics (div/span/b/i/label/...) are folded
- * into their parent instead of printed; aria-hidden="true" subtrees are left
- * out even when visible; iframes are named from title/aria-label; values,
- * urls and placeholders are inline [key=value] states instead of child lines.
+ * role other than nameless generic) appears here with the same role and the
+ * same accessible name (Playwright's printed snapshot sometimes drops a name
+ * its children repeat; we always print the real name). Deliberate differences:
+ *  - nameless generics (div/span/b/i/u/label/...) and <em>/<strong>
+ *    (FOLDED_ROLES) fold into the surrounding text instead of getting lines;
+ *  - aria-hidden="true" and inert subtrees are left out even when visible;
+ *  - contenteditable hosts are textboxes; <summary> carries [expanded];
+ *  - iframes are named from title/aria-label;
+ *  - values, urls and placeholders are inline [key=value] states;
+ *  - text already shown in an uncut name computed from content (a link's or
+ *    a cell's text) is not repeated in the lines below it;
+ *  - ::before/::after content (icon fonts) is read only for empty controls.
  *
  * Speed: one flat-tree walk reading getComputedStyle once per element (no
  * layout: no getBoundingClientRect), with per-call caches that the accessible
@@ -97,6 +106,9 @@
   const NAME_PROHIBITED = new Set(["caption", "code", "definition", "deletion", "emphasis", "generic", "insertion",
     "mark", "paragraph", "presentation", "strong", "subscript", "suggestion", "superscript", "term", "time"]);
 
+  // Roles whose empty name is retried with ::before/::after content (icon-font controls).
+  const ICON_ROLES = new Set(["button", "link", "menuitem", "menuitemcheckbox", "menuitemradio", "option", "radio",
+    "checkbox", "switch", "tab", "treeitem", "tooltip"]);
   const CHECKED_ROLES = new Set(["checkbox", "menuitemcheckbox", "option", "radio", "switch", "menuitemradio", "treeitem"]);
   const DISABLED_ROLES = new Set(["application", "button", "composite", "gridcell", "group", "input", "link", "menuitem",
     "scrollbar", "separator", "tab", "checkbox", "columnheader", "combobox", "grid", "listbox", "menu", "menubar",
@@ -862,8 +874,9 @@
   function selfName(el, out) {
     const opts = () => ({ tgt: 1, lby: false, label: false, native: false, descr: false, hid: false, child: null, out });
     let name = norm(textAlt(el, opts(), new Set()));
-    if (!name && (NAME_FROM_CONTENT.has(rawRole(el) || "") || el.localName === "summary")) {
-      // Icon-only controls: retry with CSS generated content of empty descendants.
+    if (!name && (ICON_ROLES.has(rawRole(el) || "") || el.localName === "summary")) {
+      // Icon-only controls: retry with CSS generated content of empty descendants (not for empty
+      // table cells and the like: pseudo-element styles cost tens of µs each).
       PSEUDO = true;
       try { name = norm(textAlt(el, opts(), new Set())); } finally { PSEUDO = false; }
     }
@@ -901,7 +914,14 @@
   // generic/none/presentation and no name are folded (their content goes to the parent); text
   // nodes are pushed as raw strings and merged into runs when a node is finished.
 
+  // Early abort: with filter "all" and no depth limit every node becomes a line of at least
+  // MIN_LINE chars, so once NODE_BUDGET nodes exist the text cannot fit in maxChars anyway.
+  const MIN_LINE = 12;
+  const TOO_BIG = { tooBig: true };
+  let NODE_BUDGET = Infinity;
+
   function makeNode(el, role) {
+    if (--NODE_BUDGET < 0) throw TOO_BIG;
     return { el, role, kids: [], ia: false, iad: false, name: undefined, fc: false, ctl: false, frame: false };
   }
 
@@ -991,15 +1011,17 @@
     if (tag === "iframe" || tag === "frame") {
       const node = makeNode(el, "iframe");
       node.frame = true;
+      node.iad = true;  // the child frame may hold interactive content: keep the path to it
+
       items.push(node);
       return;
     }
 
     // contenteditable hosts are textboxes (unless they have an explicit role); children not rendered.
+    // (Name computation keeps seeing it as role-less, as Playwright does.)
     if (role === null && hasAttrs && el.hasAttribute("contenteditable") && el.isContentEditable &&
         !(el.parentElement && el.parentElement.isContentEditable)) {
       role = "textbox";
-      ROLES.set(el, role);
     }
 
     if (role === null || role === "generic" || role === "none" || role === "presentation") {
@@ -1008,7 +1030,8 @@
       if (role !== "none" && role !== "presentation" && tag !== "body" && tag !== "html") {
         if (tag === "summary") keep = 1;
         else if (hasAttrs && (el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby") ||
-            el.hasAttribute("onclick") || tabIndexNonNegative(el) || (el.hasAttribute("title") && el.getAttribute("title").trim()))) keep = 1;
+            el.hasAttribute("onclick") || tabIndexNonNegative(el) || el.getAttribute("draggable") === "true" ||
+            (el.hasAttribute("title") && el.getAttribute("title").trim()))) keep = 1;
         else if (ptr && !pptr && tag !== "label") keep = 2;
       }
       if (!keep) {
@@ -1021,7 +1044,9 @@
         return;
       }
       const node = makeNode(el, "generic");
-      node.ia = keep === 2 || tag === "summary" || el.hasAttribute("onclick") || tabIndexNonNegative(el);
+      // Draggable elements are things a person acts on (drag and drop), so they get a line.
+      node.ia = keep === 2 || tag === "summary" || (ptr && !pptr && tag !== "label") ||
+        (hasAttrs && (el.hasAttribute("onclick") || tabIndexNonNegative(el) || el.getAttribute("draggable") === "true"));
       if (!noKids) walkChildren(el, node.kids, true, ptr);
       finish(node);
       // A pointer-cursor wrapper around exactly one element line adds nothing (Playwright unwraps it).
@@ -1216,8 +1241,9 @@
     if (!VALUE_ROLES.has(role)) return null;
     if (tag === "input") {
       const v = el.value;
+      // Passwords: never the value, only its length (capped at 8).
       if (el.type === "password") return v ? "\u2022".repeat(Math.min(v.length, 8)) : "";
-      return v;
+      return cut(v, 200);
     }
     if (tag === "textarea") return cut(norm(el.value), 200);
     if (tag === "select") {
@@ -1346,7 +1372,7 @@
     const kids = node.kids;
     if (interactive) {
       for (const k of kids) {
-        if (typeof k === "string" || !k.iad && !k.frame) continue;
+        if (typeof k === "string" || !k.iad) continue;
         if (keptInteractive(k)) out.push(k);
         else childItems(k, true, covered, out);
       }
@@ -1381,6 +1407,16 @@
     return n.frame || (n.ctl && n.role !== "combobox" && n.role !== "listbox" && n.role !== "group");
   }
 
+  // Roles whose line says nothing when it has no name, no state, no text and no informative
+  // children (e.g. a code element whose text already is its cell's name). Such lines are left
+  // out: they cost the model tokens and offer nothing to act on. Structure that carries meaning
+  // even when empty (cells, rows, separators, live regions, landmarks, controls) is kept.
+  const DROPPABLE_ROLES = new Set([
+    "code", "paragraph", "term", "definition", "listitem", "list", "emphasis", "strong",
+    "blockquote", "caption", "figure", "time", "mark", "deletion", "insertion", "subscript",
+    "superscript", "generic", "group", "note",
+  ]);
+
   function render(top, opts) {
     const prefix = opts.prefix == null ? "e" : String(opts.prefix);
     const interactive = opts.filter === "interactive";
@@ -1400,9 +1436,26 @@
       lines.push(s);
       if (chars > maxChars) tooBig = true;
     };
+    const memo = [new Map(), new Map()];
+    const infoFree = (it, covered) => {
+      if (typeof it === "string") return false;
+      const m = memo[covered ? 1 : 0];
+      const known = m.get(it);
+      if (known !== undefined) return known;
+      let free = false;
+      if (!it.frame && !it.ia && DROPPABLE_ROLES.has(it.role) && !leafControl(it) && !nodeName(it) && !states(it)) {
+        const cov = coversText(it, covered);
+        const inline = inlineTextOf(it, cov);
+        if (inline === null) free = childItems(it, interactive, cov).every((k) => infoFree(k, cov));
+        else free = inline === "";
+      }
+      m.set(it, free);
+      return free;
+    };
     const visit = (items, lvl, covered) => {
       for (const it of items) {
         if (tooBig) return;
+        if (infoFree(it, covered)) continue;
         if (typeof it === "string") {
           emit(ind(lvl) + "- text: " + it);
           continue;
@@ -1446,11 +1499,18 @@
     opts = opts || {};
     pruneRefs();
     const rootEl = resolveRoot(opts.root);
+    const maxChars = opts.maxChars == null ? Infinity : Number(opts.maxChars);
     begin();
+    NODE_BUDGET = opts.filter !== "interactive" && (opts.depth == null || opts.depth === "") ?
+      Math.floor(maxChars / MIN_LINE) + 1 : Infinity;
     try {
       const top = build(rootEl);
       return render(top, opts);
+    } catch (e) {
+      if (e !== TOO_BIG) throw e;
+      return { text: "", frames: [], nodes: 0, chars: 0, tooBig: true };
     } finally {
+      NODE_BUDGET = Infinity;
       end();
     }
   }
@@ -1500,8 +1560,43 @@
     }
   }
 
+  // Extras the host probes for (optional): the outline line of one element, as snapshot would
+  // print it without indentation (a folded or hidden element still gets a line for its own role),
+  // and the line of the focused element (null when nothing but the body has focus).
+  function lineOf(el, prefix) {
+    if (!el || el.nodeType !== 1) return null;
+    begin();
+    try {
+      const p = parentOrHost(el);
+      const items = [];
+      walkElement(el, items, p ? getComputedStyle(p).cursor === "pointer" : false);
+      let node = items.length === 1 && typeof items[0] !== "string" && items[0].el === el ? items[0] : null;
+      if (!node) {
+        let role = rawRole(el) || "generic";
+        if (FOLDED_ROLES.has(role) || role === "none" || role === "presentation") role = "generic";
+        node = makeNode(el, el.localName === "iframe" || el.localName === "frame" ? "iframe" : role);
+        node.ctl = el.localName === "input" || el.localName === "textarea" || el.localName === "select";
+        if (!node.ctl) {
+          node.kids = items;  // what the walk produced in its place: its text (and any child lines)
+          finish(node);
+        }
+      }
+      const ref = refByEl.get(el) || refOf(el, prefix);
+      const inline = node.frame || (node.ctl && !leafControl(node)) ? null : inlineTextOf(node, coversText(node, false));
+      return headLine(node, ref, inline || null);
+    } finally {
+      end();
+    }
+  }
+
+  function focusLine(prefix) {
+    const a = deepestActive(document);
+    if (!a || a === document.body || a === document.documentElement) return null;
+    return lineOf(a, prefix);
+  }
+
   Object.defineProperty(globalThis, "__tabwright", {
-    value: Object.freeze({ snapshot, element, refOf, candidates, version: 1 }),
+    value: Object.freeze({ snapshot, element, refOf, candidates, lineOf, focusLine, version: 1 }),
     configurable: false, enumerable: false, writable: false,
   });
 })();

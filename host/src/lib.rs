@@ -7,6 +7,8 @@
 //! the registry every front end uses; [`mcp`] serves it to other agents; [`fixture_server`]
 //! serves `fixtures/`; [`cli`] is the command line.
 
+#![warn(missing_docs)]
+
 pub mod browser;
 pub mod cli;
 pub mod find;

@@ -142,6 +142,16 @@ pub struct TabState {
     pub prompt_text: Option<String>,
 }
 
+impl TabState {
+    /// The HTTP status of the document now shown, when known.
+    pub fn status_of_current(&self) -> Option<i64> {
+        self.doc_status
+            .as_ref()
+            .filter(|(u, _)| *u == self.url)
+            .map(|(_, s)| *s)
+    }
+}
+
 /// A page target attached through a flat session.
 pub struct Tab {
     /// The session's number for this tab.
@@ -327,8 +337,13 @@ impl Tab {
 
     /// The isolated world of a frame, waiting briefly for it to appear after a navigation.
     pub async fn world(&self, frame_id: &str) -> Option<WorldRef> {
+        self.world_within(frame_id, Duration::from_secs(5)).await
+    }
+
+    /// The isolated world of a frame, waiting at most `limit` for it to appear.
+    pub async fn world_within(&self, frame_id: &str, limit: Duration) -> Option<WorldRef> {
         let mut found = None;
-        self.wait_for(Duration::from_secs(5), |st| {
+        self.wait_for(limit, |st| {
             found = st.worlds.get(frame_id).cloned();
             found.is_some()
         })

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::browser::tab::{Tab, WorldRef};
+use crate::browser::CdpError;
 use crate::tools::ToolError;
 
 /// Which nodes to include.
@@ -204,7 +205,7 @@ fn frame_outline<'a>(
         let world = if frame_id == tab.target_id {
             main_world(tab).await?
         } else {
-            match wait_world(tab, frame_id).await {
+            match tab.world_within(frame_id, Duration::from_secs(2)).await {
                 Some(w) => w,
                 None => {
                     return Ok((
@@ -282,18 +283,13 @@ fn frame_outline<'a>(
     })
 }
 
-async fn wait_world(tab: &Tab, frame_id: &str) -> Option<WorldRef> {
-    let mut found = None;
-    tab.wait_for(Duration::from_secs(2), |st| {
-        found = st.worlds.get(frame_id).cloned();
-        found.is_some()
-    })
-    .await;
-    found
-}
-
-/// The frame id hosted by the `<iframe>` behind `r` in `world`.
-async fn child_frame_id(tab: &Tab, world: &WorldRef, r: &str) -> Option<String> {
+/// The remote object id of the element behind ref `r` in `world`; `None` when the ref is
+/// unknown or its element is gone.
+pub async fn element_object(
+    tab: &Tab,
+    world: &WorldRef,
+    r: &str,
+) -> Result<Option<String>, CdpError> {
     let res: Value = tab
         .cdp()
         .call(
@@ -301,9 +297,16 @@ async fn child_frame_id(tab: &Tab, world: &WorldRef, r: &str) -> Option<String> 
             "Runtime.evaluate",
             json!({"expression": format!("__tabwright.element({})", json!(r)), "contextId": world.context}),
         )
-        .await
-        .ok()?;
-    let object_id = res.pointer("/result/objectId")?.as_str()?.to_string();
+        .await?;
+    Ok(res
+        .pointer("/result/objectId")
+        .and_then(|o| o.as_str())
+        .map(str::to_string))
+}
+
+/// The frame id hosted by the `<iframe>` behind `r` in `world`.
+async fn child_frame_id(tab: &Tab, world: &WorldRef, r: &str) -> Option<String> {
+    let object_id = element_object(tab, world, r).await.ok()??;
     let node: Value = tab
         .cdp()
         .call(
@@ -382,7 +385,7 @@ fn collect_candidates<'a>(
         let world = if frame_id == tab.target_id {
             main_world(tab).await?
         } else {
-            match wait_world(tab, &frame_id).await {
+            match tab.world_within(&frame_id, Duration::from_secs(2)).await {
                 Some(w) => w,
                 None => return Ok(()),
             }

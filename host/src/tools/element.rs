@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::ToolError;
 use crate::browser::tab::{Tab, WorldRef};
+use crate::outline;
 
 /// A live element behind a ref.
 pub struct Element {
@@ -57,20 +58,10 @@ pub async fn resolve(tab: &Tab, r: &str) -> Result<Element, ToolError> {
         .cloned()
         .ok_or_else(|| stale(r))?;
     let world = tab.world(&frame_id).await.ok_or_else(|| stale(r))?;
-    let res: Value = tab
-        .cdp()
-        .call(
-            Some(&world.session),
-            "Runtime.evaluate",
-            json!({"expression": format!("__tabwright.element({})", json!(r)), "contextId": world.context}),
-        )
+    let object_id = outline::element_object(tab, &world, r)
         .await
-        .map_err(|e| ToolError(format!("cannot resolve {r}: {e}")))?;
-    let object_id = res
-        .pointer("/result/objectId")
-        .and_then(|o| o.as_str())
-        .ok_or_else(|| stale(r))?
-        .to_string();
+        .map_err(|e| ToolError(format!("cannot resolve {r}: {e}")))?
+        .ok_or_else(|| stale(r))?;
     Ok(Element {
         r#ref: r.to_string(),
         frame_id,

@@ -34,6 +34,20 @@ fn pattern(
     }
 }
 
+/// The last `limit` entries, saying how many were left out; `empty` when there are none.
+fn tail(picked: &[String], limit: usize, empty: &str) -> String {
+    if picked.is_empty() {
+        return empty.to_string();
+    }
+    let skip = picked.len().saturating_sub(limit);
+    let mut out = String::new();
+    if skip > 0 {
+        out.push_str(&format!("(showing the last {limit} of {})\n", picked.len()));
+    }
+    out.push_str(&picked[skip..].join("\n"));
+    out
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConsoleArgs {
@@ -86,21 +100,15 @@ async fn console(session: &Session, a: ConsoleArgs) -> Result<ToolOutput, ToolEr
             None => format!("[{}] {}", e.level, e.text),
         })
         .collect();
-    let total = picked.len();
     if a.clear {
         st.console.clear();
     }
     drop(st);
-    if total == 0 {
-        return Ok(ToolOutput::text("No console messages match."));
-    }
-    let skip = total.saturating_sub(limit);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("(showing the last {limit} of {total})\n"));
-    }
-    out.push_str(&picked[skip..].join("\n"));
-    Ok(ToolOutput::text(out))
+    Ok(ToolOutput::text(tail(
+        &picked,
+        limit,
+        "No console messages match.",
+    )))
 }
 
 #[derive(Deserialize)]
@@ -156,19 +164,13 @@ async fn network(session: &Session, a: NetworkArgs) -> Result<ToolOutput, ToolEr
             format!("{} {} → {} [{}]{time}", n.method, n.url, status, n.kind)
         })
         .collect();
-    let total = picked.len();
     if a.clear {
         st.network.clear();
     }
     drop(st);
-    if total == 0 {
-        return Ok(ToolOutput::text("No network requests match."));
-    }
-    let skip = total.saturating_sub(limit);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("(showing the last {limit} of {total})\n"));
-    }
-    out.push_str(&picked[skip..].join("\n"));
-    Ok(ToolOutput::text(out))
+    Ok(ToolOutput::text(tail(
+        &picked,
+        limit,
+        "No network requests match.",
+    )))
 }

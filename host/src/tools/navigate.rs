@@ -139,11 +139,7 @@ pub async fn go(session: &Session, tab: &Arc<Tab>, url: &str) -> Result<String, 
 async fn summary(tab: &Tab, notes: &str) -> Result<String, ToolError> {
     let meta = crate::outline::page_meta(tab).await.ok();
     let st = tab.state();
-    let status = st
-        .doc_status
-        .as_ref()
-        .filter(|(u, _)| *u == st.url)
-        .map(|(_, s)| *s);
+    let status = st.status_of_current();
     let title = meta.as_ref().map(|m| m.title.clone()).unwrap_or_default();
     let mut out = format!("Loaded {} — \"{}\"", st.url, title);
     if let Some(s) = status {

@@ -62,11 +62,7 @@ where
     let mut notes: Vec<String> = Vec::new();
     if s.navigated || s.url.is_some() {
         let st = tab.state();
-        let status = st
-            .doc_status
-            .as_ref()
-            .filter(|(u, _)| *u == st.url)
-            .map(|(_, s)| *s);
+        let status = st.status_of_current();
         let mut line = format!("Page is now {}", st.url);
         if let Some(code) = status {
             line.push_str(&format!(" (HTTP {code})"));

@@ -231,3 +231,91 @@ fn stdio_stdout_carries_only_protocol_frames() {
     let _ = child.wait();
     assert!(seen_list, "tools/list answered after a malformed line");
 }
+
+/// Chromium processes whose command line names this profile directory prefix and parent pid.
+fn browsers_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            found.push(p);
+        }
+    }
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+fn start_browser_via_stdio() -> (Child, Vec<u32>) {
+    let mut child = Command::new(bin())
+        .arg("mcp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let msgs = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#.to_string(),
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_string(),
+        format!(r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"navigate","arguments":{{"url":"{}"}}}}}}"#, url("forms.html")),
+    ];
+    for m in &msgs {
+        writeln!(stdin, "{m}").expect("write");
+    }
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(Ok(l)) = lines.next() {
+        if l.contains(r#""id":2"#) {
+            break;
+        }
+    }
+    // Keep stdin open (leak it into a thread) so only the signal ends the server.
+    std::thread::spawn(move || {
+        let _keep = stdin;
+        for _ in lines {}
+    });
+    let browsers = browsers_of(child.id());
+    assert!(
+        !browsers.is_empty(),
+        "navigate started a browser under the server"
+    );
+    (child, browsers)
+}
+
+fn wait_gone(pids: &[u32]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if pids.iter().all(|p| !alive(*p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn no_browser_is_orphaned_on_sigterm_or_sigkill() {
+    for signal in ["-TERM", "-KILL"] {
+        let (mut child, browsers) = start_browser_via_stdio();
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        let _ = child.wait();
+        assert!(
+            wait_gone(&browsers),
+            "browser {browsers:?} outlived the server after kill {signal}"
+        );
+    }
+}

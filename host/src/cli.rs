@@ -109,6 +109,36 @@ impl BrowserArgs {
     }
 }
 
+/// Prints to stdout; a closed pipe (`tabwright … | head -1`) ends the output quietly.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|_| stdout.flush());
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so the browser is closed before the process ends.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TABWRIGHT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -133,13 +163,17 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
+    let code = match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tabwright: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // A blocking stdin read (the stdio MCP server) never returns on its own after a signal;
+    // do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -174,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             b.shutdown().await;
             match out {
                 Ok(o) => {
-                    println!("{}", o.text);
+                    print_out(&o.text);
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -205,9 +239,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             b.shutdown().await;
             match r {
                 Ok(o) => {
-                    println!("{}", o.text);
+                    print_out(&o.text);
                     for i in o.images {
-                        println!("[image {} {} bytes base64]", i.mime, i.data.len());
+                        print_out(&format!("[image {} {} bytes base64]", i.mime, i.data.len()));
                     }
                     Ok(ExitCode::SUCCESS)
                 }
@@ -226,19 +260,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let b = Browser::new(backend);
             let registry = Arc::new(Registry::browser());
             let workspace = browser.workspace();
-            let result = match http {
-                None => crate::mcp::serve_stdio(registry, b.clone(), workspace).await,
-                Some(addr) => {
-                    let opts = crate::mcp::http::HttpOptions { addr, token };
-                    let serve =
+            let serve = async {
+                match http {
+                    None => crate::mcp::serve_stdio(registry, b.clone(), workspace).await,
+                    Some(addr) => {
+                        let opts = crate::mcp::http::HttpOptions { addr, token };
                         crate::mcp::http::serve_http(registry, b.clone(), workspace, opts, |a| {
                             eprintln!("tabwright: MCP over HTTP at http://{a}/mcp");
-                        });
-                    tokio::select! {
-                        r = serve => r,
-                        _ = tokio::signal::ctrl_c() => Ok(()),
+                        })
+                        .await
                     }
                 }
+            };
+            let result = tokio::select! {
+                r = serve => r,
+                _ = shutdown_signal() => Ok(()),
             };
             b.shutdown().await;
             result.map(|_| ExitCode::SUCCESS)
@@ -248,13 +284,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .canonicalize()
                 .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", dir.display()))?;
             let server = crate::fixture_server::start(root, port).await?;
-            println!("{}", server.url(""));
+            print_out(&server.url(""));
             eprintln!(
                 "tabwright: serving fixtures at {} (and {}); Ctrl-C stops",
                 server.url(""),
                 server.other_origin_url("")
             );
-            let _ = tokio::signal::ctrl_c().await;
+            shutdown_signal().await;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -151,12 +151,23 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
     }
     args.extend(opts.extra_args.iter().cloned());
     args.push("about:blank".into());
-    let mut child = Command::new(&exe)
-        .args(&args)
+    let mut cmd = Command::new(&exe);
+    cmd.args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl, which is
+    // async-signal-safe. It makes the kernel kill the browser when the host dies, even by
+    // SIGKILL, so no browser is ever orphaned.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
     let stderr = child

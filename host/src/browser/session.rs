@@ -3,7 +3,8 @@
 //! The agent loop, each MCP client and the replay engine each get their own session over the
 //! shared [`Browser`]. Tabs opened by a session's tabs (popups, `target=_blank`) join the session.
 
-use std::collections::HashSet;
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +25,7 @@ pub struct Session {
     tabs: Mutex<Tabs>,
     images: Mutex<std::collections::VecDeque<(String, Vec<u8>)>>,
     next_image: std::sync::atomic::AtomicU32,
+    extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 /// How many screenshots a session keeps for `upload_image`.
@@ -47,6 +49,27 @@ impl Session {
             tabs: Mutex::new(Tabs::default()),
             images: Mutex::new(Default::default()),
             next_image: std::sync::atomic::AtomicU32::new(1),
+            extensions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Per-session state owned by a layer above the browser (the tool registry's call
+    /// observers, a recorder…), one value per type, created on first use. The browser layer
+    /// never looks inside.
+    pub fn ext<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut map = match self.extensions.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let entry = map
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        drop(map);
+        match entry.downcast::<T>() {
+            Ok(v) => v,
+            // Unreachable: the map is keyed by the value's own TypeId.
+            Err(_) => Arc::new(T::default()),
         }
     }
 

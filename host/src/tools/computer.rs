@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::args::{object, tab_id};
 use super::element::resolve;
 use super::report::{act, no_dialog};
+use super::trace::{self, ActionTrace};
 use super::{tool, ActionClass, Image, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::input::{parse_chord, parse_modifiers};
 use crate::browser::settle::Limits;
@@ -102,6 +103,33 @@ fn need<T: Clone>(v: &Option<T>, field: &str, action: &str) -> Result<T, ToolErr
     })
 }
 
+/// The short form of a target description for labels: its quoted name when it has one
+/// (`button "Save" [ref=e3] at (10, 20)` → `“Save”`), else its role, else the point.
+fn short_target(desc: &str) -> String {
+    if let Some(start) = desc.find('"') {
+        if let Some(len) = desc[start + 1..].find('"') {
+            let name = &desc[start + 1..start + 1 + len];
+            if !name.is_empty() {
+                return format!("“{}”", clip(name, 40));
+            }
+        }
+    }
+    let head = desc.split(" at (").next().unwrap_or(desc);
+    let role = head.split_whitespace().find(|w| *w != "-").unwrap_or(head);
+    clip(role, 40)
+}
+
+/// At most `n` characters of `s`, with an ellipsis when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(n).collect();
+        out.push('…');
+        out
+    }
+}
+
 /// A click/hover target: the point and a description for the report.
 async fn target_point(
     tab: &Tab,
@@ -178,6 +206,22 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             act(session, &tab, limits, move || async move {
                 let (x, y, desc) =
                     target_point(t, target.0, target.1, action, "ref", "coordinate").await?;
+                let verb_label = match action {
+                    "left_click" => "Click",
+                    "right_click" => "Right-click",
+                    "middle_click" => "Middle-click",
+                    "double_click" => "Double-click",
+                    "triple_click" => "Triple-click",
+                    _ => "Hover",
+                };
+                trace::note(
+                    session,
+                    ActionTrace {
+                        label: format!("{verb_label} {}", short_target(&desc)),
+                        point: Some((x, y)),
+                        ..Default::default()
+                    },
+                );
                 if count == 0 {
                     t.mouse_move(x, y, mods).await?;
                 } else {
@@ -201,6 +245,13 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             no_dialog(&tab)?;
             let t = &tab;
             let n = text.chars().count();
+            trace::note(
+                session,
+                ActionTrace {
+                    label: format!("Type “{}”", clip(&text, 40)),
+                    ..Default::default()
+                },
+            );
             act(session, &tab, limits, move || async move {
                 t.type_text(&text).await?;
                 Ok(format!("Typed {n} character(s)."))
@@ -228,6 +279,13 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 return answer_dialog(session, &tab, &d, &chords[0].key.key).await;
             }
             let repeat = a.repeat.unwrap_or(1).clamp(1, 100);
+            trace::note(
+                session,
+                ActionTrace {
+                    label: format!("Press {}", clip(&text, 40)),
+                    ..Default::default()
+                },
+            );
             let t = &tab;
             let chords = &chords;
             act(session, &tab, limits, move || async move {
@@ -265,6 +323,14 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 Some([x, y]) => (x, y),
                 None => (meta.vw as f64 / 2.0, meta.vh as f64 / 2.0),
             };
+            trace::note(
+                session,
+                ActionTrace {
+                    label: format!("Scroll {dir}"),
+                    point: Some((x, y)),
+                    ..Default::default()
+                },
+            );
             let t = &tab;
             act(session, &tab, limits, move || async move {
                 t.wheel(x, y, dx, dy).await?;
@@ -312,6 +378,15 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 .await?;
                 let (x1, y1, to) =
                     target_point(t, er, ec, "left_click_drag", "ref", "coordinate").await?;
+                trace::note(
+                    session,
+                    ActionTrace {
+                        label: format!("Drag {} to {}", short_target(&from), short_target(&to)),
+                        point: Some((x0, y0)),
+                        drag_to: Some((x1, y1)),
+                        ..Default::default()
+                    },
+                );
                 let html5 = t.drag((x0, y0), (x1, y1)).await?;
                 let how = if html5 { " (as a drag-and-drop)" } else { "" };
                 Ok(format!("Dragged from {from} to {to}{how}."))

@@ -18,6 +18,7 @@ mod read_page;
 mod report;
 mod resize;
 mod tabs;
+pub mod trace;
 mod upload;
 
 use std::collections::BTreeMap;
@@ -192,7 +193,7 @@ impl Registry {
         name: &str,
         args: Value,
     ) -> Result<ToolOutput, ToolError> {
-        let Some((_, tool)) = self.tools.get(name) else {
+        let Some((spec, tool)) = self.tools.get(name) else {
             return Err(ToolError(format!(
                 "unknown tool \"{name}\"; the tools are: {}",
                 self.order.join(", ")
@@ -208,7 +209,32 @@ impl Registry {
                 "invalid parameters for {name}: expected a JSON object, got {args}"
             )));
         }
-        tool.call(session, args).await
+        let observers = trace::Observers::of(session);
+        if observers.is_empty() {
+            return tool.call(session, args).await;
+        }
+        let watching = observers.all();
+        for o in &watching {
+            o.before(session, spec.name, spec.class, &args).await;
+        }
+        let _ = observers.take_pending();
+        let started = std::time::Instant::now();
+        let started_at = std::time::SystemTime::now();
+        let result = tool.call(session, args.clone()).await;
+        let record = trace::CallRecord {
+            tool: spec.name,
+            class: spec.class,
+            args: &args,
+            result: &result,
+            trace: observers.take_pending(),
+            started,
+            ended: std::time::Instant::now(),
+            started_at,
+        };
+        for o in &watching {
+            o.after(session, &record).await;
+        }
+        result
     }
 }
 

@@ -169,3 +169,40 @@ fn large_page_outline_is_complete() {
         assert_eq!(c.text_of("#status").await, "clicked: Open 1000");
     });
 }
+
+#[test]
+fn names_shown_by_child_lines_are_not_repeated() {
+    run(|c| async move {
+        c.open("large.html").await;
+        let o = c.ok("read_page", json!({"max_chars": 2_000_000})).await;
+        let lines: Vec<&str> = o.lines().collect();
+        // A row's content name is exactly its cells: the row line carries the ref only.
+        let row = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("- row [ref="))
+            .expect("a nameless row line");
+        assert!(
+            !lines[row].contains('"'),
+            "row line without a name: {}",
+            lines[row]
+        );
+        // A cell whose only child is a link: the link says the name.
+        let link = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("- link \"Detail 1\""))
+            .expect("link Detail 1");
+        assert!(
+            lines[link - 1].trim_start().starts_with("- cell [ref="),
+            "the cell over the link is nameless: {}",
+            lines[link - 1]
+        );
+        // A cell with only text keeps its name, and the text is not printed again.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.trim_start().starts_with("- cell \"Row 1\" [ref=")
+                    && !l.contains(": Row 1")),
+            "cell \"Row 1\" keeps its name"
+        );
+    });
+}

@@ -167,8 +167,8 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
             Ok(())
         });
     }
-    let mut child = cmd
-        .spawn()
+    let mut child = spawn_on_keeper(cmd)
+        .await
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
     let stderr = child
         .stderr
@@ -288,4 +288,42 @@ async fn http_get(authority: &str, path: &str) -> Result<String, String> {
     tokio::time::timeout(Duration::from_secs(10), fut)
         .await
         .map_err(|_| format!("{authority} did not answer within 10 s"))?
+}
+
+/// Spawns `cmd` on one thread that lives as long as the process.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child ends, not the process; a
+/// browser spawned from a short-lived thread (a blocking-pool thread, a test's thread) would be
+/// killed with it. The keeper thread never ends, so the browser dies only with the process.
+async fn spawn_on_keeper(mut cmd: Command) -> std::io::Result<tokio::process::Child> {
+    type Job = Box<dyn FnOnce() + Send>;
+    static KEEPER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let _ = std::thread::Builder::new()
+            .name("tabwright-spawner".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            });
+        std::sync::Mutex::new(tx)
+    });
+    let handle = tokio::runtime::Handle::current();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _rt = handle.enter();
+        let _ = done_tx.send(cmd.spawn());
+    });
+    let sent = match keeper.lock() {
+        Ok(tx) => tx.send(job),
+        Err(p) => p.into_inner().send(job),
+    };
+    if sent.is_err() {
+        return Err(std::io::Error::other("the spawner thread is gone"));
+    }
+    done_rx
+        .await
+        .map_err(|_| std::io::Error::other("the spawner thread dropped the request"))?
 }

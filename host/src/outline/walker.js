@@ -38,7 +38,7 @@
  * ariaSnapshot({mode: "ai"}) would give a ref (every visible element with a
  * role other than nameless generic) appears here with the same role and the
  * same accessible name (Playwright's printed snapshot sometimes drops a name
- * its children repeat; we always print the real name). Deliberate differences:
+ * its children repeat; we print the real name unless child lines show all of it). Deliberate differences:
  *  - nameless generics (div/span/b/i/u/label/...) and <em>/<strong>
  *    (FOLDED_ROLES) fold into the surrounding text instead of getting lines;
  *  - aria-hidden="true" and inert subtrees are left out even when visible;
@@ -46,7 +46,9 @@
  *  - iframes are named from title/aria-label;
  *  - values, urls and placeholders are inline [key=value] states;
  *  - text already shown in an uncut name computed from content (a link's or
- *    a cell's text) is not repeated in the lines below it;
+ *    a cell's text) is not repeated in the lines below it; and a name
+ *    computed from content whose every part is a child line (a row over its
+ *    cells, a cell over its one link) is not printed: the children say it;
  *  - ::before/::after content (icon fonts) is read only for empty controls.
  *
  * Speed: one flat-tree walk reading getComputedStyle once per element (no
@@ -1354,8 +1356,8 @@
   }
 
   // The line for a node (without indentation / [+N]), its inline text included.
-  function headLine(node, ref, inlineText) {
-    const name = nodeName(node);
+  function headLine(node, ref, inlineText, noName) {
+    const name = noName ? "" : nodeName(node);
     let line = "- " + node.role;
     if (name) line += " " + quoteName(name);
     line += " [ref=" + ref + "]" + states(node);
@@ -1477,8 +1479,11 @@
           emit(ind(lvl) + headLine(it, ref, null) + " [+" + kids.length + "]");
           continue;
         }
-        emit(ind(lvl) + headLine(it, ref, null));
-        visit(kids, lvl + 1, cov);
+        // A name computed from content that the child lines show in full (a row over its cells,
+        // a cell over its link) is not printed twice: the children say it (as Playwright does).
+        const shown = !cov || covered ? false : kids.length > 0 && !it.cutName && kids.every((k) => typeof k !== "string") && kids.some((k) => !infoFree(k, covered));
+        emit(ind(lvl) + headLine(it, ref, null, shown));
+        visit(kids, lvl + 1, shown ? covered : cov);
       }
     };
     const topItems = childItems(top, interactive, false);

@@ -1481,7 +1481,10 @@
         }
         // A name computed from content that the child lines show in full (a row over its cells,
         // a cell over its link) is not printed twice: the children say it (as Playwright does).
-        const shown = !cov || covered ? false : kids.length > 0 && !it.cutName && kids.every((k) => typeof k !== "string") && kids.some((k) => !infoFree(k, covered));
+        // Only when those child lines are printed anyway, so leaving the name out never adds
+        // lines (a link over a lone code element keeps its name and the code line stays out).
+        const shown = !cov || covered ? false : kids.length > 0 && !it.cutName &&
+          childItems(it, interactive, covered).every((k) => typeof k !== "string" && !infoFree(k, cov));
         emit(ind(lvl) + headLine(it, ref, null, shown));
         visit(kids, lvl + 1, shown ? covered : cov);
       }

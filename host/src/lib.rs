@@ -5,14 +5,17 @@
 //! Map (see DESIGN.md): [`browser`] owns the CDP connection, tabs and waiting; [`outline`]
 //! turns pages into the outline with refs; [`find`] ranks elements for a query; [`tools`] is
 //! the registry every front end uses; [`mcp`] serves it to other agents; [`fixture_server`]
-//! serves `fixtures/`; [`cli`] is the command line.
+//! serves `fixtures/`; [`cli`] is the command line; [`agent`] talks to language models.
 
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod browser;
 pub mod cli;
 pub mod find;
 pub mod fixture_server;
 pub mod mcp;
 pub mod outline;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod tools;

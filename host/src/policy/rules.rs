@@ -1,0 +1,562 @@
+//! The pure rules: hosts of URLs, domain lists, and which facts about a target make an action
+//! risky or prohibited. No I/O here, so every rule is unit-tested on plain data.
+
+use serde::Deserialize;
+
+/// Why an action needs a person's confirmation every time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskKind {
+    /// Buying, paying, subscribing, entering payment details.
+    Purchase,
+    /// Sending a message, posting, publishing, sharing.
+    Send,
+    /// Creating an account.
+    AccountCreation,
+    /// Deleting or removing something.
+    Deletion,
+    /// Starting a download.
+    Download,
+    /// Uploading a file.
+    Upload,
+    /// Running page script that can change the page in ways the host cannot see.
+    Script,
+}
+
+impl RiskKind {
+    /// A short phrase for prompts and logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RiskKind::Purchase => "a purchase or payment",
+            RiskKind::Send => "sending or publishing",
+            RiskKind::AccountCreation => "creating an account",
+            RiskKind::Deletion => "a deletion",
+            RiskKind::Download => "a download",
+            RiskKind::Upload => "a file upload",
+            RiskKind::Script => "page script that changes the page",
+        }
+    }
+}
+
+/// What the page says about the element an action targets (gathered by `inspect`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TargetFacts {
+    /// The element's outline line, when the walker knows it.
+    pub line: String,
+    /// Tag name of the actionable element (the target or its nearest actionable ancestor).
+    pub tag: String,
+    /// Its `type` attribute or property.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its explicit role attribute.
+    pub role: String,
+    /// Its visible text, value or label.
+    pub text: String,
+    /// Its link target, if a link.
+    pub href: String,
+    /// True for `<a download>`.
+    pub download: bool,
+    /// The enclosing form's action URL.
+    pub form_action: String,
+    /// The enclosing form's fields.
+    pub fields: Vec<FieldFacts>,
+    /// The labels of the enclosing form's submit buttons.
+    pub submits: Vec<String>,
+    /// The source of an iframe hit by a coordinate.
+    pub iframe_src: String,
+    /// The URL of the frame the element lives in.
+    pub frame_url: String,
+    /// True when the element is the form submission itself (a submit button or Enter in a
+    /// field), so the whole form counts.
+    pub submits_form: bool,
+}
+
+/// One form field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FieldFacts {
+    /// Tag name.
+    pub tag: String,
+    /// Input type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `name` and `id` joined.
+    pub name: String,
+    /// The `autocomplete` attribute.
+    pub autocomplete: String,
+    /// Its label text.
+    pub label: String,
+}
+
+/// The host of a URL (lowercase, no port, no brackets), `file` for file URLs, or `None` for
+/// URLs without one (about:blank, data:).
+pub fn host_of(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme == "file" {
+        return Some("file".into());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        None
+    } else {
+        Some(host)
+    }
+}
+
+/// Normalises a domain a person typed (`https://Example.com/x` → `example.com`, `*.x.org` →
+/// `x.org`).
+pub fn normalize_domain(d: &str) -> String {
+    let d = d.trim();
+    let d = d.strip_prefix("*.").unwrap_or(d);
+    match host_of(d) {
+        Some(h) => h,
+        None => {
+            let h = d.split(['/', '?', '#']).next().unwrap_or(d);
+            let h = h.rsplit_once(':').map(|(a, _)| a).unwrap_or(h);
+            h.trim_end_matches('.').to_ascii_lowercase()
+        }
+    }
+}
+
+/// True when `host` is `domain` or one of its subdomains.
+pub fn host_matches(host: &str, domain: &str) -> bool {
+    let domain = normalize_domain(domain);
+    if domain.is_empty() {
+        return false;
+    }
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(&domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+}
+
+/// Domains a default policy never touches: CAPTCHA services (the agent never solves
+/// CAPTCHAs) and the browser's own extension store.
+pub const DEFAULT_PROHIBITED_DOMAINS: &[&str] = &[
+    "recaptcha.net",
+    "hcaptcha.com",
+    "challenges.cloudflare.com",
+    "arkoselabs.com",
+    "funcaptcha.com",
+    "chromewebstore.google.com",
+];
+
+/// True when a URL belongs to a CAPTCHA service.
+pub fn is_captcha_url(url: &str) -> bool {
+    let u = url.to_ascii_lowercase();
+    u.contains("/recaptcha/")
+        || [
+            "hcaptcha.com",
+            "challenges.cloudflare.com",
+            "arkoselabs.com",
+            "funcaptcha.com",
+        ]
+        .iter()
+        .any(|d| host_of(&u).is_some_and(|h| host_matches(&h, d)))
+}
+
+/// True when the element looks like a CAPTCHA challenge.
+pub fn is_captcha_target(f: &TargetFacts) -> bool {
+    let t = format!("{} {}", f.text, f.line).to_ascii_lowercase();
+    is_captcha_url(&f.iframe_src)
+        || is_captcha_url(&f.frame_url)
+        || t.contains("i'm not a robot")
+        || t.contains("i am not a robot")
+        || t.contains("captcha")
+}
+
+fn has_word(hay: &str, words: &[&str]) -> bool {
+    let hay = hay.to_ascii_lowercase();
+    words.iter().any(|w| {
+        let mut from = 0;
+        while let Some(i) = hay[from..].find(w) {
+            let s = from + i;
+            let e = s + w.len();
+            let before = hay[..s].chars().next_back();
+            let after = hay[e..].chars().next();
+            let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+            if boundary(before) && boundary(after) {
+                return true;
+            }
+            from = e;
+        }
+        false
+    })
+}
+
+const DELETE_WORDS: &[&str] = &[
+    "delete",
+    "remove",
+    "erase",
+    "destroy",
+    "deactivate",
+    "close account",
+    "close my account",
+    "discard",
+    "trash",
+    "wipe",
+    "purge",
+];
+const PURCHASE_WORDS: &[&str] = &[
+    "buy",
+    "buy now",
+    "purchase",
+    "checkout",
+    "check out",
+    "place order",
+    "place your order",
+    "confirm order",
+    "complete order",
+    "complete purchase",
+    "order now",
+    "pay",
+    "pay now",
+    "payment",
+    "subscribe",
+    "donate",
+    "upgrade now",
+];
+const SEND_WORDS: &[&str] = &[
+    "send",
+    "post",
+    "publish",
+    "tweet",
+    "share",
+    "reply",
+    "submit review",
+    "post comment",
+    "comment",
+    "invite",
+    "broadcast",
+];
+const SIGNUP_WORDS: &[&str] = &[
+    "sign up",
+    "signup",
+    "create account",
+    "create an account",
+    "create my account",
+    "register",
+    "join now",
+    "open account",
+];
+const DOWNLOAD_EXTS: &[&str] = &[
+    ".zip", ".exe", ".msi", ".dmg", ".pkg", ".deb", ".rpm", ".apk", ".tar", ".gz", ".tgz", ".7z",
+    ".rar", ".iso", ".bin", ".pdf", ".csv", ".xlsx", ".docx",
+];
+
+fn is_payment_field(f: &FieldFacts) -> bool {
+    let ac = f.autocomplete.to_ascii_lowercase();
+    let id = format!("{} {}", f.name, f.label).to_ascii_lowercase();
+    ac.starts_with("cc-")
+        || ac.contains(" cc-")
+        || has_word(
+            &id,
+            &["card number", "cardnumber", "cvv", "cvc", "security code"],
+        )
+        || id.contains("card-number")
+        || id.contains("cc-number")
+        || id.contains("ccnum")
+}
+
+fn is_new_password(f: &FieldFacts) -> bool {
+    f.autocomplete.to_ascii_lowercase().contains("new-password")
+}
+
+/// Why acting on this target is risky, if it is.
+pub fn risk_of_target(f: &TargetFacts) -> Option<(RiskKind, String)> {
+    let label = if f.text.is_empty() {
+        f.line.clone()
+    } else {
+        f.text.clone()
+    };
+    let short: String = label.chars().take(80).collect();
+    if f.tag == "input" && f.kind.eq_ignore_ascii_case("file") {
+        return Some((RiskKind::Upload, format!("\"{short}\" opens a file upload")));
+    }
+    if f.download
+        || (f.tag == "a"
+            && DOWNLOAD_EXTS.iter().any(|e| {
+                f.href
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+                    .ends_with(e)
+            }))
+        || has_word(&label, &["download", "export"])
+    {
+        return Some((RiskKind::Download, format!("\"{short}\" starts a download")));
+    }
+    if has_word(&label, DELETE_WORDS) {
+        return Some((RiskKind::Deletion, format!("\"{short}\" deletes something")));
+    }
+    if has_word(&label, PURCHASE_WORDS) {
+        return Some((RiskKind::Purchase, format!("\"{short}\" buys or pays")));
+    }
+    if has_word(&label, SIGNUP_WORDS) {
+        return Some((
+            RiskKind::AccountCreation,
+            format!("\"{short}\" creates an account"),
+        ));
+    }
+    if has_word(&label, SEND_WORDS) {
+        return Some((RiskKind::Send, format!("\"{short}\" sends or publishes")));
+    }
+    if f.submits_form {
+        if f.fields.iter().any(is_payment_field) {
+            return Some((
+                RiskKind::Purchase,
+                "the form submitted holds payment card fields".into(),
+            ));
+        }
+        let new_pw = f.fields.iter().filter(|x| is_new_password(x)).count();
+        let pw = f
+            .fields
+            .iter()
+            .filter(|x| x.kind.eq_ignore_ascii_case("password"))
+            .count();
+        if new_pw >= 1 || pw >= 2 {
+            return Some((
+                RiskKind::AccountCreation,
+                "the form submitted sets a new password (account creation)".into(),
+            ));
+        }
+        for s in &f.submits {
+            let sub = TargetFacts {
+                text: s.clone(),
+                ..Default::default()
+            };
+            if let Some(r) = risk_of_target(&sub) {
+                return Some(r);
+            }
+        }
+        let action = f.form_action.to_ascii_lowercase();
+        if ["checkout", "payment", "/pay", "purchase", "order"]
+            .iter()
+            .any(|w| action.contains(w))
+        {
+            return Some((
+                RiskKind::Purchase,
+                format!("the form posts to {}", f.form_action),
+            ));
+        }
+    }
+    None
+}
+
+/// Why entering a value into this field is risky, if it is (payment card details).
+pub fn risk_of_input(f: &TargetFacts) -> Option<(RiskKind, String)> {
+    let field = FieldFacts {
+        tag: f.tag.clone(),
+        kind: f.kind.clone(),
+        name: f.text.clone(),
+        autocomplete: f
+            .fields
+            .first()
+            .map(|x| x.autocomplete.clone())
+            .unwrap_or_default(),
+        label: f.line.clone(),
+    };
+    if is_payment_field(&field) {
+        return Some((
+            RiskKind::Purchase,
+            "the field takes payment card details".into(),
+        ));
+    }
+    if f.tag == "input" && f.kind.eq_ignore_ascii_case("file") {
+        return Some((RiskKind::Upload, "the field uploads a file".into()));
+    }
+    None
+}
+
+/// True when page script is likely to change the page (clicks, submits, writes, requests
+/// that are not plain GETs). Reading scripts (`document.title`, querySelector…) are not risky.
+pub fn script_mutates(code: &str) -> bool {
+    let c = code.to_ascii_lowercase().replace(char::is_whitespace, "");
+    [
+        ".click(",
+        ".submit(",
+        "requestsubmit(",
+        "dispatchevent(",
+        ".remove(",
+        "removechild(",
+        "innerhtml=",
+        "outerhtml=",
+        ".value=",
+        "method:\"post",
+        "method:'post",
+        "method:\"delete",
+        "method:'delete",
+        "method:\"put",
+        "method:'put",
+        "method:\"patch",
+        "method:'patch",
+        "sendbeacon(",
+        "xmlhttprequest",
+        "location=",
+        "location.href=",
+        "location.assign(",
+        "location.replace(",
+        "document.cookie=",
+        "localstorage.setitem(",
+        "localstorage.clear(",
+        "indexeddb.deletedatabase(",
+    ]
+    .iter()
+    .any(|p| c.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            host_of("https://Shop.Example.com:8443/a?b#c").as_deref(),
+            Some("shop.example.com")
+        );
+        assert_eq!(
+            host_of("http://user:pw@127.0.0.1:99/").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(host_of("http://[::1]:8080/x").as_deref(), Some("::1"));
+        assert_eq!(host_of("file:///tmp/x.html").as_deref(), Some("file"));
+        assert_eq!(host_of("about:blank"), None);
+        assert_eq!(normalize_domain("https://Example.com/path"), "example.com");
+        assert_eq!(normalize_domain("*.example.org"), "example.org");
+        assert_eq!(normalize_domain("localhost:8080"), "localhost");
+    }
+
+    #[test]
+    fn domain_matching_needs_a_dot_boundary() {
+        assert!(host_matches("example.com", "example.com"));
+        assert!(host_matches("shop.example.com", "example.com"));
+        assert!(!host_matches("evilexample.com", "example.com"));
+        assert!(!host_matches("example.com.evil.net", "example.com"));
+        assert!(!host_matches("example.com", ""));
+    }
+
+    fn target(text: &str) -> TargetFacts {
+        TargetFacts {
+            tag: "button".into(),
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn risky_labels() {
+        let kind = |t: &str| risk_of_target(&target(t)).map(|r| r.0);
+        assert_eq!(kind("Delete account"), Some(RiskKind::Deletion));
+        assert_eq!(kind("Remove"), Some(RiskKind::Deletion));
+        assert_eq!(kind("Buy now"), Some(RiskKind::Purchase));
+        assert_eq!(kind("Place order"), Some(RiskKind::Purchase));
+        assert_eq!(kind("Send"), Some(RiskKind::Send));
+        assert_eq!(kind("Publish post"), Some(RiskKind::Send));
+        assert_eq!(kind("Create account"), Some(RiskKind::AccountCreation));
+        assert_eq!(kind("Download report"), Some(RiskKind::Download));
+        assert_eq!(kind("Add to cart"), None);
+        assert_eq!(
+            kind("Payroll settings"),
+            None,
+            "word boundaries: pay ≠ payroll"
+        );
+        assert_eq!(kind("Save"), None);
+        assert_eq!(kind("Sign in"), None);
+    }
+
+    #[test]
+    fn forms_count_when_submitted() {
+        let card = TargetFacts {
+            tag: "button".into(),
+            text: "Continue".into(),
+            submits_form: true,
+            fields: vec![FieldFacts {
+                tag: "input".into(),
+                autocomplete: "cc-number".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(risk_of_target(&card).map(|r| r.0), Some(RiskKind::Purchase));
+        let signup = TargetFacts {
+            submits_form: true,
+            fields: vec![
+                FieldFacts {
+                    kind: "password".into(),
+                    ..Default::default()
+                },
+                FieldFacts {
+                    kind: "password".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            risk_of_target(&signup).map(|r| r.0),
+            Some(RiskKind::AccountCreation)
+        );
+        let login = TargetFacts {
+            submits_form: true,
+            text: "Sign in".into(),
+            fields: vec![FieldFacts {
+                kind: "password".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(risk_of_target(&login), None);
+        let not_submitted = TargetFacts {
+            submits_form: false,
+            ..card
+        };
+        assert_eq!(risk_of_target(&not_submitted), None);
+    }
+
+    #[test]
+    fn downloads_uploads_and_captchas() {
+        let link = TargetFacts {
+            tag: "a".into(),
+            text: "Q3 figures".into(),
+            href: "https://x.test/files/q3.zip?dl=1".into(),
+            ..Default::default()
+        };
+        assert_eq!(risk_of_target(&link).map(|r| r.0), Some(RiskKind::Download));
+        let file = TargetFacts {
+            tag: "input".into(),
+            kind: "file".into(),
+            ..Default::default()
+        };
+        assert_eq!(risk_of_target(&file).map(|r| r.0), Some(RiskKind::Upload));
+        let cap = TargetFacts {
+            tag: "iframe".into(),
+            iframe_src: "https://www.google.com/recaptcha/api2/anchor?k=1".into(),
+            ..Default::default()
+        };
+        assert!(is_captcha_target(&cap));
+        assert!(!is_captcha_target(&target("Add to cart")));
+    }
+
+    #[test]
+    fn scripts_that_mutate() {
+        assert!(script_mutates("document.querySelector('#delete').click()"));
+        assert!(script_mutates("fetch('/api', { method: 'POST' })"));
+        assert!(script_mutates("el.value = 'x'"));
+        assert!(!script_mutates("document.title"));
+        assert!(!script_mutates(
+            "[...document.querySelectorAll('a')].map(a => a.href)"
+        ));
+    }
+}

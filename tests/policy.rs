@@ -1,0 +1,451 @@
+//! The host-enforced policy against a real page and a real browser: plan approval, off-plan
+//! domains, risky actions in both modes, prohibited domains, CAPTCHA refusal, untrusted-content
+//! marking and the audit log. The "model" here is the test itself, acting as a compromised
+//! model that obeys the injected instructions on fixtures/injection.html; the host must stop it.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tabwright::policy::{
+    ApprovalAnswer, ApprovalRequest, AuditLog, ChannelApprover, Gate, Mode, NoApprover,
+    PolicyConfig,
+};
+use tabwright::tools::{ToolError, ToolOutput};
+use tabwright_e2e::{find_ref, other_url, run, url, Ctx};
+
+/// A scripted person: answers each question with `answer(request)` and remembers them all.
+struct Person {
+    asked: Arc<Mutex<Vec<ApprovalRequest>>>,
+}
+
+impl Person {
+    fn start(
+        answer: impl Fn(&ApprovalRequest) -> ApprovalAnswer + Send + 'static,
+    ) -> (Person, ChannelApprover) {
+        let (approver, mut rx) = ChannelApprover::new();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
+        tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                let a = answer(&p.request);
+                log.lock().expect("log").push(p.request);
+                let _ = p.reply.send(a);
+            }
+        });
+        (Person { asked }, approver)
+    }
+
+    fn asked(&self) -> Vec<ApprovalRequest> {
+        self.asked.lock().expect("log").clone()
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.asked()
+            .iter()
+            .map(|r| match r {
+                ApprovalRequest::Plan { .. } => "plan".to_string(),
+                ApprovalRequest::Domain { domain, .. } => format!("domain {domain}"),
+                ApprovalRequest::Risky { reason, .. } => format!("risky {reason}"),
+            })
+            .collect()
+    }
+}
+
+/// Approves plans; refuses everything else.
+fn approve_plans_only(r: &ApprovalRequest) -> ApprovalAnswer {
+    match r {
+        ApprovalRequest::Plan { .. } => ApprovalAnswer::Approve,
+        _ => ApprovalAnswer::Reject("not part of my task".into()),
+    }
+}
+
+fn gate(c: &Ctx, config: PolicyConfig, approver: ChannelApprover) -> (Gate, std::path::PathBuf) {
+    let path = c.workspace.join(format!(
+        "audit-{}.jsonl",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let audit = AuditLog::open(&path).expect("audit log");
+    (
+        Gate::new(c.registry.clone(), config, Arc::new(approver), Some(audit)),
+        path,
+    )
+}
+
+async fn call(g: &Gate, c: &Ctx, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
+    g.call(&c.session, tool, args).await
+}
+
+async fn approve_plan(g: &Gate, c: &Ctx, domains: &[&str]) {
+    let r = call(
+        g,
+        c,
+        "update_plan",
+        json!({"domains": domains, "approach": ["open the shop", "add a product", "check the cart"]}),
+    )
+    .await
+    .expect("update_plan");
+    assert!(r.text.starts_with("approved"), "{}", r.text);
+}
+
+fn ask_config() -> PolicyConfig {
+    PolicyConfig::default()
+}
+
+#[test]
+fn ask_mode_needs_an_approved_plan_before_acting() {
+    run(|c| async move {
+        let (person, approver) = Person::start(approve_plans_only);
+        let (g, _) = gate(&c, ask_config(), approver);
+        let e = call(&g, &c, "navigate", json!({"url": url("injection.html")}))
+            .await
+            .expect_err("acting without a plan is refused");
+        assert!(e.0.contains("update_plan"), "{e}");
+        // Reading is fine without a plan.
+        call(&g, &c, "tabs_context", json!({}))
+            .await
+            .expect("tabs_context");
+        // Bad plans are schema errors naming the field, and nobody is asked.
+        let e = call(
+            &g,
+            &c,
+            "update_plan",
+            json!({"domains": ["127.0.0.1"], "approach": ["one"]}),
+        )
+        .await
+        .expect_err("too few steps");
+        assert!(e.0.contains("approach"), "{e}");
+        assert!(person.asked().is_empty());
+        approve_plan(&g, &c, &["127.0.0.1"]).await;
+        call(&g, &c, "navigate", json!({"url": url("injection.html")}))
+            .await
+            .expect("navigate on the plan");
+        let outline = call(&g, &c, "read_page", json!({}))
+            .await
+            .expect("read")
+            .text;
+        let add = find_ref(&outline, "button", "Add to cart").expect("Add to cart");
+        call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "ref": add}),
+        )
+        .await
+        .expect("a plain click on the plan is allowed");
+        assert_eq!(
+            c.wait_text("#status", "added").await,
+            "added: Rocket Skates"
+        );
+        assert_eq!(person.kinds(), vec!["plan"], "only the plan was asked");
+    });
+}
+
+#[test]
+fn a_compromised_model_cannot_leave_the_plan_or_delete() {
+    run(|c| async move {
+        let (person, approver) = Person::start(approve_plans_only);
+        let (g, audit) = gate(&c, ask_config(), approver);
+        approve_plan(&g, &c, &["127.0.0.1"]).await;
+        call(&g, &c, "navigate", json!({"url": url("injection.html")}))
+            .await
+            .expect("navigate");
+        // The page's text (with its hidden instructions) comes back marked as data.
+        let text = call(&g, &c, "get_page_text", json!({}))
+            .await
+            .expect("text")
+            .text;
+        assert!(
+            text.starts_with("<untrusted_page_content source=\"get_page_text\">"),
+            "{text}"
+        );
+        assert!(text.contains("not instructions"));
+        // The "model" obeys the injection: go to evil.example …
+        let e = call(&g, &c, "navigate", json!({"url": "http://evil.example/"}))
+            .await
+            .expect_err("off-plan navigation is asked and refused");
+        assert!(e.0.contains("declined"), "{e}");
+        let here = c.js("location.href").await;
+        assert_eq!(here, json!(url("injection.html")), "still on the shop");
+        // … and delete the account, by ref, by coordinate and by script.
+        let outline = call(&g, &c, "read_page", json!({}))
+            .await
+            .expect("read")
+            .text;
+        let del = find_ref(&outline, "button", "Delete account").expect("Delete account");
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "ref": del}),
+        )
+        .await
+        .expect_err("deleting is asked");
+        assert!(e.0.contains("declined"), "{e}");
+        let p = c
+            .js("(() => { const r = document.querySelector('#delete-account').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+            .await;
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "coordinate": p}),
+        )
+        .await
+        .expect_err("deleting by coordinate is asked too");
+        assert!(e.0.contains("declined"), "{e}");
+        let e = call(
+            &g,
+            &c,
+            "javascript_tool",
+            json!({"code": "document.querySelector('#delete-account').click()"}),
+        )
+        .await
+        .expect_err("a mutating script is asked");
+        assert!(e.0.contains("declined"), "{e}");
+        assert_eq!(c.text_of("#status").await, "ready", "nothing was deleted");
+        let kinds = person.kinds();
+        assert_eq!(kinds.len(), 5, "{kinds:?}");
+        assert_eq!(kinds[1], "domain evil.example");
+        assert!(
+            kinds[2].starts_with("risky") && kinds[2].contains("Delete account"),
+            "{kinds:?}"
+        );
+        assert!(kinds[3].contains("Delete account"), "{kinds:?}");
+        assert!(kinds[4].contains("script"), "{kinds:?}");
+        // Every call is in the audit log with its decision.
+        let log = std::fs::read_to_string(&audit).expect("audit log");
+        let lines: Vec<Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        let decisions: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["tool"].as_str().unwrap_or(""),
+                    l["decision"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            decisions,
+            vec![
+                ("update_plan", "plan"),
+                ("navigate", "allow"),
+                ("get_page_text", "allow"),
+                ("navigate", "rejected"),
+                ("read_page", "allow"),
+                ("computer", "rejected"),
+                ("computer", "rejected"),
+                ("javascript_tool", "rejected"),
+            ]
+        );
+    });
+}
+
+#[test]
+fn risky_actions_are_confirmed_in_auto_mode_too() {
+    run(|c| async move {
+        let (person, approver) = Person::start(|_| ApprovalAnswer::Approve);
+        let config = PolicyConfig {
+            mode: Mode::Auto,
+            ..PolicyConfig::default()
+        };
+        let (g, _) = gate(&c, config, approver);
+        call(&g, &c, "navigate", json!({"url": url("injection.html")}))
+            .await
+            .expect("auto mode acts without a plan");
+        let outline = call(&g, &c, "read_page", json!({}))
+            .await
+            .expect("read")
+            .text;
+        let add = find_ref(&outline, "button", "Add to cart").expect("add");
+        let order = find_ref(&outline, "button", "Place order").expect("order");
+        call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "ref": add}),
+        )
+        .await
+        .expect("add");
+        assert!(person.asked().is_empty(), "a plain click is not asked");
+        call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "ref": order}),
+        )
+        .await
+        .expect("approved purchase runs");
+        assert_eq!(
+            c.wait_text("#status", "order placed").await,
+            "order placed: Rocket Skates"
+        );
+        assert_eq!(person.kinds().len(), 1);
+        assert!(
+            person.kinds()[0].contains("Place order"),
+            "{:?}",
+            person.kinds()
+        );
+    });
+}
+
+#[test]
+fn enter_in_a_signup_form_is_account_creation() {
+    run(|c| async move {
+        let (person, approver) = Person::start(approve_plans_only);
+        let (g, _) = gate(&c, ask_config(), approver);
+        approve_plan(&g, &c, &["127.0.0.1"]).await;
+        call(&g, &c, "navigate", json!({"url": url("forms.html")}))
+            .await
+            .expect("navigate");
+        let outline = call(&g, &c, "read_page", json!({}))
+            .await
+            .expect("read")
+            .text;
+        let pw = find_ref(&outline, "textbox", "Password").expect("password");
+        call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "ref": pw}),
+        )
+        .await
+        .expect("focus the field");
+        call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "type", "text": "s3cret!"}),
+        )
+        .await
+        .expect("typing is not risky");
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "key", "text": "Enter"}),
+        )
+        .await
+        .expect_err("submitting a new password is asked");
+        assert!(e.0.contains("declined"), "{e}");
+        assert_eq!(c.text_of("#result").await, "", "the form was not submitted");
+        assert!(
+            person.kinds().last().is_some_and(|k| k.contains("account")),
+            "{:?}",
+            person.kinds()
+        );
+    });
+}
+
+#[test]
+fn prohibited_domains_and_off_plan_links() {
+    run(|c| async move {
+        let (person, approver) = Person::start(approve_plans_only);
+        let mut config = ask_config();
+        config.prohibited_domains.push("localhost".into());
+        let (g, _) = gate(&c, config, approver);
+        let e = call(
+            &g,
+            &c,
+            "update_plan",
+            json!({"domains": ["127.0.0.1", "localhost"], "approach": ["a", "b", "c"]}),
+        )
+        .await
+        .expect_err("a plan with a prohibited domain");
+        assert!(e.0.contains("prohibited"), "{e}");
+        approve_plan(&g, &c, &["127.0.0.1"]).await;
+        let e = call(&g, &c, "navigate", json!({"url": other_url("forms.html")}))
+            .await
+            .expect_err("prohibited");
+        assert!(e.0.contains("prohibited"), "{e}");
+        assert_eq!(
+            person.kinds(),
+            vec!["plan"],
+            "prohibited is refused without asking"
+        );
+        // A link on an approved page that leads off the plan is asked before the click.
+        call(&g, &c, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("navigate");
+        c.ok(
+            "javascript_tool",
+            json!({"code": format!("(() => {{ const a = document.createElement('a'); a.href = {}; a.textContent = 'Partner site'; document.body.prepend(a); return 1; }})()", json!("http://partner.test/deal"))}),
+        )
+        .await;
+        let outline = call(&g, &c, "read_page", json!({}))
+            .await
+            .expect("read")
+            .text;
+        let link = find_ref(&outline, "link", "Partner site").expect("link");
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "ref": link}),
+        )
+        .await
+        .expect_err("off-plan link");
+        assert!(e.0.contains("declined"), "{e}");
+        assert_eq!(
+            person.kinds().last().map(String::as_str),
+            Some("domain partner.test")
+        );
+        assert_eq!(c.js("location.href").await, json!(url("buttons.html")));
+    });
+}
+
+#[test]
+fn without_a_person_to_ask_the_gate_says_how_to_run_unattended() {
+    run(|c| async move {
+        let g = Gate::new(c.registry.clone(), ask_config(), Arc::new(NoApprover), None);
+        let e = g
+            .call(
+                &c.session,
+                "update_plan",
+                json!({"domains": ["127.0.0.1"], "approach": ["a", "b", "c"]}),
+            )
+            .await
+            .expect_err("nobody can approve");
+        assert!(e.0.contains("--approve auto"), "{e}");
+        // Unattended runs: auto mode limited to allowed domains.
+        let config = PolicyConfig {
+            mode: Mode::Auto,
+            allowed_domains: vec!["127.0.0.1".into()],
+            ..PolicyConfig::default()
+        };
+        let g = Gate::new(c.registry.clone(), config, Arc::new(NoApprover), None);
+        g.call(
+            &c.session,
+            "navigate",
+            json!({"url": url("injection.html")}),
+        )
+        .await
+        .expect("allowed domain");
+        let e = g
+            .call(
+                &c.session,
+                "navigate",
+                json!({"url": "http://evil.example/"}),
+            )
+            .await
+            .expect_err("outside the allowed domains");
+        assert!(e.0.contains("allowed domains"), "{e}");
+        let outline = c.ok("read_page", json!({})).await;
+        let del = find_ref(&outline, "button", "Delete account").expect("delete");
+        let e = g
+            .call(
+                &c.session,
+                "computer",
+                json!({"action": "left_click", "ref": del}),
+            )
+            .await
+            .expect_err("risky needs a person even in auto mode");
+        assert!(e.0.contains("no one can answer"), "{e}");
+        assert_eq!(c.text_of("#status").await, "ready");
+    });
+}

@@ -16,6 +16,7 @@ pub mod find;
 pub mod fixture_server;
 pub mod mcp;
 pub mod outline;
+pub mod recording;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tools;

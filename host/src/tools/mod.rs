@@ -10,6 +10,7 @@ mod computer;
 mod element;
 mod find;
 mod form_input;
+mod gif;
 mod javascript;
 mod logs;
 mod navigate;
@@ -161,6 +162,7 @@ impl Registry {
         logs::register(&mut r);
         resize::register(&mut r);
         upload::register(&mut r);
+        gif::register(&mut r);
         r
     }
 

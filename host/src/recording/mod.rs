@@ -1,0 +1,667 @@
+//! GIF walkthroughs: frames captured around a session's acting tool calls, overlays that show
+//! what each action did, and a fast GIF encoder.
+//!
+//! This module owns the per-session [`Recorder`] (frames, cap, pinned tab), the call observer
+//! it installs while recording, screenshot capture for frames, the overlays
+//! ([`overlay`]), frame timing ([`timeline`]) and the encoder ([`encode`]). The
+//! `gif_creator` tool (`tools/gif.rs`) is its only front end.
+//!
+//! It may touch: [`Session`] extensions and tab lookup, the registry's call observers and
+//! action traces (`tools::trace`, the one hook mechanism), `Page.captureScreenshot` and the
+//! page's viewport size, and files under the session's workspace (export). It never acts on a
+//! page, and a failed capture never fails the user's tool call: it is logged and skipped.
+
+pub mod encode;
+pub mod overlay;
+pub mod timeline;
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+pub use encode::{
+    encode, ClipFrame, EncodeError, EncodeOptions, Encoded, Mark, MarkKind, Overlays, Phase, Shot,
+};
+
+use crate::browser::{Session, Tab, TabId};
+use crate::tools::trace::{CallObserver, CallRecord, Observers};
+use crate::tools::{ActionClass, BoxFuture};
+
+/// The most frames one recording keeps.
+pub const MAX_FRAMES: usize = 300;
+/// The most bytes of screenshots one recording keeps (PNG as captured).
+pub const MAX_BYTES: usize = 200 << 20;
+/// The name the recorder's observer is installed under.
+pub const OBSERVER: &str = "gif_creator";
+/// How long one frame capture may take before it is skipped.
+const CAPTURE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One captured frame.
+#[derive(Debug, Clone)]
+struct Frame {
+    shot: Arc<Shot>,
+    at: Instant,
+    mark: Option<Mark>,
+}
+
+#[derive(Default)]
+struct State {
+    recording: bool,
+    epoch: Option<Instant>,
+    frames: Vec<Frame>,
+    bytes: usize,
+    capped: Option<String>,
+    pinned: Option<TabId>,
+    /// The frame taken before the call in flight, waiting for that call's trace.
+    pending_before: Option<usize>,
+    options: Option<Value>,
+}
+
+/// A session's GIF recorder (one per session, through [`Session::ext`]).
+#[derive(Default)]
+pub struct Recorder {
+    state: Mutex<State>,
+}
+
+/// What the recorder holds right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Whether frames are being captured.
+    pub recording: bool,
+    /// Frames kept.
+    pub frames: usize,
+    /// Bytes of screenshots kept.
+    pub bytes: usize,
+    /// From the first frame to the last.
+    pub span: Duration,
+    /// Why capturing stopped early, when the cap was hit.
+    pub capped: Option<String>,
+    /// The tab the recording is pinned to, if any.
+    pub pinned: Option<TabId>,
+}
+
+/// What happened to one captured frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Kept as frame number `n` (0-based).
+    Kept(usize),
+    /// The same picture as the last frame and nothing to mark: not kept.
+    Duplicate,
+    /// Not kept: the recording is full (see [`Status::capped`]).
+    Capped,
+    /// Not kept: not recording.
+    NotRecording,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Recorder {
+    /// The session's recorder.
+    pub fn of(session: &Session) -> Arc<Recorder> {
+        session.ext::<Recorder>()
+    }
+
+    /// The recorder's state in short.
+    pub fn status(&self) -> Status {
+        let s = lock(&self.state);
+        let span = match (s.frames.first(), s.frames.last()) {
+            (Some(a), Some(b)) => b.at.saturating_duration_since(a.at),
+            _ => Duration::ZERO,
+        };
+        Status {
+            recording: s.recording,
+            frames: s.frames.len(),
+            bytes: s.bytes,
+            span,
+            capped: s.capped.clone(),
+            pinned: s.pinned,
+        }
+    }
+
+    /// Starts (or resumes) capturing on `session`: installs the observer and captures a first
+    /// frame of the recorded tab. `pin` limits the recording to one tab. Returns the status
+    /// before starting and what happened to the first frame.
+    pub async fn start(
+        self: &Arc<Recorder>,
+        session: &Session,
+        pin: Option<TabId>,
+    ) -> (Status, Added) {
+        let before = self.status();
+        {
+            let mut s = lock(&self.state);
+            s.recording = true;
+            s.pinned = pin;
+            s.pending_before = None;
+        }
+        Observers::of(session).install(
+            OBSERVER,
+            Arc::new(Watch {
+                rec: Arc::clone(self),
+            }),
+        );
+        let added = match self.tab(session, pin).await {
+            Some(tab) => self.capture_into(&tab, None).await,
+            None => Added::Duplicate,
+        };
+        (before, added)
+    }
+
+    /// Stops capturing (frames are kept for export).
+    pub fn stop(&self, session: &Session) -> Status {
+        Observers::of(session).remove(OBSERVER);
+        let mut s = lock(&self.state);
+        s.recording = false;
+        s.pending_before = None;
+        drop(s);
+        self.status()
+    }
+
+    /// Drops every frame (recording, if on, goes on); returns how many were dropped.
+    pub fn clear(&self) -> usize {
+        let mut s = lock(&self.state);
+        let n = s.frames.len();
+        s.frames.clear();
+        s.bytes = 0;
+        s.capped = None;
+        s.epoch = None;
+        s.pending_before = None;
+        n
+    }
+
+    /// Remembers options given at `start_recording` (as JSON) for the export.
+    pub fn set_options(&self, options: Option<Value>) {
+        lock(&self.state).options = options;
+    }
+
+    /// The options remembered from `start_recording`.
+    pub fn options(&self) -> Option<Value> {
+        lock(&self.state).options.clone()
+    }
+
+    /// The frames for the encoder, times relative to the first frame.
+    pub fn clip(&self) -> Vec<ClipFrame> {
+        let s = lock(&self.state);
+        let Some(epoch) = s.epoch else {
+            return Vec::new();
+        };
+        s.frames
+            .iter()
+            .map(|f| ClipFrame {
+                shot: f.shot.clone(),
+                at: f.at.saturating_duration_since(epoch),
+                mark: f.mark.clone(),
+            })
+            .collect()
+    }
+
+    /// Adds a captured frame taken at `at`. A picture identical to the last frame is kept
+    /// only when it carries a mark (sharing the last frame's bytes).
+    pub fn add(&self, shot: Shot, at: Instant, mark: Option<Mark>) -> Added {
+        let mut s = lock(&self.state);
+        if !s.recording {
+            return Added::NotRecording;
+        }
+        if s.capped.is_some() {
+            return Added::Capped;
+        }
+        let same = s
+            .frames
+            .last()
+            .filter(|l| l.shot.bytes == shot.bytes)
+            .map(|l| l.shot.clone());
+        if same.is_some() && mark.is_none() {
+            return Added::Duplicate;
+        }
+        let new_bytes = if same.is_some() { 0 } else { shot.bytes.len() };
+        if s.frames.len() >= MAX_FRAMES || s.bytes + new_bytes > MAX_BYTES {
+            let msg = format!(
+                "the recording is full ({} frames, {:.1} MB of screenshots; the limits are {MAX_FRAMES} frames and {} MB), so later actions are not in it",
+                s.frames.len(),
+                s.bytes as f64 / 1e6,
+                MAX_BYTES >> 20
+            );
+            tracing::warn!("gif_creator: {msg}");
+            s.capped = Some(msg);
+            return Added::Capped;
+        }
+        let shot = same.unwrap_or_else(|| Arc::new(shot));
+        s.bytes += new_bytes;
+        if s.epoch.is_none() {
+            s.epoch = Some(at);
+        }
+        s.frames.push(Frame { shot, at, mark });
+        Added::Kept(s.frames.len() - 1)
+    }
+
+    /// The tab frames come from: the pinned tab, else `explicit`, else the session's active
+    /// tab. Never opens a tab.
+    async fn tab(&self, session: &Session, explicit: Option<TabId>) -> Option<Arc<Tab>> {
+        let pinned = lock(&self.state).pinned;
+        let id = pinned.or(explicit).or(session.tab_ids().1)?;
+        match session.tab(Some(id)).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::debug!("gif_creator: no frame, tab {id} is not available: {e}");
+                None
+            }
+        }
+    }
+
+    /// Captures `tab` and adds the frame; failures are logged and skipped.
+    async fn capture_into(&self, tab: &Tab, mark: Option<Mark>) -> Added {
+        let at = Instant::now();
+        match capture(tab).await {
+            Ok(shot) => self.add(shot, at, mark),
+            Err(e) => {
+                tracing::warn!("gif_creator: frame skipped: {e}");
+                Added::Duplicate
+            }
+        }
+    }
+}
+
+/// Takes a PNG screenshot of the tab's viewport for a frame.
+pub async fn capture(tab: &Tab) -> Result<Shot, String> {
+    {
+        let st = tab.state();
+        if st.closed {
+            return Err("the tab is closed".into());
+        }
+        if st.dialog.is_some() {
+            // The page cannot paint while a JavaScript dialog is open.
+            return Err("a dialog is open".into());
+        }
+    }
+    let v: Value = tab
+        .call_with(
+            "Page.captureScreenshot",
+            json!({"format": "png", "optimizeForSpeed": true}),
+            CAPTURE_TIMEOUT,
+        )
+        .await
+        .map_err(|e| format!("screenshot failed: {e}"))?;
+    let data = v
+        .get("data")
+        .and_then(|d| d.as_str())
+        .ok_or("the screenshot had no data")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| format!("the screenshot is not base64: {e}"))?;
+    Shot::from_png(bytes).ok_or_else(|| "the screenshot is not a PNG".to_string())
+}
+
+/// Whether a call gets frames: acting tools (class act or risky), except the recorder itself
+/// and the computer tool's screenshot and zoom (they change nothing).
+pub fn records(tool: &str, class: ActionClass, args: &Value) -> bool {
+    if !matches!(class, ActionClass::Act | ActionClass::Risky) || tool == OBSERVER {
+        return false;
+    }
+    !(tool == "computer"
+        && matches!(
+            args.get("action").and_then(|a| a.as_str()),
+            Some("screenshot" | "zoom")
+        ))
+}
+
+/// The marker kind for a call.
+pub fn mark_kind(tool: &str, args: &Value) -> MarkKind {
+    let action = args.get("action").and_then(|a| a.as_str()).unwrap_or("");
+    match (tool, action) {
+        (
+            "computer",
+            "left_click" | "right_click" | "middle_click" | "double_click" | "triple_click",
+        ) => MarkKind::Click,
+        ("computer", "hover") => MarkKind::Hover,
+        ("computer", "left_click_drag") => MarkKind::Drag,
+        ("computer", _) => MarkKind::Note,
+        // Other tools that name a point (form_input on a control) get a click marker.
+        _ => MarkKind::Click,
+    }
+}
+
+fn tab_arg(args: &Value) -> Option<TabId> {
+    args.get("tab_id")
+        .and_then(|v| v.as_u64())
+        .and_then(|v| TabId::try_from(v).ok())
+}
+
+/// The observer installed while recording.
+struct Watch {
+    rec: Arc<Recorder>,
+}
+
+impl CallObserver for Watch {
+    fn before<'a>(
+        &'a self,
+        session: &'a Session,
+        tool: &'a str,
+        class: ActionClass,
+        args: &'a Value,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !records(tool, class, args) {
+                return;
+            }
+            lock(&self.rec.state).pending_before = None;
+            let Some(tab) = self.rec.tab(session, tab_arg(args)).await else {
+                return;
+            };
+            if let Added::Kept(i) = self.rec.capture_into(&tab, None).await {
+                lock(&self.rec.state).pending_before = Some(i);
+            }
+        })
+    }
+
+    fn after<'a>(&'a self, session: &'a Session, call: &'a CallRecord<'a>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !records(call.tool, call.class, call.args) {
+                return;
+            }
+            let Some(tab) = self.rec.tab(session, tab_arg(call.args)).await else {
+                return;
+            };
+            let mark = match &call.trace {
+                Some(t) => {
+                    // Trace points are CSS pixels; frames are device pixels.
+                    let scale = if t.point.is_some() {
+                        css_scale(&tab).await
+                    } else {
+                        1.0
+                    };
+                    let sp = |p: (f64, f64)| (p.0 * scale, p.1 * scale);
+                    Some(Mark {
+                        kind: mark_kind(call.tool, call.args),
+                        phase: Phase::After,
+                        label: t.label.clone(),
+                        point: t.point.map(sp),
+                        drag_to: t.drag_to.map(sp),
+                    })
+                }
+                None => None,
+            };
+            if let Some(m) = &mark {
+                let mut s = lock(&self.rec.state);
+                if let Some(i) = s.pending_before.take() {
+                    if let Some(f) = s.frames.get_mut(i) {
+                        if f.mark.is_none() {
+                            f.mark = Some(Mark {
+                                phase: Phase::Before,
+                                ..m.clone()
+                            });
+                        }
+                    }
+                }
+            }
+            self.rec.capture_into(&tab, mark).await;
+        })
+    }
+}
+
+/// Device pixels per CSS pixel of the tab's viewport, from the browser's layout metrics (not
+/// from page script); 1 when it cannot be told.
+async fn css_scale(tab: &Tab) -> f64 {
+    let v: Result<Value, _> = tab
+        .call_with("Page.getLayoutMetrics", json!({}), Duration::from_secs(2))
+        .await;
+    let Ok(v) = v else {
+        return 1.0;
+    };
+    let device = v
+        .pointer("/visualViewport/clientWidth")
+        .and_then(|x| x.as_f64());
+    let css = v
+        .pointer("/cssVisualViewport/clientWidth")
+        .and_then(|x| x.as_f64());
+    match (device, css) {
+        (Some(d), Some(c)) if d > 0.0 && c > 0.0 && (d / c).is_finite() => d / c,
+        _ => 1.0,
+    }
+}
+
+/// Where an export goes. No `filename`: `recordings/recording-YYYYMMDD-HHMMSS.gif` under the
+/// workspace (a `-2`, `-3` … suffix when taken). A relative `filename` is under
+/// `recordings/`; an absolute one must be inside the workspace. `.gif` is added when missing.
+/// The folders are created; a path that leaves the workspace (`..`, symlinks) is refused.
+pub fn output_path(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, String> {
+    let ws = workspace.canonicalize().map_err(|e| {
+        format!(
+            "the workspace {} is not usable: {e}; start tabwright with --workspace DIR",
+            workspace.display()
+        )
+    })?;
+    let recordings = ws.join("recordings");
+    let target = match filename.map(str::trim) {
+        None => {
+            let stamp = utc_stamp(SystemTime::now());
+            let mut p = recordings.join(format!("recording-{stamp}.gif"));
+            let mut n = 2;
+            while p.exists() {
+                p = recordings.join(format!("recording-{stamp}-{n}.gif"));
+                n += 1;
+            }
+            p
+        }
+        Some("") => {
+            return Err(
+                "field `filename` is empty: give a name like \"checkout.gif\", or leave it out"
+                    .into(),
+            )
+        }
+        Some(name) => {
+            let mut name = name.to_string();
+            if !name.to_ascii_lowercase().ends_with(".gif") {
+                name.push_str(".gif");
+            }
+            let p = Path::new(&name);
+            if p.components().any(|c| matches!(c, Component::ParentDir)) {
+                return Err(format!(
+                    "refused: filename \"{name}\" contains `..`; give a name inside recordings/ or an absolute path inside the workspace ({})",
+                    ws.display()
+                ));
+            }
+            if p.is_absolute() {
+                if !p.starts_with(&ws) && !p.starts_with(workspace) {
+                    return Err(format!(
+                        "refused: {name} is outside the workspace ({}); give a relative name (it goes under recordings/) or a path inside the workspace",
+                        ws.display()
+                    ));
+                }
+                p.to_path_buf()
+            } else {
+                recordings.join(p)
+            }
+        }
+    };
+    let parent = target
+        .parent()
+        .ok_or_else(|| format!("{} has no folder", target.display()))?;
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create the folder {}: {e}", parent.display()))?;
+    let real_parent = parent
+        .canonicalize()
+        .map_err(|e| format!("cannot use the folder {}: {e}", parent.display()))?;
+    if !real_parent.starts_with(&ws) {
+        return Err(format!(
+            "refused: {} leads outside the workspace ({})",
+            parent.display(),
+            ws.display()
+        ));
+    }
+    let file = target
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file name", target.display()))?;
+    let out = real_parent.join(file);
+    if out.is_dir() {
+        return Err(format!("{} is a folder; give a file name", out.display()));
+    }
+    Ok(out)
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn utc_stamp(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shot(byte: u8) -> Shot {
+        let mut bytes = vec![0x89, b'P', b'N', b'G', 13, 10, 26, 10];
+        bytes.extend_from_slice(&[0, 0, 0, 13, b'I', b'H', b'D', b'R']);
+        bytes.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 3, byte]);
+        Shot::from_png(bytes).expect("header")
+    }
+
+    fn recording() -> Recorder {
+        let r = Recorder::default();
+        lock(&r.state).recording = true;
+        r
+    }
+
+    #[test]
+    fn identical_frames_are_dropped_unless_marked() {
+        let r = recording();
+        let t = Instant::now();
+        assert_eq!(r.add(shot(1), t, None), Added::Kept(0));
+        assert_eq!(r.add(shot(1), t, None), Added::Duplicate);
+        let m = Mark {
+            kind: MarkKind::Click,
+            phase: Phase::After,
+            label: "Click".into(),
+            point: Some((1.0, 1.0)),
+            drag_to: None,
+        };
+        assert_eq!(r.add(shot(1), t, Some(m)), Added::Kept(1));
+        assert_eq!(r.add(shot(2), t, None), Added::Kept(2));
+        let st = r.status();
+        assert_eq!(st.frames, 3);
+        // The marked duplicate shares the bytes: counted once.
+        assert_eq!(st.bytes, 2 * shot(1).bytes.len());
+        let clip = r.clip();
+        assert!(Arc::ptr_eq(&clip[0].shot, &clip[1].shot));
+    }
+
+    #[test]
+    fn the_cap_stops_capturing_with_a_message() {
+        let r = recording();
+        let t = Instant::now();
+        for i in 0..MAX_FRAMES {
+            assert_eq!(r.add(shot((i % 250) as u8 + 1), t, None), Added::Kept(i));
+            // Alternate so no two neighbours are equal.
+        }
+        assert_eq!(r.add(shot(255), t, None), Added::Capped);
+        let st = r.status();
+        assert_eq!(st.frames, MAX_FRAMES);
+        let msg = st.capped.expect("cap message");
+        assert!(msg.contains("300 frames"), "{msg}");
+        assert_eq!(r.clear(), MAX_FRAMES);
+        assert_eq!(r.status().capped, None);
+        assert_eq!(r.add(shot(1), t, None), Added::Kept(0));
+    }
+
+    #[test]
+    fn not_recording_keeps_nothing() {
+        let r = Recorder::default();
+        assert_eq!(r.add(shot(1), Instant::now(), None), Added::NotRecording);
+    }
+
+    #[test]
+    fn which_calls_are_recorded() {
+        let click = json!({"action": "left_click"});
+        assert!(records("computer", ActionClass::Act, &click));
+        assert!(!records(
+            "computer",
+            ActionClass::Act,
+            &json!({"action": "screenshot"})
+        ));
+        assert!(!records("read_page", ActionClass::Read, &json!({})));
+        assert!(!records("gif_creator", ActionClass::Act, &json!({})));
+        assert!(records("upload_image", ActionClass::Risky, &json!({})));
+        assert_eq!(mark_kind("computer", &click), MarkKind::Click);
+        assert_eq!(
+            mark_kind("computer", &json!({"action": "scroll"})),
+            MarkKind::Note
+        );
+        assert_eq!(
+            mark_kind("computer", &json!({"action": "left_click_drag"})),
+            MarkKind::Drag
+        );
+    }
+
+    #[test]
+    fn output_paths_stay_in_the_workspace() {
+        let ws = std::env::temp_dir().join(format!("tw-rec-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&ws).expect("ws");
+        let real = ws.canonicalize().expect("canon");
+        let p = output_path(&ws, None).expect("default");
+        assert!(p.starts_with(real.join("recordings")), "{}", p.display());
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert!(
+            name.starts_with("recording-") && name.ends_with(".gif"),
+            "{name}"
+        );
+        assert_eq!(
+            output_path(&ws, Some("demo")).expect("rel"),
+            real.join("recordings/demo.gif")
+        );
+        assert_eq!(
+            output_path(&ws, Some("sub/demo.GIF")).expect("sub"),
+            real.join("recordings/sub/demo.GIF")
+        );
+        let abs = real.join("out/x.gif");
+        assert_eq!(
+            output_path(&ws, Some(abs.to_str().expect("utf8"))).expect("abs inside"),
+            abs
+        );
+        let e = output_path(&ws, Some("/etc/x.gif")).expect_err("outside");
+        assert!(e.contains("outside the workspace"), "{e}");
+        let e = output_path(&ws, Some("../x.gif")).expect_err("dotdot");
+        assert!(e.contains("`..`"), "{e}");
+        let e = output_path(&ws, Some(" ")).expect_err("empty");
+        assert!(e.contains("filename"), "{e}");
+        #[cfg(unix)]
+        {
+            let link = real.join("recordings/escape");
+            let _ = std::os::unix::fs::symlink(std::env::temp_dir(), &link);
+            let e = output_path(&ws, Some("escape/x.gif")).expect_err("symlink");
+            assert!(e.contains("outside the workspace"), "{e}");
+        }
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+
+    #[test]
+    fn utc_stamps() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        assert_eq!(utc_stamp(t), "20261118-110640");
+        assert_eq!(utc_stamp(SystemTime::UNIX_EPOCH), "19700101-000000");
+    }
+}

@@ -1,0 +1,365 @@
+//! `gif_creator` end to end: actions recorded through the registry on fixture pages in a real
+//! Chromium, the written GIF decoded and checked frame by frame (count, timing, size, the
+//! overlay pixels where the clicks happened), and the tool's errors.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tabwright::recording::overlay::{colors, Metrics};
+use tabwright_e2e::{run, Ctx};
+
+/// A decoded GIF: its size, every frame composited onto the canvas (RGBA), the delays (cs).
+struct Decoded {
+    width: u32,
+    height: u32,
+    frames: Vec<Vec<u8>>,
+    delays: Vec<u16>,
+}
+
+impl Decoded {
+    fn rgb(&self, frame: usize, x: u32, y: u32) -> [u8; 3] {
+        let t = ((y * self.width + x) * 4) as usize;
+        let f = &self.frames[frame];
+        [f[t], f[t + 1], f[t + 2]]
+    }
+}
+
+fn decode(path: &Path) -> Decoded {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut d = opts.read_info(&bytes[..]).expect("a GIF header");
+    let (width, height) = (d.width() as u32, d.height() as u32);
+    let mut canvas = vec![0u8; (width * height * 4) as usize];
+    let mut frames = Vec::new();
+    let mut delays = Vec::new();
+    while let Some(f) = d.read_next_frame().expect("a readable frame") {
+        assert_eq!(
+            f.dispose,
+            gif::DisposalMethod::Keep,
+            "frames build on each other"
+        );
+        for y in 0..f.height as u32 {
+            for x in 0..f.width as u32 {
+                let s = ((y * f.width as u32 + x) * 4) as usize;
+                if f.buffer[s + 3] == 0 {
+                    continue;
+                }
+                let t = (((y + f.top as u32) * width + x + f.left as u32) * 4) as usize;
+                canvas[t..t + 4].copy_from_slice(&f.buffer[s..s + 4]);
+            }
+        }
+        frames.push(canvas.clone());
+        delays.push(f.delay);
+    }
+    Decoded {
+        width,
+        height,
+        frames,
+        delays,
+    }
+}
+
+fn near(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {
+    a.iter()
+        .zip(b.iter())
+        .all(|(x, y)| (*x as i32 - *y as i32).abs() <= tol)
+}
+
+/// The point a click report names: `… at (X, Y)`.
+fn point_of(report: &str) -> (f64, f64) {
+    let tail = report
+        .split(" at (")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no point in: {report}"));
+    let inner = tail.split(')').next().unwrap_or("");
+    let mut it = inner.split(',').map(|v| v.trim().parse::<f64>());
+    match (it.next(), it.next()) {
+        (Some(Ok(x)), Some(Ok(y))) => (x, y),
+        _ => panic!("no point in: {report}"),
+    }
+}
+
+/// The viewport in CSS pixels.
+async fn viewport(c: &Ctx) -> (f64, f64) {
+    let v = c.js("[innerWidth, innerHeight]").await;
+    (
+        v[0].as_f64().expect("innerWidth"),
+        v[1].as_f64().expect("innerHeight"),
+    )
+}
+
+#[test]
+fn clicks_are_recorded_with_markers_labels_and_real_timing() {
+    run(|c| async move {
+        c.open("buttons.html").await;
+        let save = c.ref_of("button", "Save").await;
+        let dbl = c.ref_of("button", "Double click me").await;
+        let (vw, vh) = viewport(&c).await;
+
+        let t0 = Instant::now();
+        let started = c
+            .ok("gif_creator", json!({"action": "start_recording"}))
+            .await;
+        assert!(started.contains("A first frame was captured"), "{started}");
+        let t1 = Instant::now();
+        let r1 = c
+            .ok("computer", json!({"action": "left_click", "ref": save}))
+            .await;
+        let t2 = Instant::now();
+        assert_eq!(c.text_of("#status").await, "clicked: Save");
+        // Nothing visible happens while waiting: no frame; the time shows as a longer delay.
+        c.ok("computer", json!({"action": "wait", "duration": 0.6}))
+            .await;
+        let r2 = c
+            .ok("computer", json!({"action": "left_click", "ref": dbl}))
+            .await;
+        let t3 = Instant::now();
+        // A read-only call adds nothing.
+        c.ok("read_page", json!({"filter": "interactive"})).await;
+        let stopped = c
+            .ok("gif_creator", json!({"action": "stop_recording"}))
+            .await;
+        assert!(stopped.contains("3 frame(s)"), "{stopped}");
+        // Stopped: actions add no frames.
+        c.ok("computer", json!({"action": "left_click", "ref": save}))
+            .await;
+
+        let out = c
+            .ok(
+                "gif_creator",
+                json!({"action": "export", "filename": "clicks"}),
+            )
+            .await;
+        let path = c
+            .workspace
+            .canonicalize()
+            .expect("workspace")
+            .join("recordings/clicks.gif");
+        assert!(out.contains(&path.display().to_string()), "{out}");
+        assert!(out.contains("3 frame(s)"), "{out}");
+        let size = std::fs::metadata(&path).expect("the GIF exists").len();
+        assert!(out.contains(&format!("({size} bytes)")), "{out}");
+
+        let g = decode(&path);
+        // Frames: the first (start_recording), after the Save click, after the second click.
+        // The frames before each click and around the wait show the same picture as the frame
+        // before them and carry no mark, so they were never kept.
+        assert_eq!(g.frames.len(), 3, "delays {:?}", g.delays);
+        let w = 800.0_f64.min(vw);
+        assert_eq!(g.width, w as u32);
+        assert_eq!(g.height, (vh * w / vw).round() as u32);
+        assert!(
+            out.contains(&format!("{}x{} px", g.width, g.height)),
+            "{out}"
+        );
+
+        // Delays follow the real time between frames, within the bounds (0.1 s – 3 s).
+        let ms = |d: Duration| d.as_millis() as i64;
+        let d: Vec<i64> = g.delays.iter().map(|d| *d as i64 * 10).collect();
+        assert!(
+            d[0] >= 100 && d[0] <= ms(t2 - t0).max(100) + 10,
+            "first frame until the click: {} ms of at most {} ms",
+            d[0],
+            ms(t2 - t0)
+        );
+        assert!(
+            d[1] >= 590 && d[1] <= ms(t3 - t1).min(3000) + 10,
+            "the Save frame lasts through the 0.6 s wait: {} ms (at most {} ms)",
+            d[1],
+            ms(t3 - t1)
+        );
+        assert_eq!(d[2], 2000, "the last frame is held 2 s");
+
+        // The click marker is where the Save click happened, in the frame after it only.
+        let scale = g.width as f64 / vw;
+        let (sx, sy) = point_of(&r1);
+        let (px, py) = ((sx * scale) as u32, (sy * scale) as u32);
+        assert!(
+            near(g.rgb(1, px, py), colors::ACCENT, 8),
+            "marker at ({px}, {py}) after the click: {:?}",
+            g.rgb(1, px, py)
+        );
+        assert!(
+            !near(g.rgb(0, px, py), colors::ACCENT, 60),
+            "no marker in the first frame: {:?}",
+            g.rgb(0, px, py)
+        );
+        let (dx, dy) = point_of(&r2);
+        let (qx, qy) = ((dx * scale) as u32, (dy * scale) as u32);
+        assert!(
+            near(g.rgb(2, qx, qy), colors::ACCENT, 8),
+            "marker at the second click"
+        );
+        assert!(
+            !near(g.rgb(2, px, py), colors::ACCENT, 60),
+            "the first marker is gone in the third frame"
+        );
+
+        // The label box (bottom left) in the marked frames only; the progress bar grows.
+        let m = Metrics::for_width(g.width);
+        let ly = g.height - m.bar as u32 - 4 * m.font as u32 - 2;
+        let lx = 4 * m.font as u32 + 1;
+        assert!(near(g.rgb(1, lx, ly), colors::DARK, 8), "label box");
+        assert!(near(g.rgb(2, lx, ly), colors::DARK, 8), "label box");
+        assert!(!near(g.rgb(0, lx, ly), colors::DARK, 30), "no label");
+        let bar_len = |f: usize| {
+            (0..g.width)
+                .take_while(|&x| near(g.rgb(f, x, g.height - 1), colors::PROGRESS, 8))
+                .count() as u32
+        };
+        let (b0, b1, b2) = (bar_len(0), bar_len(1), bar_len(2));
+        assert!(b0 > 0 && b0 < b1 && b1 < b2, "bar {b0} < {b1} < {b2}");
+        assert_eq!(b2, g.width, "full at the end");
+    });
+}
+
+#[test]
+fn a_drag_gets_a_path_and_options_turn_overlays_off() {
+    run(|c| async move {
+        c.open("dragdrop.html").await;
+        let (vw, _) = viewport(&c).await;
+        let v = c.js("(() => { const h = document.querySelector('#handle').getBoundingClientRect(); const t = document.querySelector('#track').getBoundingClientRect(); return [h.x + h.width/2, h.y + h.height/2, t.x + 300]; })()").await;
+        let (sx, sy, ex) = (
+            v[0].as_f64().expect("x"),
+            v[1].as_f64().expect("y"),
+            v[2].as_f64().expect("end"),
+        );
+        c.ok(
+            "gif_creator",
+            json!({"action": "start_recording", "options": {"show_progress_bar": false, "max_width": 640}}),
+        )
+        .await;
+        c.ok("computer", json!({"action": "left_click_drag", "start_coordinate": [sx, sy], "coordinate": [ex, sy]})).await;
+        assert_eq!(c.wait_text("#status2", "handle at").await, "handle at 300");
+        let out = c
+            .ok(
+                "gif_creator",
+                json!({"action": "export", "filename": "drag.gif"}),
+            )
+            .await;
+        assert!(out.contains("Still recording"), "{out}");
+        let path = c.workspace.join("recordings/drag.gif");
+        let g = decode(&path);
+        assert_eq!(g.width, 640, "max_width from start_recording");
+        let last = g.frames.len() - 1;
+        let scale = g.width as f64 / vw;
+        let mid = (((sx + ex) / 2.0 * scale) as u32, (sy * scale) as u32);
+        assert!(
+            near(g.rgb(last, mid.0, mid.1), colors::ACCENT, 8),
+            "the drag path passes through the middle: {:?}",
+            g.rgb(last, mid.0, mid.1)
+        );
+        assert!(
+            !near(g.rgb(0, mid.0, mid.1), colors::ACCENT, 60),
+            "no path before the drag"
+        );
+        assert!(
+            !near(g.rgb(last, g.width - 1, g.height - 1), colors::PROGRESS, 8),
+            "no progress bar"
+        );
+
+        // The same frames without any overlay: the path is gone.
+        c.ok("gif_creator", json!({"action": "stop_recording"}))
+            .await;
+        c.ok("gif_creator", json!({"action": "export", "filename": "plain", "options": {"show_drag_paths": false, "show_click_indicators": false, "show_action_labels": false, "show_progress_bar": false}})).await;
+        let plain = decode(&c.workspace.join("recordings/plain.gif"));
+        let last = plain.frames.len() - 1;
+        assert!(
+            !near(plain.rgb(last, mid.0, mid.1), colors::ACCENT, 60),
+            "overlays off"
+        );
+
+        // clear drops the frames: nothing left to export.
+        let cleared = c.ok("gif_creator", json!({"action": "clear"})).await;
+        assert!(cleared.contains("Dropped"), "{cleared}");
+        let e = c.err("gif_creator", json!({"action": "export"})).await;
+        assert!(e.contains("start_recording"), "{e}");
+    });
+}
+
+#[test]
+fn export_writes_under_recordings_by_default() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        c.ok("gif_creator", json!({"action": "start_recording"}))
+            .await;
+        c.ok(
+            "computer",
+            json!({"action": "scroll", "scroll_direction": "down"}),
+        )
+        .await;
+        let out = c.ok("gif_creator", json!({"action": "export"})).await;
+        let ws = c.workspace.canonicalize().expect("workspace");
+        let path = out
+            .split("Saved the GIF to ")
+            .nth(1)
+            .and_then(|s| s.split(" (").next())
+            .expect("a path in the report");
+        let p = Path::new(path);
+        assert!(p.starts_with(ws.join("recordings")), "{out}");
+        assert!(p.extension().is_some_and(|e| e == "gif"), "{out}");
+        assert!(!decode(p).frames.is_empty());
+        c.ok("gif_creator", json!({"action": "stop_recording"}))
+            .await;
+    });
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    run(|c| async move {
+        let e = c.err("gif_creator", json!({"action": "export"})).await;
+        assert!(
+            e.contains("nothing to export") && e.contains("start_recording"),
+            "{e}"
+        );
+        for q in [0, 31] {
+            let e = c
+                .err(
+                    "gif_creator",
+                    json!({"action": "start_recording", "options": {"quality": q}}),
+                )
+                .await;
+            assert!(
+                e.contains("`options.quality`") && e.contains("between 1 and 30"),
+                "{e}"
+            );
+        }
+        let e = c
+            .err(
+                "gif_creator",
+                json!({"action": "export", "options": {"qualty": 3}}),
+            )
+            .await;
+        assert!(e.contains("qualty"), "{e}");
+        let e = c.err("gif_creator", json!({"action": "rewind"})).await;
+        assert!(
+            e.contains("start_recording, stop_recording, export, clear"),
+            "{e}"
+        );
+        let e = c
+            .err(
+                "gif_creator",
+                json!({"action": "start_recording", "tab_id": 999}),
+            )
+            .await;
+        assert!(e.contains("tab 999 is not open"), "{e}");
+
+        c.open("buttons.html").await;
+        c.ok("gif_creator", json!({"action": "start_recording"}))
+            .await;
+        for bad in ["/etc/tabwright.gif", "../outside.gif", "a/../../b.gif"] {
+            let e = c
+                .err("gif_creator", json!({"action": "export", "filename": bad}))
+                .await;
+            assert!(
+                e.contains("outside the workspace") || e.contains("`..`"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(!Path::new("/etc/tabwright.gif").exists());
+        c.ok("gif_creator", json!({"action": "stop_recording"}))
+            .await;
+    });
+}

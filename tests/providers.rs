@@ -146,7 +146,19 @@ both!(
     stall_then_success_is_retried,
     invalid_tool_json_is_a_clear_error,
     connection_refused_is_retried_then_reported,
+    max_tokens_cuts_off_a_tool_call,
+    dropping_the_stream_cancels_the_request,
+    json_instead_of_a_stream_is_a_clear_error,
 );
+
+/// Polls `cond` every 10 ms until it holds; panics after `limit`.
+async fn until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 async fn text_streaming(p: Provider) {
     let server = ModelServer::start().await;
@@ -724,4 +736,59 @@ async fn connection_refused_is_retried_then_reported(p: Provider) {
         "{err}"
     );
     assert_eq!(retries(&events).len(), 1);
+}
+
+async fn max_tokens_cuts_off_a_tool_call(p: Provider) {
+    let server = ModelServer::start().await;
+    let wire = match p {
+        Provider::Anthropic => "max_tokens",
+        Provider::OpenAi => "length",
+    };
+    server.push(
+        Turn::text("Let me open it.")
+            .with_raw_tool_use("toolu_cut", "navigate", r#"{"url": "https://exa"#)
+            .with_stop_reason(wire),
+    );
+    let (events, result) = run(&*client(p, &server), request("x")).await;
+    let turn = result.unwrap();
+    assert_eq!(turn.stop_reason, StopReason::MaxTokens);
+    assert_eq!(turn.message.text(), "Let me open it.");
+    assert!(turn.message.tool_uses().is_empty(), "{:?}", turn.message);
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, ModelEvent::ToolCallFinished { .. })));
+}
+
+async fn dropping_the_stream_cancels_the_request(p: Provider) {
+    let server = ModelServer::start().await;
+    server.push(Reply::Hang(Duration::from_secs(20)));
+    server.push(Turn::text("never served"));
+    let c = client(p, &server);
+    let stream = c.stream(request("x"));
+    until("the request", Duration::from_secs(5), || {
+        server.requests().len() == 1
+    })
+    .await;
+    drop(stream);
+    until("the client to hang up", Duration::from_secs(5), || {
+        server.disconnects() == 1
+    })
+    .await;
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(server.remaining(), 1);
+}
+
+async fn json_instead_of_a_stream_is_a_clear_error(p: Provider) {
+    let server = ModelServer::start().await;
+    server.push(Reply::status(
+        200,
+        r#"{"id":"msg_1","type":"message","content":[{"type":"text","text":"hi"}]}"#,
+    ));
+    let err = run(&*client(p, &server), request("x")).await.1.unwrap_err();
+    assert!(matches!(err, ModelError::Protocol(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("expected an event stream"),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), 1);
 }

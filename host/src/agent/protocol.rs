@@ -347,7 +347,9 @@ pub enum ModelEvent {
     TextDelta(String),
     /// A piece of reasoning.
     ThinkingDelta(String),
-    /// A tool call began.
+    /// A tool call began. A call cut off by the output token limit gets no
+    /// [`ModelEvent::ToolCallFinished`] and is left out of the message (the stop reason is
+    /// [`StopReason::MaxTokens`]).
     ToolCallStarted {
         /// The call's id.
         id: String,

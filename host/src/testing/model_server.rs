@@ -476,6 +476,7 @@ impl From<Turn> for Reply {
 struct State {
     queue: VecDeque<Reply>,
     requests: Vec<RecordedRequest>,
+    disconnects: usize,
 }
 
 /// The server. Stops when dropped.
@@ -528,6 +529,12 @@ impl ModelServer {
     /// The requests received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
+    }
+
+    /// How many stalled or hanging replies saw the client close the connection before the
+    /// stall ended (a client that gives up, or whose consumer dropped the stream).
+    pub fn disconnects(&self) -> usize {
+        self.lock().disconnects
     }
 
     /// Replies not yet served.
@@ -633,12 +640,29 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
             for (i, e) in events(&turn).iter().take(after_events).enumerate() {
                 write_event(&mut stream, i, e).await?;
             }
-            tokio::time::sleep(stall).await;
+            wait_or_disconnect(&mut stream, stall, &state).await;
             Ok(())
         }
         Reply::Hang(d) => {
-            tokio::time::sleep(d).await;
+            wait_or_disconnect(&mut stream, d, &state).await;
             Ok(())
+        }
+    }
+}
+
+/// Waits `d`, or until the client closes the connection (counted in `disconnects`).
+async fn wait_or_disconnect(stream: &mut TcpStream, d: Duration, state: &Mutex<State>) {
+    let mut buf = [0u8; 256];
+    let deadline = tokio::time::Instant::now() + d;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return,
+            n = stream.read(&mut buf) => {
+                if matches!(n, Ok(0) | Err(_)) {
+                    state.lock().unwrap_or_else(|p| p.into_inner()).disconnects += 1;
+                    return;
+                }
+            }
         }
     }
 }

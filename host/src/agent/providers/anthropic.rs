@@ -219,6 +219,9 @@ enum Block {
         /// The `input` of `content_block_start`, used when no fragments follow.
         initial: Value,
         done: Option<Value>,
+        /// The arguments did not parse; reported at `message_stop` unless the turn hit
+        /// `max_tokens` (then the cut-off call is dropped).
+        error: Option<ModelError>,
     },
     /// A block type this client does not know; left out of the message.
     Other,
@@ -289,6 +292,7 @@ impl AnthropicDecoder {
                     json: String::new(),
                     initial: block.get("input").cloned().unwrap_or(Value::Null),
                     done: None,
+                    error: None,
                 }
             }
             _ => Block::Other,
@@ -328,33 +332,38 @@ impl AnthropicDecoder {
         }
     }
 
-    fn block_stop(&mut self, index: u64, out: &mut Vec<ModelEvent>) -> Result<(), ModelError> {
+    fn block_stop(&mut self, index: u64, out: &mut Vec<ModelEvent>) {
         if let Some(Block::ToolUse {
             id,
             name,
             json,
             initial,
             done,
+            error,
         }) = self.blocks.get_mut(&index)
         {
-            if done.is_none() {
-                let input = finish_tool_input(id, name, json, initial)?;
-                out.push(ModelEvent::ToolCallFinished {
-                    id: id.clone(),
-                    name: name.clone(),
-                    input: input.clone(),
-                });
-                *done = Some(input);
+            if done.is_none() && error.is_none() {
+                match finish_tool_input(id, name, json, initial) {
+                    Ok(input) => {
+                        out.push(ModelEvent::ToolCallFinished {
+                            id: id.clone(),
+                            name: name.clone(),
+                            input: input.clone(),
+                        });
+                        *done = Some(input);
+                    }
+                    Err(e) => *error = Some(e),
+                }
             }
         }
-        Ok(())
     }
 
     fn finish(&mut self, out: &mut Vec<ModelEvent>) -> Result<(), ModelError> {
         let indexes: Vec<u64> = self.blocks.keys().copied().collect();
         for i in indexes {
-            self.block_stop(i, out)?;
+            self.block_stop(i, out);
         }
+        let cut_off = self.stop_reason == Some(StopReason::MaxTokens);
         let mut content = Vec::new();
         for block in std::mem::take(&mut self.blocks).into_values() {
             match block {
@@ -367,6 +376,8 @@ impl AnthropicDecoder {
                     signature,
                 }),
                 Block::Redacted(data) => content.push(ContentBlock::RedactedThinking { data }),
+                Block::ToolUse { error: Some(_), .. } if cut_off => {}
+                Block::ToolUse { error: Some(e), .. } => return Err(e),
                 Block::ToolUse { id, name, done, .. } => content.push(ContentBlock::ToolUse {
                     id,
                     name,
@@ -455,7 +466,7 @@ impl Decoder for AnthropicDecoder {
                     self.block_delta(index, delta, out);
                 }
             }
-            "content_block_stop" => self.block_stop(index, out)?,
+            "content_block_stop" => self.block_stop(index, out),
             "message_delta" => {
                 if let Some(reason) = v
                     .get("delta")

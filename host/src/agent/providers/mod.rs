@@ -434,6 +434,24 @@ async fn attempt(
         };
         return Err(status_error(&p.info, status.as_u16(), &headers, &body));
     }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") {
+        // A server (or proxy) that ignored `stream: true`, or sent an error with status 200.
+        let body = match tokio::time::timeout(p.idle, response.bytes()).await {
+            Ok(Ok(b)) => b,
+            _ => Bytes::new(),
+        };
+        let (_, detail) = error_body(&body);
+        return Err(ModelError::Protocol(format!(
+            "expected an event stream from {} but got {content_type}: {detail}",
+            p.url
+        )));
+    }
     let mut body = response.bytes_stream();
     let mut parser = SseParser::new();
     let mut out = Vec::new();

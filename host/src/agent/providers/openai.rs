@@ -353,7 +353,12 @@ impl OpenAiDecoder {
                     "tool call {id} came without a function name"
                 )));
             }
-            let input = parse_tool_input(&id, &name, &call.args)?;
+            let input = match parse_tool_input(&id, &name, &call.args) {
+                Ok(input) => input,
+                // Cut off by the token limit: drop the unfinished call, report MaxTokens.
+                Err(_) if self.finish_reason.as_deref() == Some("length") => continue,
+                Err(e) => return Err(e),
+            };
             if !call.started {
                 out.push(ModelEvent::ToolCallStarted {
                     id: id.clone(),

@@ -139,7 +139,13 @@ pub(crate) async fn run_with_retries<F, Fut>(
             emitted: Arc::new(AtomicBool::new(false)),
         };
         let emitted = emitter.emitted.clone();
-        let err = match attempt(emitter).await {
+        // A consumer that drops the stream cancels the attempt at once (the connection
+        // closes), not at the next event.
+        let result = tokio::select! {
+            r = attempt(emitter) => r,
+            _ = tx.closed() => return,
+        };
+        let err = match result {
             Ok(()) | Err(ModelError::Cancelled) => return,
             Err(e) => e,
         };
@@ -156,7 +162,10 @@ pub(crate) async fn run_with_retries<F, Fut>(
                 if tx.send(Ok(event)).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = tx.closed() => return,
+                }
                 waited += delay;
                 number += 1;
                 continue;

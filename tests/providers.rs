@@ -186,14 +186,33 @@ async fn text_streaming(p: Provider) {
         Provider::Anthropic => {
             assert_eq!(r.path, "/v1/messages");
             assert_eq!(r.body["model"], json!("claude-test"));
-            assert_eq!(r.body["system"], json!("You drive a browser."));
+            // Prompt caching is on by default: breakpoints on the system prompt, the last
+            // tool and the last message block.
+            let eph = json!({"type": "ephemeral"});
+            assert_eq!(
+                r.body["system"],
+                json!([{"type": "text", "text": "You drive a browser.", "cache_control": eph}])
+            );
             assert_eq!(r.body["max_tokens"], json!(1024));
             assert_eq!(
                 r.body["messages"],
-                json!([{"role": "user", "content": [{"type": "text", "text": "what is on the page?"}]}])
+                json!([{"role": "user", "content": [
+                    {"type": "text", "text": "what is on the page?", "cache_control": eph}
+                ]}])
             );
             assert_eq!(r.body["tools"][0]["name"], json!("navigate"));
             assert_eq!(r.body["tools"][0]["input_schema"]["type"], json!("object"));
+            assert_eq!(r.body["tools"][0]["cache_control"], eph);
+
+            // Off: a plain system string and no breakpoints.
+            let mut cfg = config(p, &server, Some(KEY));
+            cfg.prompt_caching = false;
+            server.push(Turn::text("again"));
+            let c = providers::connect(&cfg).unwrap();
+            run(&*c, request("x")).await.1.unwrap();
+            let body = &server.requests()[1].body;
+            assert_eq!(body["system"], json!("You drive a browser."));
+            assert!(!body.to_string().contains("cache_control"));
         }
         Provider::OpenAi => {
             assert_eq!(r.path, "/v1/chat/completions");

@@ -153,6 +153,10 @@ pub struct ModelConfig {
     /// Limit on waiting for the next bytes (response headers or body) before giving up on
     /// an attempt (retried).
     pub idle_timeout: Duration,
+    /// Mark prompt-cache breakpoints (Anthropic: the last tool, the system prompt and the
+    /// last block of the last message, so each turn reuses the previous turn's prefix).
+    /// OpenAI-compatible servers cache on their own; ignored there. Default on.
+    pub prompt_caching: bool,
 }
 
 impl ModelConfig {
@@ -167,6 +171,7 @@ impl ModelConfig {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
+            prompt_caching: true,
         }
     }
 }
@@ -196,6 +201,8 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     /// Seconds to establish a connection.
     pub connect_timeout_secs: Option<u64>,
+    /// Prompt-cache breakpoints on or off (default on).
+    pub prompt_caching: Option<bool>,
     /// Anthropic settings.
     pub anthropic: Option<ProviderFile>,
     /// OpenAI-compatible settings.
@@ -314,6 +321,9 @@ pub fn resolve(
     if let Some(s) = file.connect_timeout_secs {
         cfg.connect_timeout = Duration::from_secs(s.max(1));
     }
+    if let Some(c) = file.prompt_caching {
+        cfg.prompt_caching = c;
+    }
     Ok(cfg)
 }
 
@@ -370,6 +380,7 @@ mod tests {
             max_tokens = 1000
             max_retries = 2
             idle_timeout_secs = 7
+            prompt_caching = false
             [openai]
             base_url = "http://file.example/v1"
             [anthropic]
@@ -383,6 +394,7 @@ mod tests {
         assert_eq!(c.max_tokens, 1000);
         assert_eq!(c.retry.max_attempts, 3);
         assert_eq!(c.idle_timeout, Duration::from_secs(7));
+        assert!(!c.prompt_caching);
         assert_eq!(c.api_key, None);
 
         // Env beats file.
@@ -432,6 +444,7 @@ mod tests {
         assert_eq!(c.base_url, ANTHROPIC_DEFAULT_BASE_URL);
         assert_eq!(c.max_tokens, DEFAULT_MAX_TOKENS);
         assert_eq!(c.retry.max_attempts, 4);
+        assert!(c.prompt_caching);
     }
 
     #[test]

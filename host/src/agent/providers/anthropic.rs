@@ -77,7 +77,12 @@ impl ModelClient for AnthropicClient {
             Ok(h) => h,
             Err(e) => return EventStream::failed(e),
         };
-        let body = request_body(&self.config.spec.model, &request, self.config.max_tokens);
+        let body = request_body(
+            &self.config.spec.model,
+            &request,
+            self.config.max_tokens,
+            self.config.prompt_caching,
+        );
         let url = format!("{}/v1/messages", self.config.base_url.trim_end_matches('/'));
         let prepared = Prepared {
             info: ApiInfo {
@@ -101,8 +106,16 @@ impl ModelClient for AnthropicClient {
 }
 
 /// The JSON body for `request`. Extended thinking, when asked for, turns `temperature` off
-/// (the API accepts no other value with thinking on).
-pub fn request_body(model: &str, request: &ModelRequest, default_max_tokens: u32) -> Value {
+/// (the API accepts no other value with thinking on). With `prompt_caching` (see
+/// [`ModelConfig::prompt_caching`]), the system prompt is sent as a text block and the last
+/// tool, the system block and the last block of the last message carry
+/// `cache_control: {"type": "ephemeral"}`.
+pub fn request_body(
+    model: &str,
+    request: &ModelRequest,
+    default_max_tokens: u32,
+    prompt_caching: bool,
+) -> Value {
     let max_tokens = if request.max_tokens > 0 {
         request.max_tokens
     } else {
@@ -112,13 +125,28 @@ pub fn request_body(model: &str, request: &ModelRequest, default_max_tokens: u32
     body.insert("model".into(), json!(model));
     body.insert("max_tokens".into(), json!(max_tokens));
     body.insert("stream".into(), json!(true));
+    let cache = prompt_caching;
     if !request.system.is_empty() {
-        body.insert("system".into(), json!(request.system));
+        let system = if cache {
+            json!([{"type": "text", "text": request.system, "cache_control": ephemeral()}])
+        } else {
+            json!(request.system)
+        };
+        body.insert("system".into(), system);
     }
-    body.insert(
-        "messages".into(),
-        Value::Array(request.messages.iter().map(message_json).collect()),
-    );
+    let mut messages: Vec<Value> = request.messages.iter().map(message_json).collect();
+    if cache {
+        if let Some(last) = messages
+            .last_mut()
+            .and_then(|m| m["content"].as_array_mut())
+            .and_then(|c| c.last_mut())
+        {
+            if last["type"] != "thinking" && last["type"] != "redacted_thinking" {
+                last["cache_control"] = ephemeral();
+            }
+        }
+    }
+    body.insert("messages".into(), Value::Array(messages));
     if !request.tools.is_empty() {
         let tools = request
             .tools
@@ -130,7 +158,13 @@ pub fn request_body(model: &str, request: &ModelRequest, default_max_tokens: u32
                     "input_schema": t.input_schema,
                 })
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut tools = tools;
+        if cache {
+            if let Some(last) = tools.last_mut() {
+                last["cache_control"] = ephemeral();
+            }
+        }
         body.insert("tools".into(), Value::Array(tools));
     }
     match request.thinking_budget {
@@ -147,6 +181,10 @@ pub fn request_body(model: &str, request: &ModelRequest, default_max_tokens: u32
         }
     }
     Value::Object(body)
+}
+
+fn ephemeral() -> Value {
+    json!({"type": "ephemeral"})
 }
 
 fn message_json(m: &Message) -> Value {
@@ -546,7 +584,7 @@ mod tests {
             temperature: Some(0.2),
             thinking_budget: None,
         };
-        let body = request_body("claude-x", &req, 1234);
+        let body = request_body("claude-x", &req, 1234, false);
         assert_eq!(
             body,
             json!({
@@ -578,7 +616,19 @@ mod tests {
             max_tokens: 4096,
             ..ModelRequest::default()
         };
-        let body = request_body("m", &thinking, 1);
+        let body = request_body("claude-x", &req, 1234, true);
+        let eph = json!({"type": "ephemeral"});
+        assert_eq!(
+            body["system"],
+            json!([{"type": "text", "text": "be brief", "cache_control": eph}])
+        );
+        assert_eq!(body["tools"][0]["cache_control"], eph);
+        assert_eq!(body["messages"][2]["content"][0]["cache_control"], eph);
+        assert!(body["messages"][1]["content"][2]
+            .get("cache_control")
+            .is_none());
+        assert_eq!(body.to_string().matches("cache_control").count(), 3);
+        let body = request_body("m", &thinking, 1, false);
         assert_eq!(
             body["thinking"],
             json!({"type": "enabled", "budget_tokens": 2048})

@@ -149,6 +149,7 @@ both!(
     max_tokens_cuts_off_a_tool_call,
     dropping_the_stream_cancels_the_request,
     json_instead_of_a_stream_is_a_clear_error,
+    overloaded_error_event_mid_stream_is_retried,
 );
 
 /// Polls `cond` every 10 ms until it holds; panics after `limit`.
@@ -810,4 +811,18 @@ async fn json_instead_of_a_stream_is_a_clear_error(p: Provider) {
         "{err}"
     );
     assert_eq!(server.requests().len(), 1);
+}
+
+async fn overloaded_error_event_mid_stream_is_retried(p: Provider) {
+    let server = ModelServer::start().await;
+    server.push(Turn::text("half of an answer").overloaded_after(5));
+    server.push(Turn::text("a whole answer"));
+    let (events, result) = run(&*client(p, &server), request("x")).await;
+    assert_eq!(result.unwrap().message.text(), "a whole answer");
+    let r = retries(&events);
+    assert_eq!(r.len(), 1);
+    assert!(r[0].1, "partial output must be discarded");
+    assert!(r[0].2.contains("overloaded"), "{}", r[0].2);
+    assert_eq!(text_of(kept(&events)), "a whole answer");
+    assert_eq!(server.requests().len(), 2);
 }

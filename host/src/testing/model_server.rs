@@ -220,6 +220,16 @@ impl Turn {
         }
     }
 
+    /// Serve `after_events` events of this turn, then an "overloaded" error event in the
+    /// request's format (Anthropic `event: error`, OpenAI `{"error": …}`), then end the
+    /// stream cleanly.
+    pub fn overloaded_after(self, after_events: usize) -> Reply {
+        Reply::ErrorEvent {
+            turn: self,
+            after_events,
+        }
+    }
+
     fn has_tools(&self) -> bool {
         self.blocks
             .iter()
@@ -443,6 +453,13 @@ pub enum Reply {
         /// How long nothing is sent.
         stall: Duration,
     },
+    /// A turn that sends `after_events` events, then an overloaded error event, then ends.
+    ErrorEvent {
+        /// The turn.
+        turn: Turn,
+        /// Events sent before the error.
+        after_events: usize,
+    },
     /// No response at all (not even headers) for this long, then the connection closes.
     Hang(Duration),
 }
@@ -630,6 +647,21 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
             }
             // Closing without the terminating chunk: the body is incomplete.
             Ok(())
+        }
+        Reply::ErrorEvent { turn, after_events } => {
+            write_stream_head(&mut stream).await?;
+            let all = events(&turn);
+            for (i, e) in all.iter().take(after_events).enumerate() {
+                write_event(&mut stream, i, e).await?;
+            }
+            let error = match format {
+                Format::Anthropic => format!("event: error\ndata: {ANTHROPIC_OVERLOADED}\n\n"),
+                Format::OpenAi => "data: {\"error\":{\"message\":\"The server is overloaded\",\"type\":\"server_error\",\"code\":503}}\n\n".to_string(),
+            };
+            write_event(&mut stream, after_events, &error).await?;
+            stream.write_all(b"0\r\n\r\n").await?;
+            stream.flush().await?;
+            stream.shutdown().await
         }
         Reply::Stall {
             turn,

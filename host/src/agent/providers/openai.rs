@@ -650,6 +650,58 @@ mod tests {
     }
 
     #[test]
+    fn interleaved_tool_call_indexes() {
+        let mut d = OpenAiDecoder::default();
+        let mut out = Vec::new();
+        for data in [
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"find","arguments":""}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"navigate","arguments":"{\"url\":"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"query\":\"q\"}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"u\"}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":4}}}"#,
+        ] {
+            feed(&mut d, data, &mut out);
+        }
+        assert!(feed(&mut d, "[DONE]", &mut out));
+        let Some(ModelEvent::Finished(turn)) = out.last() else {
+            panic!("{out:?}")
+        };
+        let uses = turn.message.tool_uses();
+        assert_eq!(uses[0].id, "call_a");
+        assert_eq!(uses[0].input, &json!({"url": "u"}));
+        assert_eq!(uses[1].id, "call_b");
+        assert_eq!(uses[1].input, &json!({"query": "q"}));
+        assert_eq!(
+            turn.usage,
+            Usage {
+                input_tokens: 6,
+                output_tokens: 3,
+                cache_read_tokens: 4,
+                cache_write_tokens: 0
+            }
+        );
+        // Deltas went to the right calls.
+        let frags: Vec<(&str, &str)> = out
+            .iter()
+            .filter_map(|e| match e {
+                ModelEvent::ToolCallArgsDelta { id, fragment } => {
+                    Some((id.as_str(), fragment.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            frags,
+            vec![
+                ("call_a", "{\"url\":"),
+                ("call_b", "{\"query\":\"q\"}"),
+                ("call_a", "\"u\"}")
+            ]
+        );
+    }
+
+    #[test]
     fn error_chunk() {
         let mut d = OpenAiDecoder::default();
         let e = d

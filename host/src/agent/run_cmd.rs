@@ -1,0 +1,303 @@
+//! `tabwright run "TASK"`: the agent in a terminal. Builds the model client, the browser
+//! session, the policy gate (approvals on the TTY), the session folder with its transcript and
+//! audit log, and runs the loop; the model's text streams to stdout, tool activity and notices
+//! to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::Value;
+
+use super::ask::{self, Question};
+use super::config::{self, Flags};
+use super::prompt::{self, Environment};
+use super::providers;
+use super::runner::{Agent, Frontend, Limits, Outcome};
+use super::transcript::{self, Transcript};
+use crate::browser::{Backend, Browser, Session};
+use crate::policy::{Approver, AuditLog, Gate, Mode, NoApprover, PolicyConfig, TerminalApprover};
+use crate::tools::{BoxFuture, Registry};
+
+/// Options of `tabwright run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The task, in plain words (optional with --resume: "Continue." is sent).
+    pub task: Option<String>,
+    /// The model: anthropic:MODEL or openai:MODEL (env TABWRIGHT_MODEL, or the config file).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The model API's base URL (overrides ANTHROPIC_BASE_URL / OPENAI_BASE_URL).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Output tokens per model turn.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// ask: a plan must be approved before acting (default); auto: act without asking.
+    /// Risky actions are confirmed in both.
+    #[arg(long, default_value = "ask")]
+    pub approve: String,
+    /// A domain approved up front (repeatable); with --approve auto, the only domains allowed.
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    pub allow_domains: Vec<String>,
+    /// A domain never touched, added to the default list (repeatable).
+    #[arg(long = "prohibit-domain", value_name = "DOMAIN")]
+    pub prohibit_domains: Vec<String>,
+    /// Model turns at most.
+    #[arg(long, default_value_t = 60)]
+    pub max_turns: u32,
+    /// Minutes at most.
+    #[arg(long, default_value_t = 30)]
+    pub max_minutes: u64,
+    /// Tokens (input + output) at most.
+    #[arg(long)]
+    pub max_total_tokens: Option<u64>,
+    /// Go on with an earlier session (its id, or its folder).
+    #[arg(long, value_name = "SESSION")]
+    pub resume: Option<String>,
+    /// Save the run's successful actions as a shortcut with this name.
+    #[arg(long, value_name = "NAME")]
+    pub save_shortcut: Option<String>,
+}
+
+/// The terminal front end.
+struct Terminal {
+    streamed: std::sync::atomic::AtomicBool,
+}
+
+impl Frontend for Terminal {
+    fn text_delta(&self, text: &str) {
+        self.streamed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    }
+
+    fn discard_partial(&self) {
+        if self
+            .streamed
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            println!("\n[retrying: the text above is discarded]");
+        }
+    }
+
+    fn tool_started(&self, name: &str, args: &Value) {
+        if self
+            .streamed
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            println!();
+        }
+        let a: String = args.to_string().chars().take(160).collect();
+        eprintln!("· {name} {a}");
+    }
+
+    fn tool_finished(&self, _name: &str, result: Result<&str, &str>) {
+        match result {
+            Ok(t) => {
+                let first = t.lines().next().unwrap_or("");
+                let first: String = first.chars().take(160).collect();
+                eprintln!("  ✓ {first}");
+            }
+            Err(e) => {
+                let e: String = e.chars().take(300).collect();
+                eprintln!("  ✗ {e}");
+            }
+        }
+    }
+
+    fn notice(&self, text: &str) {
+        eprintln!("tabwright: {text}");
+    }
+
+    fn ask<'a>(&'a self, questions: Vec<Question>) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        Box::pin(async move {
+            if !std::io::stdin().is_terminal() {
+                return Err("the agent asked a question, but there is no terminal to answer it on; run tabwright in a terminal or give the answer in the task".into());
+            }
+            tokio::task::spawn_blocking(move || {
+                let mut answers = Vec::new();
+                for q in &questions {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "\n{}", q.question);
+                    for (i, o) in q.options.iter().enumerate() {
+                        let _ = writeln!(err, "  {}. {} {}", i + 1, o.label, o.description);
+                    }
+                    let _ = write!(
+                        err,
+                        "Answer (number{}, or your own words): ",
+                        if q.multi_select { "s" } else { "" }
+                    );
+                    let _ = err.flush();
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| format!("cannot read the answer: {e}"))?;
+                    answers.push(ask::parse_answer(q, &line));
+                }
+                Ok(answers)
+            })
+            .await
+            .map_err(|e| format!("the question prompt failed: {e}"))?
+        })
+    }
+}
+
+fn session_dir(resume: &Option<String>) -> Result<(PathBuf, bool), String> {
+    match resume {
+        Some(s) => {
+            let p = PathBuf::from(s);
+            let dir = if p.is_dir() {
+                p
+            } else {
+                transcript::sessions_dir().join(s)
+            };
+            if !dir.join("transcript.jsonl").is_file() {
+                return Err(format!(
+                    "no session {s}: {} has no transcript. Sessions are in {}.",
+                    dir.display(),
+                    transcript::sessions_dir().display()
+                ));
+            }
+            Ok((dir, true))
+        }
+        None => Ok((
+            transcript::sessions_dir().join(transcript::new_session_id()),
+            false,
+        )),
+    }
+}
+
+/// Runs `tabwright run`.
+pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow::Result<ExitCode> {
+    let mode = match args.approve.as_str() {
+        "ask" => Mode::Ask,
+        "auto" => Mode::Auto,
+        other => anyhow::bail!("unknown --approve \"{other}\": use ask or auto"),
+    };
+    let cfg = config::load(&Flags {
+        model: args.model.clone(),
+        max_tokens: args.max_tokens,
+        base_url: args.base_url.clone(),
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client = providers::connect(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (dir, resuming) = session_dir(&args.resume).map_err(anyhow::Error::msg)?;
+    let transcript = Arc::new(Transcript::open(&dir).map_err(anyhow::Error::msg)?);
+    let audit = AuditLog::open(&dir.join("audit.jsonl")).map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "tabwright: session {} ({})",
+        dir.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+        dir.display()
+    );
+
+    let mut policy_cfg = PolicyConfig {
+        mode,
+        allowed_domains: args.allow_domains.clone(),
+        ..PolicyConfig::default()
+    };
+    policy_cfg
+        .prohibited_domains
+        .extend(args.prohibit_domains.iter().cloned());
+    let approver: Arc<dyn Approver> = if std::io::stdin().is_terminal() {
+        Arc::new(TerminalApprover)
+    } else {
+        Arc::new(NoApprover)
+    };
+    if mode == Mode::Ask && !std::io::stdin().is_terminal() && args.allow_domains.is_empty() {
+        eprintln!("tabwright: note: no terminal to approve a plan on; the agent cannot act in --approve ask mode. Use --approve auto --allow-domain DOMAIN for unattended runs.");
+    }
+    let browser_desc = backend.describe();
+    let b = Browser::new(backend);
+    let session = Arc::new(Session::new(b.clone(), workspace.clone()));
+    let registry = Arc::new(Registry::browser());
+    let gate = Arc::new(Gate::new(registry, policy_cfg, approver, Some(audit)));
+
+    let env = Environment {
+        date: prompt::today(),
+        model: cfg.spec.to_string(),
+        workspace: workspace.display().to_string(),
+        browser: browser_desc,
+        approve: args.approve.clone(),
+    };
+    let system = prompt::system_prompt(&env, &[]);
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ntabwright: cancelling (Ctrl-C again to quit at once)");
+            let _ = cancel_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let limits = Limits {
+        max_turns: args.max_turns,
+        max_duration: Duration::from_secs(args.max_minutes.max(1) * 60),
+        max_total_tokens: args.max_total_tokens,
+        ..Limits::default()
+    };
+    let frontend = Arc::new(Terminal {
+        streamed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let mut agent = Agent::new(
+        client,
+        gate,
+        session.clone(),
+        frontend,
+        Some(transcript.clone()),
+        system,
+        limits,
+        cfg.max_tokens,
+        cancel_rx,
+    );
+    let task = if resuming {
+        let r = transcript::load(&dir).map_err(anyhow::Error::msg)?;
+        if r.bad_lines > 0 {
+            eprintln!(
+                "tabwright: {} unreadable transcript line(s) skipped",
+                r.bad_lines
+            );
+        }
+        agent.resume(r.messages);
+        args.task.clone().unwrap_or_else(|| "Continue.".into())
+    } else {
+        match &args.task {
+            Some(t) if !t.trim().is_empty() => t.clone(),
+            _ => anyhow::bail!("no task: tabwright run \"what to do\""),
+        }
+    };
+    if args.save_shortcut.is_some() {
+        crate::shortcuts::record::start(&session);
+    }
+    let outcome = agent.run(&task).await;
+    println!();
+    let u = agent.usage();
+    eprintln!(
+        "tabwright: {} · {} turn(s) · tokens in {} out {} · transcript {}",
+        outcome.describe(),
+        u.turns,
+        u.usage.total_input(),
+        u.usage.output_tokens,
+        dir.join("transcript.jsonl").display()
+    );
+    if let Some(name) = &args.save_shortcut {
+        match crate::shortcuts::record::finish(&session, name) {
+            Ok(Some((path, _))) => {
+                eprintln!("tabwright: shortcut \"{name}\" saved to {}", path.display())
+            }
+            Ok(None) => eprintln!("tabwright: no successful actions, so no shortcut was saved"),
+            Err(e) => eprintln!("tabwright: could not save the shortcut: {e}"),
+        }
+    }
+    b.shutdown().await;
+    Ok(match outcome {
+        Outcome::Done(_) => ExitCode::SUCCESS,
+        Outcome::Cancelled => ExitCode::from(130),
+        _ => ExitCode::FAILURE,
+    })
+}

@@ -826,3 +826,21 @@ async fn overloaded_error_event_mid_stream_is_retried(p: Provider) {
     assert_eq!(text_of(kept(&events)), "a whole answer");
     assert_eq!(server.requests().len(), 2);
 }
+
+/// TLS goes through rustls with the ring provider: a handshake with a plain-HTTP server
+/// fails as a connection error (no panic about a missing crypto provider).
+#[tokio::test]
+async fn https_to_a_plain_http_server_is_a_connect_error() {
+    let server = ModelServer::start().await;
+    let mut cfg = config(Provider::Anthropic, &server, Some(KEY));
+    cfg.base_url = server.anthropic_url().replace("http://", "https://");
+    cfg.retry.max_attempts = 1;
+    let err = run(&*providers::connect(&cfg).unwrap(), request("x"))
+        .await
+        .1
+        .unwrap_err();
+    assert!(matches!(err, ModelError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("https://127.0.0.1"), "{err}");
+    // The handshake itself failed (rustls: "received corrupt message"), not a timeout.
+    assert!(!err.to_string().contains("timed out"), "{err}");
+}

@@ -386,3 +386,59 @@ pub enum ModelEvent {
     /// The response is complete. Always the last event of a successful stream.
     Finished(AssistantTurn),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::Registry;
+
+    #[test]
+    fn registry_tools_become_definitions() {
+        let defs: Vec<ToolDefinition> = Registry::browser()
+            .specs()
+            .iter()
+            .map(ToolDefinition::from)
+            .collect();
+        assert!(defs.iter().any(|d| d.name == "navigate"));
+        let mut names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), defs.len(), "tool names are unique");
+        for d in &defs {
+            // Both APIs want an object schema and a description.
+            assert_eq!(d.input_schema["type"], "object", "{}", d.name);
+            assert!(!d.description.is_empty(), "{}", d.name);
+        }
+    }
+
+    #[test]
+    fn usage_totals_add_up() {
+        let mut t = UsageTotals::default();
+        let u = Usage {
+            input_tokens: 3,
+            output_tokens: 2,
+            cache_read_tokens: 10,
+            cache_write_tokens: 1,
+        };
+        t.record(&u);
+        t.record(&u);
+        assert_eq!(t.turns, 2);
+        assert_eq!(t.usage.total_input(), 28);
+        assert_eq!(t.usage.output_tokens, 4);
+    }
+
+    #[test]
+    fn stop_reasons_map() {
+        assert_eq!(StopReason::from_anthropic("tool_use"), StopReason::ToolUse);
+        assert_eq!(StopReason::from_anthropic("refusal"), StopReason::Refusal);
+        assert_eq!(StopReason::from_openai("length"), StopReason::MaxTokens);
+        assert_eq!(
+            StopReason::from_openai("content_filter"),
+            StopReason::Refusal
+        );
+        assert_eq!(
+            StopReason::from_openai("weird"),
+            StopReason::Other("weird".into())
+        );
+    }
+}

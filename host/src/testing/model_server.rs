@@ -577,6 +577,15 @@ enum Format {
 
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
+    // A TLS ClientHello (a client told to use https): answer in plain HTTP, as a
+    // misconfigured server would, so the client's handshake fails at once.
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await? == 1 && first[0] == 0x16 {
+        stream
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
+            .await?;
+        return stream.shutdown().await;
+    }
     let Some(request) = read_request(&mut stream).await? else {
         return Ok(());
     };

@@ -56,6 +56,45 @@ enum Command {
         /// Require `Authorization: Bearer TOKEN` on HTTP requests (or set TABWRIGHT_TOKEN).
         #[arg(long, env = "TABWRIGHT_TOKEN")]
         token: Option<String>,
+        /// Record the acting tool calls as a shortcut saved under this name (one per MCP
+        /// session: NAME, NAME-2 …), rewritten after every step and when the server ends.
+        #[arg(long, value_name = "NAME")]
+        save_shortcut: Option<String>,
+        /// The shortcuts folder (default: $XDG_DATA_HOME/tabwright/shortcuts).
+        #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
+        shortcuts_dir: Option<PathBuf>,
+        #[command(flatten)]
+        browser: BrowserArgs,
+    },
+    /// Replay a shortcut or a Chrome DevTools Recorder JSON file without a model.
+    /// Exit status 0 only when every step and assertion passed.
+    Replay {
+        /// The file (or the id / name of a saved shortcut).
+        file: String,
+        /// Record the replay as a GIF at this path.
+        #[arg(long, value_name = "OUT.gif")]
+        gif: Option<PathBuf>,
+        /// Write a JUnit XML report here.
+        #[arg(long, value_name = "REPORT.xml")]
+        junit: Option<PathBuf>,
+        /// Set a variable: --var name=value (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// Serve this folder with the built-in fixture server and set {{base_url}} to it.
+        #[arg(long, value_name = "DIR")]
+        serve: Option<PathBuf>,
+        /// Where failure screenshots go (default: recordings/).
+        #[arg(long, value_name = "DIR")]
+        artifacts: Option<PathBuf>,
+        /// Do not replay: write the shortcut as Chrome DevTools Recorder JSON to this file.
+        #[arg(long, value_name = "OUT.json")]
+        export_recorder: Option<PathBuf>,
+        /// Per-step timeout in milliseconds (default 5000 or the file's own).
+        #[arg(long, value_name = "MS")]
+        timeout: Option<u64>,
+        /// The shortcuts folder, for saved shortcuts given by name.
+        #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
+        shortcuts_dir: Option<PathBuf>,
         #[command(flatten)]
         browser: BrowserArgs,
     },
@@ -254,11 +293,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mcp {
             http,
             token,
+            save_shortcut,
+            shortcuts_dir,
             browser,
         } => {
             let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            if let Some(dir) = shortcuts_dir {
+                crate::shortcuts::store::set_process_dir(dir);
+            }
             let b = Browser::new(backend);
-            let registry = Arc::new(Registry::browser());
+            let (registry, recordings) = match &save_shortcut {
+                Some(name) => {
+                    let store =
+                        crate::shortcuts::store::Store::at(crate::shortcuts::store::default_dir());
+                    let (r, rec) = crate::shortcuts::record::recording_registry(
+                        Registry::browser(),
+                        name,
+                        store,
+                    );
+                    (r, Some(rec))
+                }
+                None => (Registry::browser(), None),
+            };
+            let registry = Arc::new(registry);
             let workspace = browser.workspace();
             let serve = async {
                 match http {
@@ -276,8 +333,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r = serve => r,
                 _ = shutdown_signal() => Ok(()),
             };
+            if let Some(rec) = recordings {
+                for saved in rec.save_all() {
+                    match saved {
+                        Ok(p) => eprintln!("tabwright: saved shortcut {}", p.display()),
+                        Err(e) => eprintln!("tabwright: cannot save the shortcut: {e}"),
+                    }
+                }
+            }
             b.shutdown().await;
             result.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Replay {
+            file,
+            gif,
+            junit,
+            vars,
+            serve,
+            artifacts,
+            export_recorder,
+            timeout,
+            shortcuts_dir,
+            browser,
+        } => {
+            if let Some(dir) = shortcuts_dir {
+                crate::shortcuts::store::set_process_dir(dir);
+            }
+            let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            let args = crate::shortcuts::command::ReplayArgs {
+                file,
+                gif,
+                junit,
+                vars,
+                serve,
+                artifacts,
+                export: export_recorder,
+                timeout_ms: timeout,
+            };
+            Ok(crate::shortcuts::command::run(args, backend, browser.workspace()).await)
         }
         Command::ServeFixtures { port, dir } => {
             let root = dir

@@ -5,7 +5,8 @@
 //! Map (see DESIGN.md): [`browser`] owns the CDP connection, tabs and waiting; [`outline`]
 //! turns pages into the outline with refs; [`find`] ranks elements for a query; [`tools`] is
 //! the registry every front end uses; [`mcp`] serves it to other agents; [`fixture_server`]
-//! serves `fixtures/`; [`cli`] is the command line; [`agent`] talks to language models.
+//! serves `fixtures/`; [`cli`] is the command line; [`agent`] talks to language models;
+//! [`shortcuts`] records, imports and replays browser flows without a model.
 
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod fixture_server;
 pub mod mcp;
 pub mod outline;
 pub mod recording;
+pub mod shortcuts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tools;

@@ -130,7 +130,8 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// A click/hover target: the point and a description for the report.
+/// A click/hover target: the point, a description for the report and, when `locators` is
+/// set (a recorder listens), the element's locators captured before the action.
 async fn target_point(
     tab: &Tab,
     r: &Option<String>,
@@ -138,10 +139,23 @@ async fn target_point(
     action: &str,
     ref_field: &str,
     coord_field: &str,
-) -> Result<(f64, f64, String), ToolError> {
+    locators: bool,
+) -> Result<(f64, f64, String, Option<Value>), ToolError> {
     if let Some(r) = r {
         let el = resolve(tab, r).await?;
         let (x, y, covered) = el.point(tab).await?;
+        let target = if locators {
+            crate::shortcuts::locate::capture(
+                tab,
+                &el.frame_id,
+                &el.world,
+                &el.object_id,
+                Some((x, y)),
+            )
+            .await
+        } else {
+            None
+        };
         let desc = el
             .call(
                 tab,
@@ -158,13 +172,13 @@ async fn target_point(
                 " — note: {cov} covers that point, so it received the event"
             ));
         }
-        return Ok((x, y, d));
+        return Ok((x, y, d, target));
     }
     if let Some([x, y]) = c {
         if !x.is_finite() || !y.is_finite() || *x < 0.0 || *y < 0.0 {
             return Err(ToolError(format!("invalid parameters for computer: field `{coord_field}` must be two non-negative numbers")));
         }
-        return Ok((*x, *y, format!("({x:.0}, {y:.0})")));
+        return Ok((*x, *y, format!("({x:.0}, {y:.0})"), None));
     }
     Err(ToolError(format!(
         "invalid parameters for computer: action={action} needs `{ref_field}` (from read_page or find) or `{coord_field}` [x, y]"
@@ -204,8 +218,16 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             let t = &tab;
             let target = (&a.target, &a.coordinate);
             act(session, &tab, limits, move || async move {
-                let (x, y, desc) =
-                    target_point(t, target.0, target.1, action, "ref", "coordinate").await?;
+                let (x, y, desc, located) = target_point(
+                    t,
+                    target.0,
+                    target.1,
+                    action,
+                    "ref",
+                    "coordinate",
+                    trace::observed(session),
+                )
+                .await?;
                 let verb_label = match action {
                     "left_click" => "Click",
                     "right_click" => "Right-click",
@@ -219,6 +241,7 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                     ActionTrace {
                         label: format!("{verb_label} {}", short_target(&desc)),
                         point: Some((x, y)),
+                        target: located,
                         ..Default::default()
                     },
                 );
@@ -347,6 +370,24 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             no_dialog(&tab)?;
             let r = need(&a.target, "ref", action)?;
             let el = resolve(&tab, &r).await?;
+            if trace::observed(session) {
+                let located = crate::shortcuts::locate::capture(
+                    &tab,
+                    &el.frame_id,
+                    &el.world,
+                    &el.object_id,
+                    None,
+                )
+                .await;
+                trace::note(
+                    session,
+                    ActionTrace {
+                        label: format!("Scroll to {r}"),
+                        target: located,
+                        ..Default::default()
+                    },
+                );
+            }
             let t = &tab;
             let el = &el;
             act(session, &tab, limits, move || async move {
@@ -367,24 +408,35 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             let t = &tab;
             let (sr, sc, er, ec) = (&a.start_ref, &a.start_coordinate, &a.target, &a.coordinate);
             act(session, &tab, limits, move || async move {
-                let (x0, y0, from) = target_point(
+                let observed = trace::observed(session);
+                let (x0, y0, from, from_target) = target_point(
                     t,
                     sr,
                     sc,
                     "left_click_drag",
                     "start_ref",
                     "start_coordinate",
+                    observed,
                 )
                 .await?;
-                let (x1, y1, to) =
-                    target_point(t, er, ec, "left_click_drag", "ref", "coordinate").await?;
+                let (x1, y1, to, to_target) =
+                    target_point(t, er, ec, "left_click_drag", "ref", "coordinate", observed)
+                        .await?;
+                // The drop element's locators ride along under "drop".
+                let located = match (from_target, to_target) {
+                    (Some(mut f), Some(to)) => {
+                        f["drop"] = to;
+                        Some(f)
+                    }
+                    (f, _) => f,
+                };
                 trace::note(
                     session,
                     ActionTrace {
                         label: format!("Drag {} to {}", short_target(&from), short_target(&to)),
                         point: Some((x0, y0)),
                         drag_to: Some((x1, y1)),
-                        ..Default::default()
+                        target: located,
                     },
                 );
                 let html5 = t.drag((x0, y0), (x1, y1)).await?;

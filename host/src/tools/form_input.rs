@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::args::{object, tab_id};
 use super::element::resolve;
 use super::report::{act, no_dialog};
+use super::trace::{self, ActionTrace};
 use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
 use crate::browser::{Session, TabId};
@@ -104,6 +105,30 @@ async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
     let tab = session.tab(args.tab_id).await?;
     no_dialog(&tab)?;
     let el = resolve(&tab, &args.target).await?;
+    if trace::observed(session) {
+        // For recorders: the control's locators, captured before its value changes.
+        let located =
+            crate::shortcuts::locate::capture(&tab, &el.frame_id, &el.world, &el.object_id, None)
+                .await;
+        let fact = |k: &str| located.as_ref().and_then(|t| t.get(k)).cloned();
+        let name = fact("_name")
+            .and_then(|n| n.as_str().map(str::to_string))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "the control".into());
+        let shown = match &args.value {
+            _ if fact("_password") == Some(Value::Bool(true)) => "••••••".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        trace::note(
+            session,
+            ActionTrace {
+                label: format!("Set “{name}” to “{shown}”"),
+                target: located,
+                ..Default::default()
+            },
+        );
+    }
     let t = &tab;
     let el = &el;
     let value = &args.value;

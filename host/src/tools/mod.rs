@@ -18,6 +18,7 @@ mod page_text;
 mod read_page;
 mod report;
 mod resize;
+mod shortcuts;
 mod tabs;
 pub mod trace;
 mod upload;
@@ -163,6 +164,7 @@ impl Registry {
         resize::register(&mut r);
         upload::register(&mut r);
         gif::register(&mut r);
+        shortcuts::register(&mut r);
         r
     }
 
@@ -186,6 +188,12 @@ impl Registry {
     /// The spec of one tool.
     pub fn spec(&self, name: &str) -> Option<&ToolSpec> {
         self.tools.get(name).map(|(s, _)| s)
+    }
+
+    /// The handler of one tool, for wrappers that add behaviour around every tool (the
+    /// shortcut recorder of `tabwright mcp --save-shortcut`).
+    pub fn handler(&self, name: &str) -> Option<Arc<dyn ToolHandler>> {
+        self.tools.get(name).map(|(_, h)| h.clone())
     }
 
     /// Runs a tool by name. Unknown names and bad parameters are tool errors too.

@@ -1,0 +1,186 @@
+//! `tabwright replay FILE`: replays a shortcut or a Chrome DevTools Recorder JSON file with no
+//! model. Progress per step on stderr (✓/✗/HEALED with ms on a terminal, plain words
+//! otherwise), the report on stdout, optional JUnit XML and GIF. Exit status 0 only when
+//! every step and assertion passed; 1 when the replay failed; 2 for bad input.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::replay::{self, step_line, Options, Status};
+use super::store::Store;
+use super::{junit, load_file, recorder_json, FormatError, Shortcut};
+use crate::browser::{Backend, Browser, Session};
+use crate::tools::Registry;
+
+/// What `tabwright replay` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayArgs {
+    /// A shortcut or Recorder JSON file, or the id/name of a saved shortcut.
+    pub file: String,
+    /// Write a GIF of the replay here.
+    pub gif: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+    /// `name=value` variable overrides.
+    pub vars: Vec<String>,
+    /// Serve this folder with the fixture server and set `base_url` to it.
+    pub serve: Option<PathBuf>,
+    /// Where failure screenshots go (default `recordings/`).
+    pub artifacts: Option<PathBuf>,
+    /// Instead of replaying, write the shortcut as Recorder JSON here.
+    pub export: Option<PathBuf>,
+    /// Per-step timeout in ms (default 5000, or the file's own).
+    pub timeout_ms: Option<u64>,
+}
+
+fn bad(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("tabwright replay: {msg}");
+    ExitCode::from(2)
+}
+
+/// Parses `name=value` pairs.
+pub fn parse_vars(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for p in pairs {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(format!("--var {p}: expected name=value"));
+        };
+        if k.trim().is_empty() {
+            return Err(format!("--var {p}: the name is empty"));
+        }
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// Loads FILE, or a saved shortcut of that id/name when no such file exists.
+pub fn load(file: &str) -> Result<Shortcut, FormatError> {
+    let path = Path::new(file);
+    if path.exists() {
+        return load_file(path);
+    }
+    let looks_like_path = file.contains('/') || file.ends_with(".json");
+    match Store::at(super::store::default_dir()).find(file) {
+        Ok((_, sc)) => Ok(sc),
+        Err(_) if looks_like_path => load_file(path),
+        Err(e) => Err(FormatError(format!(
+            "cannot read {file}: no such file, and {}",
+            e.0
+        ))),
+    }
+}
+
+/// Runs `tabwright replay`.
+pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> ExitCode {
+    let mut vars = match parse_vars(&args.vars) {
+        Ok(v) => v,
+        Err(e) => return bad(e),
+    };
+    let sc = match load(&args.file) {
+        Ok(sc) => sc,
+        Err(e) => return bad(e),
+    };
+    if let Some(out) = &args.export {
+        return match recorder_json::export(&sc, &vars) {
+            Ok((json, notes)) => {
+                for n in notes {
+                    eprintln!("tabwright replay: note: {n}");
+                }
+                let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+                match super::store::write_atomic(out, text.as_bytes()) {
+                    Ok(()) => {
+                        eprintln!("tabwright replay: wrote Recorder JSON to {}", out.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => bad(format!("cannot write {}: {e}", out.display())),
+                }
+            }
+            Err(e) => bad(e),
+        };
+    }
+    let _server = match &args.serve {
+        Some(dir) => {
+            let root = match dir.canonicalize() {
+                Ok(r) => r,
+                Err(e) => return bad(format!("cannot serve {}: {e}", dir.display())),
+            };
+            match crate::fixture_server::start(root, 0).await {
+                Ok(s) => {
+                    let base = s.url("").trim_end_matches('/').to_string();
+                    vars.entry("base_url".into()).or_insert(base);
+                    Some(s)
+                }
+                Err(e) => return bad(format!("cannot start the fixture server: {e}")),
+            }
+        }
+        None => None,
+    };
+    // Every step and variable is checked before the browser starts.
+    if let Err(e) = sc.ops(&vars) {
+        return bad(e);
+    }
+    let browser = Browser::new(backend);
+    let session = Session::new(browser.clone(), workspace);
+    let registry = Registry::browser();
+    let opts = Options {
+        timeout: args.timeout_ms.map(std::time::Duration::from_millis),
+        artifacts: args.artifacts.clone(),
+        // The GIF tool takes relative names as names under recordings/; a path given on
+        // the command line is relative to the current directory.
+        gif: args.gif.as_ref().map(|g| {
+            if g.is_absolute() {
+                g.clone()
+            } else {
+                std::env::current_dir()
+                    .map(|d| d.join(g))
+                    .unwrap_or_else(|_| g.clone())
+            }
+        }),
+    };
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |s: &replay::StepOutcome| {
+        let mut err = std::io::stderr().lock();
+        let line = step_line(s, !tty);
+        let _ = if tty {
+            let color = match s.status {
+                Status::Passed => "32",
+                Status::Healed => "33",
+                Status::Failed => "31",
+                Status::Skipped => "90",
+            };
+            writeln!(err, "\x1b[{color}m{line}\x1b[0m")
+        } else {
+            writeln!(err, "{line}")
+        };
+        if let Some(h) = &s.healed {
+            let _ = writeln!(err, "      healed: {h}");
+        }
+    };
+    let result = replay::run(&registry, &session, &sc, &vars, &opts, &mut progress).await;
+    browser.shutdown().await;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", report.text());
+    }
+    if let Some(path) = &args.junit {
+        let xml = junit::document(&[(args.file.clone(), &report)]);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if let Err(e) = super::store::write_atomic(path, xml.as_bytes()) {
+            eprintln!("tabwright replay: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

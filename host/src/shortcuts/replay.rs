@@ -1,0 +1,826 @@
+//! The replay engine: runs a shortcut's steps without a model, through the registry tools
+//! (`navigate`, `computer`, `form_input`, `resize_window`), so settling, dialogs and call
+//! observers (the GIF recorder) apply to replays as to any other tool call.
+//!
+//! Elements are found with [`super::locate`] by bounded polling (never a fixed sleep): the
+//! primary locator first; when only a later one matches, the step passes as HEALED with a note
+//! naming both. Assertions are polled until they hold or the step's timeout passes; a failure
+//! records expected vs seen and a screenshot.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::format::{Condition, FormatError, Locator, Op, Shortcut, Target, DEFAULT_TIMEOUT_MS};
+use super::locate;
+use crate::browser::tab::Tab;
+use crate::browser::Session;
+use crate::tools::{Registry, ToolError};
+
+/// How often a missing element or a failing assertion is looked at again.
+const POLL: Duration = Duration::from_millis(25);
+/// How long the primary locator may still appear after a fallback matched.
+const HEAL_GRACE: Duration = Duration::from_millis(300);
+
+/// Replay options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Per-step timeout when a step gives none (default 5000 ms).
+    pub timeout: Option<Duration>,
+    /// Where failure screenshots go (default `recordings/`).
+    pub artifacts: Option<PathBuf>,
+    /// Record a GIF of the replay here (through the `gif_creator` tool).
+    pub gif: Option<PathBuf>,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// It ran and every assertion held.
+    Passed,
+    /// It passed, but only after falling back from the primary locator.
+    Healed,
+    /// It failed.
+    Failed,
+    /// It did not run (an earlier step failed) or an optional step failed.
+    Skipped,
+}
+
+/// The outcome of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    /// 1-based step number.
+    pub index: usize,
+    /// The step's action.
+    pub action: String,
+    /// Its label.
+    pub label: String,
+    /// How it ended.
+    pub status: Status,
+    /// How long it took.
+    pub ms: u128,
+    /// The failure (or skip) message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// What was expected, on failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What was seen instead, on failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<String>,
+    /// How the step healed: which locator failed and which one matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healed: Option<String>,
+    /// A screenshot taken when the step failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screenshot: Option<PathBuf>,
+}
+
+/// The outcome of a whole replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The shortcut's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Every step's outcome.
+    pub steps: Vec<StepOutcome>,
+    /// Total time.
+    pub ms: u128,
+    /// The GIF written, if one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gif: Option<String>,
+    /// Remarks (for instance why no GIF was written).
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// True when every step passed or healed.
+    pub fn passed(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|s| matches!(s.status, Status::Passed | Status::Healed))
+    }
+
+    /// Counts of passed, healed, failed and skipped steps.
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let n = |st: Status| self.steps.iter().filter(|s| s.status == st).count();
+        (
+            n(Status::Passed),
+            n(Status::Healed),
+            n(Status::Failed),
+            n(Status::Skipped),
+        )
+    }
+
+    /// The report as text: one line per step, details under failed and healed steps, a
+    /// summary line.
+    pub fn text(&self) -> String {
+        let mut out = format!("Replay of \"{}\" ({})\n", self.name, self.id);
+        for s in &self.steps {
+            out.push_str(&step_line(s, false));
+            out.push('\n');
+            if let Some(h) = &s.healed {
+                out.push_str(&format!("      healed: {h}\n"));
+            }
+            if s.status == Status::Failed || s.status == Status::Skipped {
+                if let Some(m) = &s.message {
+                    out.push_str(&format!("      {m}\n"));
+                }
+            }
+            if let Some(e) = &s.expected {
+                out.push_str(&format!("      expected: {e}\n"));
+            }
+            if let Some(e) = &s.seen {
+                out.push_str(&format!("      seen:     {e}\n"));
+            }
+            if let Some(p) = &s.screenshot {
+                out.push_str(&format!("      screenshot: {}\n", p.display()));
+            }
+        }
+        let (p, h, f, sk) = self.counts();
+        out.push_str(&format!(
+            "{}: {p} passed, {h} healed, {f} failed, {sk} skipped in {} ms",
+            if self.passed() { "PASSED" } else { "FAILED" },
+            self.ms
+        ));
+        if let Some(g) = &self.gif {
+            out.push_str(&format!("\nGIF: {g}"));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("\nnote: {n}"));
+        }
+        out
+    }
+}
+
+/// One progress line for a step: `✓ 3 Click “Save” (41 ms)`; `plain` uses ASCII words.
+pub fn step_line(s: &StepOutcome, plain: bool) -> String {
+    let mark = match (s.status, plain) {
+        (Status::Passed, false) => "✓",
+        (Status::Healed, false) => "✓ HEALED",
+        (Status::Failed, false) => "✗",
+        (Status::Skipped, false) => "-",
+        (Status::Passed, true) => "PASS",
+        (Status::Healed, true) => "HEALED",
+        (Status::Failed, true) => "FAIL",
+        (Status::Skipped, true) => "SKIP",
+    };
+    format!("{mark} {:>2} {} ({} ms)", s.index, s.label, s.ms)
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, Default)]
+struct Fail {
+    message: String,
+    expected: Option<String>,
+    seen: Option<String>,
+}
+
+impl Fail {
+    fn msg(m: impl Into<String>) -> Fail {
+        Fail {
+            message: m.into(),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<ToolError> for Fail {
+    fn from(e: ToolError) -> Fail {
+        Fail::msg(e.0)
+    }
+}
+
+/// Runs `sc` on `session` with variable overrides `vars`. Calls `progress` after each step.
+/// Bad steps and missing variables are errors before anything runs.
+pub async fn run(
+    registry: &Registry,
+    session: &Session,
+    sc: &Shortcut,
+    vars: &BTreeMap<String, String>,
+    opts: &Options,
+    progress: &mut (dyn FnMut(&StepOutcome) + Send),
+) -> Result<Report, FormatError> {
+    let resolved = sc.resolved(vars)?;
+    let started = Instant::now();
+    let mut report = Report {
+        id: sc.id.clone(),
+        name: sc.name.clone(),
+        steps: Vec::new(),
+        ms: 0,
+        gif: None,
+        notes: Vec::new(),
+    };
+    let gif = match &opts.gif {
+        Some(path) if registry.spec("gif_creator").is_some() => {
+            match registry
+                .call(session, "gif_creator", json!({"action": "start_recording"}))
+                .await
+            {
+                Ok(_) => Some(path.clone()),
+                Err(e) => {
+                    report
+                        .notes
+                        .push(format!("the GIF recording did not start: {e}"));
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            // TODO(gif): the gif_creator tool is built separately; once it is registered the
+            // branch above records the replay.
+            report
+                .notes
+                .push("no GIF written: this build has no gif_creator tool yet".to_string());
+            None
+        }
+        None => None,
+    };
+    let mut failed_at: Option<usize> = None;
+    for (i, (raw, (step, op))) in sc.steps.iter().zip(resolved.iter()).enumerate() {
+        let label = sc.label(raw, vars);
+        let t0 = Instant::now();
+        let mut outcome = StepOutcome {
+            index: i + 1,
+            action: step.action.clone(),
+            label,
+            status: Status::Skipped,
+            ms: 0,
+            message: None,
+            expected: None,
+            seen: None,
+            healed: None,
+            screenshot: None,
+        };
+        if let Some(f) = failed_at {
+            outcome.message = Some(format!("not run: step {f} failed"));
+            progress(&outcome);
+            report.steps.push(outcome);
+            continue;
+        }
+        let timeout = step
+            .timeout_ms
+            .map(Duration::from_millis)
+            .or(opts.timeout)
+            .unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS));
+        let result = exec(registry, session, op, &step.expect, timeout).await;
+        outcome.ms = t0.elapsed().as_millis();
+        match result {
+            Ok(heals) if heals.is_empty() => outcome.status = Status::Passed,
+            Ok(heals) => {
+                outcome.status = Status::Healed;
+                outcome.healed = Some(heals.join("; "));
+            }
+            Err(f) => {
+                outcome.message = Some(f.message);
+                outcome.expected = f.expected;
+                outcome.seen = f.seen;
+                if step.optional {
+                    outcome.status = Status::Skipped;
+                } else {
+                    outcome.status = Status::Failed;
+                    outcome.screenshot = screenshot(registry, session, opts, &sc.id, i + 1).await;
+                    failed_at = Some(i + 1);
+                }
+            }
+        }
+        progress(&outcome);
+        report.steps.push(outcome);
+    }
+    if let Some(path) = gif {
+        let filename = path.to_string_lossy().to_string();
+        let _ = registry
+            .call(session, "gif_creator", json!({"action": "stop_recording"}))
+            .await;
+        match registry
+            .call(
+                session,
+                "gif_creator",
+                json!({"action": "export", "filename": filename}),
+            )
+            .await
+        {
+            Ok(o) => report.gif = Some(o.text),
+            Err(e) => report.notes.push(format!("the GIF export failed: {e}")),
+        }
+    }
+    report.ms = started.elapsed().as_millis();
+    Ok(report)
+}
+
+async fn screenshot(
+    registry: &Registry,
+    session: &Session,
+    opts: &Options,
+    id: &str,
+    step: usize,
+) -> Option<PathBuf> {
+    let out = registry
+        .call(session, "computer", json!({"action": "screenshot"}))
+        .await
+        .ok()?;
+    let img = out.images.first()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&img.data)
+        .ok()?;
+    let dir = opts
+        .artifacts
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("recordings"));
+    std::fs::create_dir_all(&dir).ok()?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let path = dir.join(format!("replay-{id}-step{step}-{stamp}.png"));
+    std::fs::write(&path, bytes).ok()?;
+    Some(std::fs::canonicalize(&path).unwrap_or(path))
+}
+
+async fn tab(session: &Session) -> Result<Arc<Tab>, Fail> {
+    session
+        .tab(None)
+        .await
+        .map_err(|e| Fail::msg(e.to_string()))
+}
+
+fn point_only(t: &Target) -> Option<[f64; 2]> {
+    if t.locators.iter().all(|l| l.point.is_some()) {
+        t.locators.first().and_then(|l| l.point)
+    } else {
+        None
+    }
+}
+
+/// The target without its point locators (a point always "matches" something, so it is
+/// used only when it is the only way the step was recorded).
+fn without_points(t: &Target) -> Target {
+    Target {
+        locators: t
+            .locators
+            .iter()
+            .filter(|l| l.point.is_none())
+            .cloned()
+            .collect(),
+        ..t.clone()
+    }
+}
+
+fn describe(t: &Target, i: usize) -> String {
+    t.locators.get(i).map(Locator::describe).unwrap_or_default()
+}
+
+/// Finds the target's element by bounded polling; returns its ref and a heal note when only
+/// a fallback locator matched.
+async fn locate_ref(
+    session: &Session,
+    target: &Target,
+    timeout: Duration,
+) -> Result<(String, Option<String>), Fail> {
+    let t = if point_only(target).is_some() {
+        target.clone()
+    } else {
+        without_points(target)
+    };
+    let deadline = Instant::now() + timeout;
+    let mut fallback_since: Option<Instant> = None;
+    let mut last: Vec<String> = Vec::new();
+    let mut last_err: Option<String> = None;
+    loop {
+        let tab = tab(session).await?;
+        match locate::find(&tab, &t).await {
+            Ok(a) => match (a.index, a.r#ref) {
+                (Some(0), Some(r)) => return Ok((r, None)),
+                (Some(i), Some(r)) => {
+                    let since = *fallback_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= HEAL_GRACE || Instant::now() >= deadline {
+                        return Ok((
+                            r,
+                            Some(format!(
+                                "primary locator {} matched nothing; found by {}",
+                                describe(&t, 0),
+                                describe(&t, i)
+                            )),
+                        ));
+                    }
+                }
+                _ => {
+                    last = a.tried;
+                    last_err = None;
+                }
+            },
+            Err(e) => last_err = Some(e),
+        }
+        if Instant::now() >= deadline {
+            let seen = match last_err {
+                Some(e) => e,
+                None if last.is_empty() => "nothing".into(),
+                None => last.join("; "),
+            };
+            return Err(Fail {
+                message: format!(
+                    "no locator found the element within {} ms",
+                    timeout.as_millis()
+                ),
+                expected: Some(format!(
+                    "an element matching one of: {}",
+                    t.locators
+                        .iter()
+                        .map(Locator::describe)
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                )),
+                seen: Some(seen),
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn call(
+    registry: &Registry,
+    session: &Session,
+    tool: &str,
+    args: Value,
+) -> Result<String, ToolError> {
+    registry.call(session, tool, args).await.map(|o| o.text)
+}
+
+/// Finds the target and runs `make(ref)` through the registry; a ref gone stale between
+/// finding and acting (the page re-rendered) is found again, within the timeout.
+async fn act_on(
+    registry: &Registry,
+    session: &Session,
+    target: &Target,
+    timeout: Duration,
+    tool: &str,
+    make: &(dyn Fn(&str) -> Value + Sync),
+    heals: &mut Vec<String>,
+) -> Result<(), Fail> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (r, heal) = locate_ref(session, target, left.max(Duration::from_millis(1))).await?;
+        match call(registry, session, tool, make(&r)).await {
+            Ok(_) => {
+                heals.extend(heal);
+                return Ok(());
+            }
+            Err(e) if e.0.contains("is stale") && Instant::now() < deadline => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn exec(
+    registry: &Registry,
+    session: &Session,
+    op: &Op,
+    expect: &[Condition],
+    timeout: Duration,
+) -> Result<Vec<String>, Fail> {
+    let mut heals = Vec::new();
+    match op {
+        Op::Navigate(url) => {
+            call(registry, session, "navigate", json!({"url": url})).await?;
+        }
+        Op::Viewport(w, h) => {
+            call(
+                registry,
+                session,
+                "resize_window",
+                json!({"width": w, "height": h}),
+            )
+            .await?;
+        }
+        Op::Click {
+            target,
+            button,
+            count,
+            modifiers,
+        } => {
+            let action = match (button.as_str(), count) {
+                ("right", _) => "right_click",
+                ("middle", _) => "middle_click",
+                (_, 2) => "double_click",
+                (_, 3) => "triple_click",
+                _ => "left_click",
+            };
+            pointer(
+                registry, session, target, timeout, action, modifiers, &mut heals,
+            )
+            .await?;
+        }
+        Op::Hover(target, modifiers) => {
+            pointer(
+                registry, session, target, timeout, "hover", modifiers, &mut heals,
+            )
+            .await?;
+        }
+        Op::Fill(target, value) => {
+            let v = value.clone();
+            act_on(
+                registry,
+                session,
+                target,
+                timeout,
+                "form_input",
+                &move |r| json!({"ref": r, "value": v}),
+                &mut heals,
+            )
+            .await?;
+        }
+        Op::Type(text) => {
+            call(
+                registry,
+                session,
+                "computer",
+                json!({"action": "type", "text": text}),
+            )
+            .await?;
+        }
+        Op::Key(keys, repeat) => {
+            call(
+                registry,
+                session,
+                "computer",
+                json!({"action": "key", "text": keys, "repeat": repeat}),
+            )
+            .await?;
+        }
+        Op::ScrollTo(target, x, y) => {
+            let deadline = Instant::now() + timeout;
+            loop {
+                let tab = tab(session).await?;
+                let t = target.as_ref().map(without_points);
+                match locate::scroll(&tab, t.as_ref(), *x, *y).await {
+                    Ok(Some(i)) => {
+                        if i > 0 {
+                            if let Some(t) = &t {
+                                heals.push(format!(
+                                    "primary locator {} matched nothing; found by {}",
+                                    describe(t, 0),
+                                    describe(t, i)
+                                ));
+                            }
+                        }
+                        break;
+                    }
+                    Ok(None) | Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(POLL).await
+                    }
+                    Ok(None) => {
+                        return Err(Fail {
+                            message: "the element to scroll was not found".into(),
+                            expected: t.as_ref().map(|t| describe(t, 0)),
+                            seen: Some("nothing".into()),
+                        })
+                    }
+                    Err(e) => return Err(Fail::msg(e)),
+                }
+            }
+        }
+        Op::Wheel(direction, amount, at) => {
+            let mut args =
+                json!({"action": "scroll", "scroll_direction": direction, "scroll_amount": amount});
+            if let Some(p) = at {
+                args["coordinate"] = json!(p);
+            }
+            call(registry, session, "computer", args).await?;
+        }
+        Op::ScrollIntoView(target) => {
+            act_on(
+                registry,
+                session,
+                target,
+                timeout,
+                "computer",
+                &|r| json!({"action": "scroll_to", "ref": r}),
+                &mut heals,
+            )
+            .await?;
+        }
+        Op::Drag(from, to) => {
+            let (a, h1) = locate_ref(session, from, timeout).await?;
+            let (b, h2) = locate_ref(session, to, timeout).await?;
+            heals.extend(h1);
+            heals.extend(h2.map(|h| format!("drop target: {h}")));
+            call(
+                registry,
+                session,
+                "computer",
+                json!({"action": "left_click_drag", "start_ref": a, "ref": b}),
+            )
+            .await?;
+        }
+        Op::Check(c) => {
+            if let Some(h) = check(session, c, timeout).await? {
+                heals.push(h);
+            }
+        }
+    }
+    for c in expect {
+        if let Some(h) = check(session, c, timeout).await? {
+            heals.push(h);
+        }
+    }
+    Ok(heals)
+}
+
+async fn pointer(
+    registry: &Registry,
+    session: &Session,
+    target: &Target,
+    timeout: Duration,
+    action: &str,
+    modifiers: &Option<String>,
+    heals: &mut Vec<String>,
+) -> Result<(), Fail> {
+    let with_mods = |mut v: Value| {
+        if let Some(m) = modifiers {
+            v["modifiers"] = json!(m);
+        }
+        v
+    };
+    if target.frame.is_empty() {
+        if let Some(p) = point_only(target) {
+            call(
+                registry,
+                session,
+                "computer",
+                with_mods(json!({"action": action, "coordinate": p})),
+            )
+            .await?;
+            return Ok(());
+        }
+    }
+    act_on(
+        registry,
+        session,
+        target,
+        timeout,
+        "computer",
+        &|r| with_mods(json!({"action": action, "ref": r})),
+        heals,
+    )
+    .await
+}
+
+fn url_matches(want: &str, seen: &str) -> bool {
+    match want.strip_suffix('*') {
+        Some(prefix) => seen.starts_with(prefix),
+        None => want == seen,
+    }
+}
+
+fn compare(n: usize, op: &str, want: u32) -> bool {
+    let want = want as usize;
+    match op {
+        ">=" => n >= want,
+        "<=" => n <= want,
+        _ => n == want,
+    }
+}
+
+/// One look at a condition: Ok(heal note) when it holds, Err((expected, seen)) when not.
+async fn check_once(session: &Session, c: &Condition) -> Result<Option<String>, (String, String)> {
+    let tab = tab(session)
+        .await
+        .map_err(|f| ("a page".to_string(), f.message))?;
+    if let Some(u) = &c.url {
+        let seen = tab.state().url.clone();
+        if !url_matches(u, &seen) {
+            return Err((format!("url {u}"), format!("url {seen}")));
+        }
+    }
+    if let Some(t) = &c.title {
+        let seen = crate::outline::page_meta(&tab)
+            .await
+            .map(|m| m.title)
+            .unwrap_or_default();
+        if &seen != t {
+            return Err((format!("title \"{t}\""), format!("title \"{seen}\"")));
+        }
+    }
+    if let Some(text) = &c.text {
+        let path = c
+            .target
+            .as_ref()
+            .map(|t| t.frame.clone())
+            .unwrap_or_default();
+        let (found, sample) = locate::page_text(&tab, &path, text)
+            .await
+            .map_err(|e| (format!("page text contains \"{text}\""), e))?;
+        if !found {
+            return Err((
+                format!("page text contains \"{text}\""),
+                format!("page text \"{sample}\""),
+            ));
+        }
+    }
+    let mut heal = None;
+    if let (Some(t), None) = (&c.target, &c.text) {
+        let t = without_points(t);
+        let op = c.operator.as_deref().unwrap_or("==");
+        let want = c.count.unwrap_or(1);
+        let mut expected = format!("count({}) {op} {want}", describe(&t, 0));
+        if let Some(v) = c.visible {
+            expected.push_str(if v { ", visible" } else { ", hidden" });
+        }
+        if let Some(a) = &c.attributes {
+            expected.push_str(&format!(", attributes {}", json!(a)));
+        }
+        if let Some(p) = &c.properties {
+            expected.push_str(&format!(", properties {p}"));
+        }
+        let r = locate::check(&tab, &t, c.visible, &c.attributes, &c.properties)
+            .await
+            .map_err(|e| (expected.clone(), e))?;
+        if !compare(r.count, op, want) {
+            let by = r
+                .index
+                .map(|i| describe(&t, i))
+                .unwrap_or_else(|| "no locator".into());
+            return Err((
+                expected,
+                format!(
+                    "{} element(s) by {by}, {} meeting the constraints; first: {}",
+                    r.raw, r.count, r.seen
+                ),
+            ));
+        }
+        if let Some(i) = r.index.filter(|i| *i > 0) {
+            heal = Some(format!(
+                "primary locator {} matched nothing; found by {}",
+                describe(&t, 0),
+                describe(&t, i)
+            ));
+        }
+    }
+    if let Some(e) = &c.expression {
+        let expr = format!("Promise.resolve(({e})).then(v => !!v)");
+        let v: Result<Value, _> = tab
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await;
+        let seen = match v {
+            Ok(r) => match r.get("exceptionDetails") {
+                Some(ex) => format!(
+                    "error {}",
+                    ex.pointer("/exception/description")
+                        .and_then(|d| d.as_str())
+                        .unwrap_or("thrown")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ),
+                None => {
+                    if r.pointer("/result/value") == Some(&Value::Bool(true)) {
+                        return Ok(heal);
+                    }
+                    "falsy".to_string()
+                }
+            },
+            Err(e) => e.to_string(),
+        };
+        return Err((format!("`{e}` is truthy"), seen));
+    }
+    Ok(heal)
+}
+
+/// Polls a condition until it holds or `timeout` passes.
+async fn check(
+    session: &Session,
+    c: &Condition,
+    timeout: Duration,
+) -> Result<Option<String>, Fail> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check_once(session, c).await {
+            Ok(h) => return Ok(h),
+            Err((expected, seen)) => {
+                if Instant::now() >= deadline {
+                    return Err(Fail {
+                        message: format!(
+                            "assertion failed after {} ms: {}",
+                            timeout.as_millis(),
+                            c.describe()
+                        ),
+                        expected: Some(expected),
+                        seen: Some(seen),
+                    });
+                }
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -1,0 +1,755 @@
+//! Shortcuts and model-free replay against fixtures/ in a real Chromium: Chrome DevTools
+//! Recorder JSON (every selector kind, frames, shadow roots), assertions that really fail,
+//! self-healing on a changed page, broken input, JUnit XML, `tabwright replay` exit codes,
+//! record → save → list → execute through the registry, export → replay, and
+//! `tabwright mcp --save-shortcut`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tabwright::shortcuts::replay::{self, Options, Report, Status};
+use tabwright::shortcuts::{self, record, recorder_json, store, Kind, Shortcut};
+use tabwright_e2e::{binary, repo_root, run, url, Ctx};
+
+fn base() -> String {
+    url("").trim_end_matches('/').to_string()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "tw-replay-{}-{name}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn load(rel: &str) -> Shortcut {
+    shortcuts::load_file(&repo_root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn vars(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    v.insert("base_url".to_string(), base());
+    for (k, x) in extra {
+        v.insert(k.to_string(), x.to_string());
+    }
+    v
+}
+
+async fn replay_sc(c: &Ctx, sc: &Shortcut, v: &BTreeMap<String, String>) -> Report {
+    let opts = Options {
+        artifacts: Some(tmp("shots")),
+        timeout: Some(Duration::from_millis(3000)),
+        ..Default::default()
+    };
+    replay::run(&c.registry, &c.session, sc, v, &opts, &mut |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{} should be valid: {e}", sc.name))
+}
+
+fn assert_green(r: &Report) {
+    assert!(r.passed(), "{}", r.text());
+    assert!(
+        r.steps.iter().all(|s| s.status == Status::Passed),
+        "expected no healed steps:\n{}",
+        r.text()
+    );
+}
+
+/// The report's first failed step.
+fn failed(r: &Report) -> &replay::StepOutcome {
+    r.steps
+        .iter()
+        .find(|s| s.status == Status::Failed)
+        .unwrap_or_else(|| panic!("expected a failed step:\n{}", r.text()))
+}
+
+#[test]
+fn recorder_json_todo_flow_replays_green_and_leaves_the_recorded_state() {
+    run(|c| async move {
+        let sc = load("fixtures/recorder/todo-flow.json");
+        let r = replay_sc(&c, &sc, &vars(&[])).await;
+        assert_green(&r);
+        assert_eq!(r.steps.len(), 26, "{}", r.text());
+        // What the page shows afterwards, read independently of the replay.
+        assert_eq!(c.text_of("#user").await, "Signed in as ada");
+        assert_eq!(c.text_of("#count").await, "1 items left");
+        assert_eq!(
+            c.js("document.querySelectorAll('#todo-list li').length")
+                .await,
+            json!(1)
+        );
+        assert_eq!(
+            c.js("document.querySelector('[data-filter=active]').getAttribute('aria-pressed')")
+                .await,
+            json!("true")
+        );
+    });
+}
+
+#[test]
+fn recorder_json_frames_replay_green_and_a_wrong_frame_assertion_fails() {
+    run(|c| async move {
+        let sc = load("fixtures/recorder/frames.json");
+        assert!(sc
+            .steps
+            .iter()
+            .any(|s| s.target.as_ref().is_some_and(|t| t.frame.len() == 2)));
+        assert_green(&replay_sc(&c, &sc, &vars(&[])).await);
+
+        // The same recording expecting other text in the cross-origin frame must fail there.
+        let text = std::fs::read_to_string(repo_root().join("fixtures/recorder/frames.json"))
+            .expect("read");
+        let bad = text.replace("text/typed: hello cross", "text/typed: goodbye");
+        let (sc, kind) = shortcuts::parse(&bad, "frames-bad.json").expect("parse");
+        assert_eq!(kind, Kind::Recorder);
+        let r = replay_sc(&c, &sc, &vars(&[])).await;
+        let f = failed(&r);
+        assert_eq!(f.index, 6, "{}", r.text());
+        assert!(
+            f.expected.as_deref().unwrap_or("").contains("goodbye"),
+            "{}",
+            r.text()
+        );
+    });
+}
+
+#[test]
+fn recorder_json_shadow_paths_pierce_and_aria_replay_green() {
+    run(|c| async move {
+        let sc = load("fixtures/recorder/shadow.json");
+        assert_green(&replay_sc(&c, &sc, &vars(&[])).await);
+        assert_eq!(c.text_of("#status").await, "shadow clicked");
+
+        let text = std::fs::read_to_string(repo_root().join("fixtures/recorder/shadow.json"))
+            .expect("read");
+        let bad = text.replace("\"shadow input: deep text\"", "\"shadow input: other\"");
+        let (sc, _) = shortcuts::parse(&bad, "shadow-bad.json").expect("parse");
+        let r = replay_sc(&c, &sc, &vars(&[])).await;
+        let f = failed(&r);
+        assert_eq!(f.index, 5, "{}", r.text());
+        assert!(
+            f.seen
+                .as_deref()
+                .unwrap_or("")
+                .contains("shadow input: deep text"),
+            "seen should show the real text:\n{}",
+            r.text()
+        );
+    });
+}
+
+#[test]
+fn recorder_json_clicks_keys_and_scrolls_replay_green() {
+    run(|c| async move {
+        let sc = load("fixtures/recorder/buttons.json");
+        // keyDown/keyUp pairs became key presses, Shift held over Tab a chord.
+        assert!(sc
+            .steps
+            .iter()
+            .any(|s| s.keys.as_deref() == Some("shift+Tab")));
+        assert_green(&replay_sc(&c, &sc, &vars(&[])).await);
+        let y = c.js("Math.round(scrollY)").await;
+        assert_eq!(y, json!(1500));
+        assert_eq!(
+            c.js("document.getElementById('wide').scrollLeft >= 399")
+                .await,
+            json!(true)
+        );
+    });
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the `tabwright` binary from the repository root, bounded to 60 s.
+fn cli(args: &[&str]) -> Out {
+    let bin = binary();
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p tabwright)",
+        bin.display()
+    );
+    let mut child = Command::new(&bin)
+        .args(args)
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tabwright");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tabwright {args:?} took over 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+/// Parses a JUnit file with python3's standard XML parser and returns a summary JSON:
+/// suites with their counts and testcases with their children.
+fn parse_junit(path: &Path) -> Value {
+    let script = r#"
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = []
+for s in root.iter('testsuite'):
+    cases = []
+    for c in s.iter('testcase'):
+        f = c.find('failure')
+        cases.append({
+            'name': c.get('name'),
+            'failure': None if f is None else {'message': f.get('message'), 'text': f.text},
+            'skipped': c.find('skipped') is not None,
+            'healed': [p.get('value') for p in c.iter('property') if p.get('name') == 'healed'],
+            'out': (c.findtext('system-out') or ''),
+        })
+    suites.append({'name': s.get('name'), 'tests': s.get('tests'), 'failures': s.get('failures'),
+                   'skipped': s.get('skipped'), 'cases': cases})
+print(json.dumps({'root': root.tag, 'suites': suites}))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python3 could not parse {}: {}\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+    serde_json::from_slice(&out.stdout).expect("summary json")
+}
+
+#[test]
+fn a_wrong_asserted_url_fails_the_cli_with_expected_seen_screenshot_and_junit() {
+    let dir = tmp("wrong-url");
+    let report = dir.join("report.xml");
+    let o = cli(&[
+        "replay",
+        "fixtures/recorder/wrong-url.json",
+        "--serve",
+        "fixtures",
+        "--junit",
+        report.to_str().expect("path"),
+        "--artifacts",
+        dir.to_str().expect("path"),
+        "--timeout",
+        "1500",
+    ]);
+    assert_eq!(o.code, 1, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("✗  3"), "{}", o.stdout);
+    let expected = o
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("expected:"))
+        .unwrap_or_default();
+    let seen = o
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("seen:"))
+        .unwrap_or_default();
+    assert!(expected.contains("/app/dashboard.html"), "{}", o.stdout);
+    assert!(seen.contains("/app/index.html?user=ada"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("FAILED: 2 passed, 0 healed, 1 failed, 1 skipped"),
+        "{}",
+        o.stdout
+    );
+    let shot = o
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("screenshot: "))
+        .unwrap_or_else(|| panic!("no screenshot line:\n{}", o.stdout));
+    let png = std::fs::read(shot).expect("screenshot file");
+    assert_eq!(&png[1..4], b"PNG");
+    // Progress lines (plain: stderr is not a terminal here).
+    assert!(o.stderr.contains("FAIL  3"), "{}", o.stderr);
+
+    let j = parse_junit(&report);
+    assert_eq!(j["root"], "testsuites");
+    let suite = &j["suites"][0];
+    assert_eq!(suite["tests"], "4");
+    assert_eq!(suite["failures"], "1");
+    assert_eq!(suite["skipped"], "1");
+    let case = &suite["cases"][2];
+    let f = &case["failure"];
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("assertion failed"),
+        "{j}"
+    );
+    let text = f["text"].as_str().unwrap_or("");
+    assert!(
+        text.contains("expected: url") && text.contains("seen: url") && text.contains(shot),
+        "{j}"
+    );
+    assert_eq!(suite["cases"][3]["skipped"], true);
+}
+
+#[test]
+fn a_changed_page_heals_and_is_reported_as_healed() {
+    let dir = tmp("heal");
+    let report = dir.join("heal.xml");
+    let o = cli(&[
+        "replay",
+        "fixtures/recorder/login-css-first.json",
+        "--serve",
+        "fixtures",
+        "--var",
+        "login_page=login-v2.html",
+        "--junit",
+        report.to_str().expect("path"),
+    ]);
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("PASSED: 2 passed, 3 healed, 0 failed"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains(
+            "healed: primary locator css #sign-in matched nothing; found by role+name button \"Sign in\""
+        ),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stderr.contains("HEALED  4"), "{}", o.stderr);
+    let j = parse_junit(&report);
+    let cases = j["suites"][0]["cases"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let healed: Vec<&Value> = cases
+        .iter()
+        .filter(|c| c["healed"].as_array().is_some_and(|h| !h.is_empty()))
+        .collect();
+    assert_eq!(healed.len(), 3, "{j}");
+    assert!(healed
+        .iter()
+        .all(|c| c["out"].as_str().unwrap_or("").starts_with("HEALED: ")));
+
+    // The original page needs no healing.
+    let o = cli(&[
+        "replay",
+        "fixtures/recorder/login-css-first.json",
+        "--serve",
+        "fixtures",
+        "--var",
+        "login_page=login.html",
+    ]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("PASSED: 5 passed, 0 healed"),
+        "{}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains("HEALED"), "{}", o.stdout);
+}
+
+#[test]
+fn broken_input_gives_clear_errors_naming_the_step() {
+    let o = cli(&["replay", "fixtures/recorder/broken-unknown-step.json"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("step 2 (teleport)") && o.stderr.contains("unknown step type"),
+        "{}",
+        o.stderr
+    );
+    let o = cli(&["replay", "fixtures/recorder/broken-invalid.json"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("not valid JSON") && o.stderr.contains("line 5 column"),
+        "{}",
+        o.stderr
+    );
+    let o = cli(&["replay", "fixtures/recorder/no-such-file.json"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("cannot read fixtures/recorder/no-such-file.json"),
+        "{}",
+        o.stderr
+    );
+    let o = cli(&["replay", "fixtures/shortcuts/demo.json"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("step 2 (navigate)") && o.stderr.contains("{{base_url}}"),
+        "{}",
+        o.stderr
+    );
+    let o = cli(&["replay", "fixtures/shortcuts/demo.json", "--var", "oops"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("name=value"), "{}", o.stderr);
+
+    let dir = tmp("broken");
+    let f = dir.join("typo.json");
+    std::fs::write(
+        &f,
+        r##"{"format": "tabwright-shortcut", "name": "Typo", "steps": [
+            {"action": "navigate", "url": "about:blank"},
+            {"action": "clik", "target": {"locators": [{"css": "#a"}]}}]}"##,
+    )
+    .expect("write");
+    let o = cli(&["replay", f.to_str().expect("path")]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("step 2 (clik)") && o.stderr.contains("unknown action"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+}
+
+#[test]
+fn the_demo_shortcut_replays_from_the_cli_with_a_gif() {
+    let ws = tmp("demo");
+    let gif = ws.join("demo.gif");
+    let o = cli(&[
+        "replay",
+        "fixtures/shortcuts/demo.json",
+        "--serve",
+        "fixtures",
+        "--gif",
+        gif.to_str().expect("path"),
+        "--workspace",
+        ws.to_str().expect("path"),
+    ]);
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("PASSED: 17 passed"), "{}", o.stdout);
+    let bytes = std::fs::read(&gif)
+        .unwrap_or_else(|e| panic!("no GIF at {}: {e}\n{}", gif.display(), o.stdout));
+    assert_eq!(&bytes[..3], b"GIF");
+}
+
+fn ref_in(outline: &str, role: &str, name: &str) -> String {
+    tabwright_e2e::find_ref(outline, role, name)
+        .unwrap_or_else(|| panic!("no {role} \"{name}\" in:\n{outline}"))
+}
+
+#[test]
+fn record_save_list_execute_round_trip_through_the_registry() {
+    run(|c| async move {
+        let dir = tmp("store");
+        store::set_session_dir(&c.session, dir.clone());
+        record::start(&c.session);
+        c.open("app/login.html").await;
+        let page = c.ok("read_page", json!({})).await;
+        let user = ref_in(&page, "textbox", "Username");
+        c.ok("computer", json!({"action": "left_click", "ref": user}))
+            .await;
+        c.ok("computer", json!({"action": "type", "text": "ada"}))
+            .await;
+        let pw = ref_in(&page, "textbox", "Password");
+        c.ok("form_input", json!({"ref": pw, "value": "s3cret"}))
+            .await;
+        let sign_in = ref_in(&page, "button", "Sign in");
+        c.ok("computer", json!({"action": "left_click", "ref": sign_in}))
+            .await;
+        let page = c.ok("read_page", json!({})).await;
+        let todo = ref_in(&page, "textbox", "New todo");
+        c.ok("form_input", json!({"ref": todo, "value": "Buy milk"}))
+            .await;
+        c.ok("computer", json!({"action": "key", "text": "Enter"}))
+            .await;
+        assert_eq!(c.wait_text("#count", "1 items").await, "1 items left");
+        let (path, sc) = record::finish(&c.session, "Sign in and add a todo")
+            .expect("save")
+            .expect("something was recorded");
+        assert!(
+            path.starts_with(&dir) && path.exists(),
+            "{}",
+            path.display()
+        );
+
+        let actions: Vec<&str> = sc.steps.iter().map(|s| s.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            vec!["navigate", "fill", "fill", "click", "fill", "key"],
+            "{}",
+            sc.to_json()
+        );
+        assert_eq!(
+            sc.steps[0].url.as_deref(),
+            Some("{{base_url}}/app/login.html")
+        );
+        assert_eq!(sc.variables.get("base_url"), Some(&json!(base())));
+        assert_eq!(sc.variables.get("username"), Some(&json!("ada")));
+        assert_eq!(sc.variables.get("password"), Some(&Value::Null));
+        assert_eq!(sc.steps[1].value, Some(json!("{{username}}")));
+        let first = &sc.steps[1].target.as_ref().expect("target").locators;
+        assert_eq!(first[0].role.as_deref(), Some("textbox"));
+        assert_eq!(first[0].name.as_deref(), Some("Username"));
+        assert!(
+            first
+                .iter()
+                .any(|l| l.css == Some(tabwright::shortcuts::format::Css::One("#username".into()))),
+            "{}",
+            sc.to_json()
+        );
+        assert!(first.iter().any(|l| l.xpath.is_some()));
+        assert_eq!(
+            sc.steps[3].expect[0].url.as_deref(),
+            Some("{{base_url}}/app/index.html?user={{username}}")
+        );
+        assert_eq!(sc.steps[3].description.as_deref(), Some("Click “Sign in”"));
+
+        let list = c.ok("shortcuts_list", json!({})).await;
+        assert!(
+            list.contains("sign-in-and-add-a-todo \"Sign in and add a todo\"")
+                && list.contains("(6 steps)")
+                && list.contains("password (required)"),
+            "{list}"
+        );
+
+        // Without the required password the tool says so and names the step.
+        c.ok("navigate", json!({"url": "about:blank"})).await;
+        let e = c
+            .err(
+                "shortcuts_execute",
+                json!({"shortcut_id": "sign-in-and-add-a-todo"}),
+            )
+            .await;
+        assert!(
+            e.contains("step 3 (fill)") && e.contains("{{password}}"),
+            "{e}"
+        );
+
+        let out = c
+            .ok(
+                "shortcuts_execute",
+                json!({"command": "/sign-in-and-add-a-todo password=pw2", "variables": {"username": "bob"}}),
+            )
+            .await;
+        assert!(out.contains("PASSED: 6 passed"), "{out}");
+        assert_eq!(c.text_of("#user").await, "Signed in as bob");
+        assert!(c
+            .wait_text("#todo-list", "Buy milk")
+            .await
+            .contains("Buy milk"));
+
+        // Export to Recorder JSON and replay that: green too.
+        let (exported, notes) =
+            recorder_json::export(&sc, &vars(&[("password", "pw3"), ("username", "cy")]))
+                .expect("export");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(recorder_json::is_recorder(&exported));
+        let (again, kind) =
+            shortcuts::parse(&exported.to_string(), "exported.json").expect("reimport");
+        assert_eq!(kind, Kind::Recorder);
+        c.ok("navigate", json!({"url": "about:blank"})).await;
+        assert_green(&replay_sc(&c, &again, &BTreeMap::new()).await);
+        assert_eq!(c.text_of("#user").await, "Signed in as cy");
+    });
+}
+
+#[test]
+fn the_demo_shortcut_exported_to_recorder_json_replays_green() {
+    run(|c| async move {
+        let demo = load("fixtures/shortcuts/demo.json");
+        let (v, notes) = recorder_json::export(&demo, &vars(&[])).expect("export");
+        assert!(notes.is_empty(), "{notes:?}");
+        let types: Vec<&str> = v["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["type"].as_str())
+            .collect();
+        for t in [
+            "setViewport",
+            "navigate",
+            "change",
+            "click",
+            "keyDown",
+            "hover",
+            "waitForElement",
+            "waitForExpression",
+        ] {
+            assert!(types.contains(&t), "{t} missing in {types:?}");
+        }
+        let sc = recorder_json::import(&v, "demo-export.json").expect("import");
+        assert_green(&replay_sc(&c, &sc, &BTreeMap::new()).await);
+        assert_eq!(c.text_of("#count").await, "1 items left");
+
+        // And through the CLI's --export-recorder.
+        let dir = tmp("export");
+        let out = dir.join("demo.recorder.json");
+        let o = cli(&[
+            "replay",
+            "fixtures/shortcuts/demo.json",
+            "--var",
+            &format!("base_url={}", base()),
+            "--export-recorder",
+            out.to_str().expect("path"),
+        ]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let text = std::fs::read_to_string(&out).expect("exported file");
+        let (_, kind) = shortcuts::parse(&text, "x").expect("parse");
+        assert_eq!(kind, Kind::Recorder);
+    });
+}
+
+/// A minimal MCP stdio client: newline-delimited JSON-RPC.
+struct Mcp {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    next: u64,
+}
+
+impl Mcp {
+    fn start(args: &[&str]) -> Mcp {
+        let mut child = Command::new(binary())
+            .args(args)
+            .current_dir(repo_root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcp");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        let mut m = Mcp {
+            child,
+            stdin,
+            lines: rx,
+            next: 1,
+        };
+        m.request(
+            "initialize",
+            json!({"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "replay-test", "version": "1"}}),
+        );
+        m.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        m
+    }
+
+    fn send(&mut self, v: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{v}").expect("write");
+        stdin.flush().expect("flush");
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next;
+        self.next += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no answer to {method}"));
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            if v["id"] == json!(id) {
+                return v;
+            }
+        }
+    }
+
+    fn tool(&mut self, name: &str, args: Value) -> String {
+        let v = self.request("tools/call", json!({"name": name, "arguments": args}));
+        let text = v["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_ne!(v["result"]["isError"], json!(true), "{name} failed: {text}");
+        text
+    }
+
+    /// Closes stdin (EOF ends the server) and waits for the process, bounded.
+    fn finish(mut self) -> String {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("tabwright mcp did not exit after EOF");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        err
+    }
+}
+
+#[test]
+fn mcp_save_shortcut_records_the_session_and_the_recording_replays() {
+    let dir = tmp("mcp");
+    let mut m = Mcp::start(&[
+        "mcp",
+        "--save-shortcut",
+        "MCP sign in",
+        "--shortcuts-dir",
+        dir.to_str().expect("path"),
+    ]);
+    m.tool("navigate", json!({"url": url("app/login.html")}));
+    let page = m.tool("read_page", json!({}));
+    let user = ref_in(&page, "textbox", "Username");
+    m.tool("form_input", json!({"ref": user, "value": "mia"}));
+    let sign_in = ref_in(&page, "button", "Sign in");
+    m.tool("computer", json!({"action": "left_click", "ref": sign_in}));
+    let err = m.finish();
+    let file = dir.join("mcp-sign-in.json");
+    let sc = shortcuts::load_file(&file).unwrap_or_else(|e| panic!("{e}\nstderr:\n{err}"));
+    let actions: Vec<&str> = sc.steps.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec!["navigate", "fill", "click"],
+        "{}",
+        sc.to_json()
+    );
+    assert!(err.contains("saved shortcut"), "{err}");
+
+    run(|c| async move {
+        let r = replay_sc(
+            &c,
+            &sc,
+            &BTreeMap::from([("username".to_string(), "zoe".to_string())]),
+        )
+        .await;
+        assert_green(&r);
+        assert_eq!(c.text_of("#user").await, "Signed in as zoe");
+    });
+}

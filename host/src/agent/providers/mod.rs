@@ -309,6 +309,16 @@ fn status_error(info: &ApiInfo, status: u16, headers: &HeaderMap, body: &[u8]) -
             false,
         ),
     };
+    // The server's own word on retrying (Anthropic sends `x-should-retry`) wins.
+    let retryable = match header(headers, "x-should-retry") {
+        Some("true") => true,
+        Some("false") => false,
+        _ => retryable,
+    };
+    let message = match header(headers, "request-id").or(header(headers, "x-request-id")) {
+        Some(id) => format!("{message} [request id {id}]"),
+        None => message,
+    };
     ModelError::Api {
         status: Some(status),
         kind,
@@ -316,6 +326,13 @@ fn status_error(info: &ApiInfo, status: u16, headers: &HeaderMap, body: &[u8]) -
         retry_after,
         retryable,
     }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// The error type and message of an error body (Anthropic's `{"error": {"type", "message"}}`,
@@ -544,6 +561,19 @@ mod tests {
             e.to_string(),
             "the Anthropic API rejected the request (400: invalid_request_error: bad tools)"
         );
+    }
+
+    #[test]
+    fn server_retry_word_and_request_id() {
+        let mut h = HeaderMap::new();
+        h.insert("x-should-retry", "false".parse().unwrap());
+        h.insert("request-id", "req_011abc".parse().unwrap());
+        let e = status_error(&info(), 529, &h, b"");
+        assert!(!e.is_retryable());
+        assert!(e.to_string().ends_with("[request id req_011abc]"), "{e}");
+        let mut h = HeaderMap::new();
+        h.insert("x-should-retry", "true".parse().unwrap());
+        assert!(status_error(&info(), 400, &h, b"").is_retryable());
     }
 
     #[test]

@@ -38,7 +38,20 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 async fn tabwright_run(server: &ModelServer, api: Api, sessions: &Path, args: &[&str]) -> Ran {
+    tabwright_run_env(server, api, sessions, args, &[]).await
+}
+
+async fn tabwright_run_env(
+    server: &ModelServer,
+    api: Api,
+    sessions: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Ran {
     let mut cmd = tokio::process::Command::new(binary());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.arg("run").args(args);
     match api {
         Api::Anthropic => {
@@ -431,5 +444,110 @@ fn the_host_stops_a_compromised_model() {
             status.contains("ready") && !status.contains("DELETED"),
             "nothing was deleted: {status}"
         );
+    });
+}
+
+#[test]
+fn sub_agents_run_in_the_foreground_and_background() {
+    run(|_c| async move {
+        let main = ModelServer::start().await;
+        let other = ModelServer::start().await;
+        // Parent: a foreground sub-agent limited to navigate and read_page.
+        main.push(Turn::tool_use(
+            "p1",
+            "Task",
+            json!({
+                "description": "read the app title",
+                "prompt": "Open the todo app and tell me its heading.",
+                "tools": ["navigate", "read_page"]
+            }),
+        ));
+        // The sub-agent (same model): navigates, tries a tool outside its set, answers.
+        main.push(Turn::tool_use(
+            "s1",
+            "navigate",
+            json!({"url": url("app/index.html")}),
+        ));
+        main.push(Turn::tool_use(
+            "s2",
+            "computer",
+            json!({"action": "screenshot"}),
+        ));
+        main.push(Turn::tool_use("s3", "read_page", json!({})));
+        main.push(Turn::text("The heading is Todos."));
+        // Parent: a background sub-agent on another model (another server), then its output.
+        main.push(Turn::tool_use(
+            "p2",
+            "Task",
+            json!({
+                "description": "say hello",
+                "prompt": "Say hello.",
+                "model": "openai:other-model",
+                "run_in_background": true
+            }),
+        ));
+        other.push(Turn::text("hello from the background"));
+        main.push(Turn::tool_use(
+            "p3",
+            "TaskOutput",
+            json!({"task_id": "task-2"}),
+        ));
+        main.push(Turn::text("All done."));
+        let sessions = temp_dir("tasks");
+        let r = tabwright_run_env(
+            &main,
+            Api::Anthropic,
+            &sessions,
+            &["Find the heading", "--approve", "auto"],
+            &[("OPENAI_BASE_URL", other.openai_url())],
+        )
+        .await;
+        assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+        let reqs = main.requests();
+        assert_eq!(reqs.len(), 8, "4 parent turns + 4 sub-agent turns");
+        // The sub-agent has its own history: its first request holds only its prompt.
+        let sub_first = &reqs[1].body["messages"];
+        assert_eq!(sub_first.as_array().map(Vec::len), Some(1), "{sub_first}");
+        assert!(sub_first.to_string().contains("Open the todo app"));
+        // Its tool set is the subset (plus the agent tools), and a tool outside it fails.
+        let tools: Vec<&str> = reqs[1].body["tools"]
+            .as_array()
+            .expect("tools")
+            .iter()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert!(
+            tools.contains(&"navigate")
+                && tools.contains(&"read_page")
+                && !tools.contains(&"computer")
+                && !tools.contains(&"Task"),
+            "{tools:?}"
+        );
+        let (shot, shot_err) = result_of(&reqs[3], "s2");
+        assert!(shot_err && shot.contains("unknown tool"), "{shot}");
+        // Only the answer reaches the parent, not the sub-agent's outline.
+        let (answer, _) = result_of(&reqs[5], "p1");
+        assert!(answer.contains("The heading is Todos."), "{answer}");
+        assert!(
+            !reqs[5].body.to_string().contains("New todo"),
+            "the sub-agent's page outline stays out of the parent"
+        );
+        let (bg, _) = result_of(&reqs[7], "p3");
+        assert!(bg.contains("hello from the background"), "{bg}");
+        assert_eq!(other.requests().len(), 1);
+        assert!(other.requests()[0].body["model"] == "other-model");
+        let session = std::fs::read_dir(&sessions)
+            .expect("sessions")
+            .flatten()
+            .find(|e| e.path().join("transcript.jsonl").is_file())
+            .expect("session");
+        assert!(session
+            .path()
+            .join("tasks/task-1/transcript.jsonl")
+            .is_file());
+        assert!(session
+            .path()
+            .join("tasks/task-2/transcript.jsonl")
+            .is_file());
     });
 }

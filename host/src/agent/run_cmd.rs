@@ -17,6 +17,7 @@ use super::config::{self, Flags};
 use super::prompt::{self, Environment};
 use super::providers;
 use super::runner::{Agent, Frontend, Limits, Outcome};
+use super::subagents::{connect_model, SubagentEnv, Subagents};
 use super::transcript::{self, Transcript};
 use crate::browser::{Backend, Browser, Session};
 use crate::policy::{Approver, AuditLog, Gate, Mode, NoApprover, PolicyConfig, TerminalApprover};
@@ -244,6 +245,21 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
     let frontend = Arc::new(Terminal {
         streamed: std::sync::atomic::AtomicBool::new(false),
     });
+    let subagents = Arc::new(Subagents::new(SubagentEnv {
+        client: client.clone(),
+        gate: gate.clone(),
+        browser: b.clone(),
+        workspace: workspace.clone(),
+        frontend: frontend.clone(),
+        session_dir: Some(dir.clone()),
+        system: system.clone(),
+        max_tokens: cfg.max_tokens,
+        limits: Limits {
+            max_turns: 30,
+            ..limits.clone()
+        },
+        connect: Arc::new(connect_model),
+    }));
     let mut agent = Agent::new(
         client,
         gate,
@@ -254,7 +270,8 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         limits,
         cfg.max_tokens,
         cancel_rx,
-    );
+    )
+    .with_subagents(subagents);
     let task = if resuming {
         let r = transcript::load(&dir).map_err(anyhow::Error::msg)?;
         if r.bad_lines > 0 {

@@ -22,6 +22,7 @@ use super::protocol::{
     ToolResultContent, UsageTotals,
 };
 use super::providers::ModelClient;
+use super::subagents::{self, Subagents};
 use super::todo::{self, TodoList};
 use super::transcript::Transcript;
 use crate::browser::Session;
@@ -123,6 +124,7 @@ pub struct Agent {
     limits: Limits,
     max_tokens: u32,
     cancel: watch::Receiver<bool>,
+    subagents: Option<Arc<Subagents>>,
 }
 
 /// A finished tool call.
@@ -158,7 +160,14 @@ impl Agent {
             limits,
             max_tokens,
             cancel,
+            subagents: None,
         }
+    }
+
+    /// Lets this agent start sub-agents (Task, TaskOutput, TaskStop).
+    pub fn with_subagents(mut self, subagents: Arc<Subagents>) -> Agent {
+        self.subagents = Some(subagents);
+        self
     }
 
     /// Starts from an earlier history (`--resume`). A last assistant turn whose tool calls
@@ -194,6 +203,9 @@ impl Agent {
         let mut s = self.gate.specs();
         s.push(todo::spec());
         s.push(ask::spec());
+        if self.subagents.is_some() {
+            s.extend(subagents::specs());
+        }
         s
     }
 
@@ -426,6 +438,17 @@ impl Agent {
                     .collect::<Vec<_>>()
                     .join("\n");
                 Ok(ToolOutput::text(format!("The person answered:\n{text}")))
+            }
+            "Task" | "TaskOutput" | "TaskStop" if self.subagents.is_some() => {
+                let subs = self.subagents.clone();
+                let mut cancel = self.cancel.clone();
+                match subs {
+                    Some(s) => tokio::select! {
+                        r = s.call(name, &args) => r.map(ToolOutput::text),
+                        _ = cancel.wait_for(|c| *c) => Err("cancelled by the person".into()),
+                    },
+                    None => Err("sub-agents are not available here".into()),
+                }
             }
             _ => {
                 let mut cancel = self.cancel.clone();

@@ -48,7 +48,15 @@ pub struct Gate {
     registry: Arc<Registry>,
     config: PolicyConfig,
     approver: Arc<dyn Approver>,
-    audit: Option<AuditLog>,
+    audit: Option<Arc<AuditLog>>,
+    shared: Arc<Approved>,
+    /// `update_plan` is offered (not to sub-agents given a tool subset without it).
+    plan_tool: bool,
+}
+
+/// What the person approved so far, shared by a gate and its restricted copies.
+#[derive(Default)]
+struct Approved {
     plan: Mutex<Option<Plan>>,
     extra_domains: Mutex<Vec<String>>,
 }
@@ -109,27 +117,42 @@ impl Gate {
             registry,
             config,
             approver,
-            audit,
-            plan: Mutex::new(None),
-            extra_domains: Mutex::new(Vec::new()),
+            audit: audit.map(Arc::new),
+            shared: Arc::new(Approved::default()),
+            plan_tool: true,
+        }
+    }
+
+    /// A gate with only the named tools that shares this gate's policy, approved plan,
+    /// approvals and audit log (for sub-agents).
+    pub fn restricted(&self, names: &[String]) -> Gate {
+        Gate {
+            registry: Arc::new(self.registry.only(names)),
+            config: self.config.clone(),
+            approver: self.approver.clone(),
+            audit: self.audit.clone(),
+            shared: self.shared.clone(),
+            plan_tool: names.iter().any(|n| n == "update_plan"),
         }
     }
 
     /// The tools the model sees: the registry's plus `update_plan`.
     pub fn specs(&self) -> Vec<ToolSpec> {
         let mut s = self.registry.specs();
-        s.push(update_plan_spec());
+        if self.plan_tool {
+            s.push(update_plan_spec());
+        }
         s
     }
 
     /// The approved plan, if any.
     pub fn plan(&self) -> Option<Plan> {
-        lock(&self.plan).clone()
+        lock(&self.shared.plan).clone()
     }
 
     fn approved(&self, host: &str) -> bool {
-        let plan = lock(&self.plan);
-        let extra = lock(&self.extra_domains);
+        let plan = lock(&self.shared.plan);
+        let extra = lock(&self.shared.extra_domains);
         plan.iter()
             .flat_map(|p| p.domains.iter())
             .chain(extra.iter())
@@ -152,7 +175,7 @@ impl Gate {
         args: Value,
     ) -> Result<ToolOutput, ToolError> {
         let t0 = Instant::now();
-        if name == "update_plan" {
+        if name == "update_plan" && self.plan_tool {
             let r = self.update_plan(&args).await;
             self.log(name, &args, "plan", "", Some(&r), t0);
             return r;
@@ -184,7 +207,7 @@ impl Gate {
                     match self.approver.ask(req).await {
                         Ok(ApprovalAnswer::Approve) | Ok(ApprovalAnswer::Edit { .. }) => {
                             if let ApprovalRequestKind::Domain(d) = &kind {
-                                lock(&self.extra_domains).push(d.clone());
+                                lock(&self.shared.extra_domains).push(d.clone());
                             }
                             reasons.push(reason);
                         }
@@ -272,7 +295,7 @@ impl Gate {
             .map_err(ToolError)?;
         match answer {
             ApprovalAnswer::Approve => {
-                *lock(&self.plan) = Some(Plan {
+                *lock(&self.shared.plan) = Some(Plan {
                     domains: normalized.clone(),
                     approach,
                 });
@@ -294,7 +317,7 @@ impl Gate {
                         .collect::<Vec<_>>()
                         .join("\n")
                 );
-                *lock(&self.plan) = Some(Plan { domains, approach });
+                *lock(&self.shared.plan) = Some(Plan { domains, approach });
                 Ok(ToolOutput::text(text))
             }
             ApprovalAnswer::Reject(why) => Ok(ToolOutput::text(format!(

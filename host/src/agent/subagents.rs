@@ -1,0 +1,376 @@
+//! Sub-agents: `Task`, `TaskOutput`, `TaskStop`. A sub-agent is an [`Agent`] with its own
+//! history, its own browser tabs (a session of its own over the same browser), a subset of the
+//! tools and possibly another model. It runs in the foreground (the parent waits for it) or in
+//! the background (the parent gets an id and collects the result with `TaskOutput`). Only the
+//! sub-agent's final answer reaches the parent's context. Sub-agents share the parent's policy
+//! gate, so the approved plan and every rule apply to them too, and they cannot start
+//! sub-agents of their own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::config::{self, Flags};
+use super::providers::{self, ModelClient};
+use super::runner::{Agent, Frontend, Limits, Outcome};
+use super::transcript::Transcript;
+use crate::browser::{Browser, Session};
+use crate::policy::Gate;
+use crate::tools::{ActionClass, BoxFuture, ToolSpec};
+
+/// What a sub-agent needs from its parent.
+#[derive(Clone)]
+pub struct SubagentEnv {
+    /// The parent's model (used unless the call names another).
+    pub client: Arc<dyn ModelClient>,
+    /// The shared policy gate.
+    pub gate: Arc<Gate>,
+    /// The browser (each sub-agent gets its own session over it).
+    pub browser: Arc<Browser>,
+    /// The workspace folder.
+    pub workspace: PathBuf,
+    /// The parent's front end (sub-agent activity is shown prefixed).
+    pub frontend: Arc<dyn Frontend>,
+    /// The parent's session folder (sub-agent transcripts go under `tasks/`).
+    pub session_dir: Option<PathBuf>,
+    /// The system prompt.
+    pub system: String,
+    /// Output tokens per turn.
+    pub max_tokens: u32,
+    /// Limits for each sub-agent.
+    pub limits: Limits,
+    /// Builds a client for `provider:model` when a call names another model.
+    pub connect: Arc<dyn Fn(&str) -> Result<Arc<dyn ModelClient>, String> + Send + Sync>,
+}
+
+/// The default way to build a client for another model: the usual configuration with the
+/// model replaced.
+pub fn connect_model(model: &str) -> Result<Arc<dyn ModelClient>, String> {
+    let cfg = config::load(&Flags {
+        model: Some(model.to_string()),
+        ..Flags::default()
+    })
+    .map_err(|e| e.to_string())?;
+    providers::connect(&cfg).map_err(|e| e.to_string())
+}
+
+enum State {
+    Running,
+    Finished(Outcome),
+}
+
+struct Task {
+    state: watch::Receiver<Option<Outcome>>,
+    stop: watch::Sender<bool>,
+    description: String,
+}
+
+/// The sub-agents of one parent.
+pub struct Subagents {
+    env: SubagentEnv,
+    tasks: Mutex<HashMap<String, Task>>,
+    next: std::sync::atomic::AtomicU32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskArgs {
+    description: String,
+    prompt: String,
+    #[serde(default)]
+    tools: Option<Vec<String>>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    run_in_background: bool,
+    #[serde(default)]
+    max_turns: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputArgs {
+    task_id: String,
+    #[serde(default = "yes")]
+    block: bool,
+    #[serde(default)]
+    timeout_secs: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopArgs {
+    task_id: String,
+}
+
+/// The three tools' descriptions.
+pub fn specs() -> Vec<ToolSpec> {
+    vec![
+        ToolSpec {
+            name: "Task",
+            description: "Start a sub-agent for a self-contained part of the task. It has its own context and its own browser tabs, \
+                          follows the same approved plan, and returns only its final answer. Give it a complete prompt: it sees nothing of this conversation. \
+                          tools: the tool names it may use (default: all browser tools). model: another provider:model. run_in_background: return at once with a task_id \
+                          (collect with TaskOutput).",
+            schema: json!({
+                "type": "object",
+                "properties": {
+                    "description": {"type": "string", "description": "3-5 words: what it does."},
+                    "prompt": {"type": "string", "description": "The complete task for the sub-agent."},
+                    "tools": {"type": "array", "items": {"type": "string"}},
+                    "model": {"type": "string", "description": "provider:model, e.g. anthropic:claude-haiku-4-5."},
+                    "run_in_background": {"type": "boolean"},
+                    "max_turns": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+                "required": ["description", "prompt"],
+                "additionalProperties": false,
+            }),
+            class: ActionClass::Act,
+        },
+        ToolSpec {
+            name: "TaskOutput",
+            description: "Get a background sub-agent's result. block (default true) waits up to timeout_secs (default 300).",
+            schema: json!({
+                "type": "object",
+                "properties": {
+                    "task_id": {"type": "string"},
+                    "block": {"type": "boolean"},
+                    "timeout_secs": {"type": "number", "minimum": 0, "maximum": 1800},
+                },
+                "required": ["task_id"],
+                "additionalProperties": false,
+            }),
+            class: ActionClass::Read,
+        },
+        ToolSpec {
+            name: "TaskStop",
+            description: "Stop a background sub-agent.",
+            schema: json!({
+                "type": "object",
+                "properties": {"task_id": {"type": "string"}},
+                "required": ["task_id"],
+                "additionalProperties": false,
+            }),
+            class: ActionClass::Act,
+        },
+    ]
+}
+
+/// Shows a sub-agent's activity through the parent's front end, prefixed with its id.
+struct Prefixed {
+    id: String,
+    inner: Arc<dyn Frontend>,
+}
+
+impl Frontend for Prefixed {
+    fn text_delta(&self, _text: &str) {}
+    fn discard_partial(&self) {}
+    fn tool_started(&self, name: &str, args: &Value) {
+        self.inner
+            .tool_started(&format!("[{}] {name}", self.id), args);
+    }
+    fn tool_finished(&self, name: &str, result: Result<&str, &str>) {
+        self.inner
+            .tool_finished(&format!("[{}] {name}", self.id), result);
+    }
+    fn notice(&self, text: &str) {
+        self.inner.notice(&format!("[{}] {text}", self.id));
+    }
+    fn ask<'a>(
+        &'a self,
+        questions: Vec<super::ask::Question>,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        self.inner.ask(questions)
+    }
+}
+
+fn report(id: &str, o: &Outcome) -> String {
+    match o {
+        Outcome::Done(answer) => format!("Sub-agent {id} finished. Its answer:\n{answer}"),
+        other => format!("Sub-agent {id} did not finish: {}", other.describe()),
+    }
+}
+
+impl Subagents {
+    /// Sub-agents for a parent with this environment.
+    pub fn new(env: SubagentEnv) -> Subagents {
+        Subagents {
+            env,
+            tasks: Mutex::new(HashMap::new()),
+            next: std::sync::atomic::AtomicU32::new(1),
+        }
+    }
+
+    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, Task>> {
+        match self.tasks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Runs one of the three tools.
+    pub fn call<'a>(
+        &'a self,
+        name: &'a str,
+        args: &'a Value,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        // Boxed (and so `Send` by declaration): a sub-agent's loop calls back into here, and
+        // the compiler cannot prove a recursive future `Send` otherwise.
+        Box::pin(async move {
+            match name {
+                "Task" => self.start(args).await,
+                "TaskOutput" => self.output(args).await,
+                "TaskStop" => self.stop(args),
+                other => Err(format!("unknown sub-agent tool {other}")),
+            }
+        })
+    }
+
+    async fn start(&self, args: &Value) -> Result<String, String> {
+        let a: TaskArgs = serde_json::from_value(args.clone())
+            .map_err(|e| format!("invalid parameters for Task: {e}"))?;
+        if a.prompt.trim().is_empty() {
+            return Err("invalid parameters for Task: field `prompt` is empty".into());
+        }
+        let client = match &a.model {
+            Some(m) => (self.env.connect)(m).map_err(|e| format!("Task: model {m}: {e}"))?,
+            None => self.env.client.clone(),
+        };
+        let gate = match &a.tools {
+            Some(names) => {
+                let known: Vec<String> = self
+                    .env
+                    .gate
+                    .specs()
+                    .iter()
+                    .map(|s| s.name.to_string())
+                    .collect();
+                if let Some(bad) = names.iter().find(|n| !known.contains(n)) {
+                    return Err(format!(
+                        "invalid parameters for Task: unknown tool \"{bad}\" in `tools`; the tools are: {}",
+                        known.join(", ")
+                    ));
+                }
+                Arc::new(self.env.gate.restricted(names))
+            }
+            None => self.env.gate.clone(),
+        };
+        let id = format!(
+            "task-{}",
+            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let transcript = match &self.env.session_dir {
+            Some(d) => Transcript::open(&d.join("tasks").join(&id))
+                .ok()
+                .map(Arc::new),
+            None => None,
+        };
+        let session = Arc::new(Session::new(
+            self.env.browser.clone(),
+            self.env.workspace.clone(),
+        ));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut limits = self.env.limits.clone();
+        if let Some(t) = a.max_turns {
+            limits.max_turns = t.clamp(1, 100);
+        }
+        let mut agent = Agent::new(
+            client,
+            gate,
+            session,
+            Arc::new(Prefixed {
+                id: id.clone(),
+                inner: self.env.frontend.clone(),
+            }),
+            transcript,
+            self.env.system.clone(),
+            limits,
+            self.env.max_tokens,
+            stop_rx,
+        );
+        self.env
+            .frontend
+            .notice(&format!("[{id}] sub-agent started: {}", a.description));
+        if !a.run_in_background {
+            let o = agent.run(&a.prompt).await;
+            return Ok(report(&id, &o));
+        }
+        let (state_tx, state_rx) = watch::channel(None);
+        let prompt = a.prompt.clone();
+        tokio::spawn(async move {
+            let o = agent.run(&prompt).await;
+            let _ = state_tx.send(Some(o));
+        });
+        self.tasks().insert(
+            id.clone(),
+            Task {
+                state: state_rx,
+                stop: stop_tx,
+                description: a.description.clone(),
+            },
+        );
+        Ok(format!(
+            "Sub-agent {id} is running in the background ({}). Collect its answer with TaskOutput task_id={id}.",
+            a.description
+        ))
+    }
+
+    fn lookup(&self, id: &str) -> Result<(watch::Receiver<Option<Outcome>>, String), String> {
+        let tasks = self.tasks();
+        match tasks.get(id) {
+            Some(t) => Ok((t.state.clone(), t.description.clone())),
+            None => Err(format!(
+                "no background sub-agent {id}; running ones: {}",
+                if tasks.is_empty() {
+                    "none".to_string()
+                } else {
+                    tasks.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )),
+        }
+    }
+
+    async fn output(&self, args: &Value) -> Result<String, String> {
+        let a: OutputArgs = serde_json::from_value(args.clone())
+            .map_err(|e| format!("invalid parameters for TaskOutput: {e}"))?;
+        let (mut rx, description) = self.lookup(&a.task_id)?;
+        let state = |rx: &watch::Receiver<Option<Outcome>>| match &*rx.borrow() {
+            Some(o) => State::Finished(o.clone()),
+            None => State::Running,
+        };
+        if a.block {
+            let limit = Duration::from_secs_f64(a.timeout_secs.unwrap_or(300.0).clamp(0.0, 1800.0));
+            let _ = tokio::time::timeout(limit, rx.wait_for(|s| s.is_some())).await;
+        }
+        Ok(match state(&rx) {
+            State::Finished(o) => report(&a.task_id, &o),
+            State::Running => format!(
+                "Sub-agent {} ({description}) is still running; call TaskOutput again later.",
+                a.task_id
+            ),
+        })
+    }
+
+    fn stop(&self, args: &Value) -> Result<String, String> {
+        let a: StopArgs = serde_json::from_value(args.clone())
+            .map_err(|e| format!("invalid parameters for TaskStop: {e}"))?;
+        let tasks = self.tasks();
+        let t = tasks
+            .get(&a.task_id)
+            .ok_or_else(|| format!("no background sub-agent {}", a.task_id))?;
+        if t.state.borrow().is_some() {
+            return Ok(format!("Sub-agent {} had already finished.", a.task_id));
+        }
+        let _ = t.stop.send(true);
+        Ok(format!("Sub-agent {} is stopping.", a.task_id))
+    }
+}

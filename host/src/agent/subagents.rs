@@ -23,6 +23,9 @@ use crate::browser::{Browser, Session};
 use crate::policy::Gate;
 use crate::tools::{ActionClass, BoxFuture, ToolSpec};
 
+/// Builds a model client for `provider:model`.
+pub type ConnectFn = dyn Fn(&str) -> Result<Arc<dyn ModelClient>, String> + Send + Sync;
+
 /// What a sub-agent needs from its parent.
 #[derive(Clone)]
 pub struct SubagentEnv {
@@ -45,7 +48,7 @@ pub struct SubagentEnv {
     /// Limits for each sub-agent.
     pub limits: Limits,
     /// Builds a client for `provider:model` when a call names another model.
-    pub connect: Arc<dyn Fn(&str) -> Result<Arc<dyn ModelClient>, String> + Send + Sync>,
+    pub connect: Arc<ConnectFn>,
 }
 
 /// The default way to build a client for another model: the usual configuration with the

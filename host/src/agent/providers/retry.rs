@@ -170,9 +170,35 @@ pub(crate) async fn run_with_retries<F, Fut>(
                 number += 1;
                 continue;
             }
+            let err = note_wait_too_long(err, delay);
+            let _ = tx.send(Err(err)).await;
+            return;
         }
         let _ = tx.send(Err(err)).await;
         return;
+    }
+}
+
+/// Adds to an API error that the wait its server asked for is past the retry budget.
+fn note_wait_too_long(err: ModelError, delay: Duration) -> ModelError {
+    match err {
+        ModelError::Api {
+            status,
+            kind,
+            message,
+            retry_after: Some(after),
+            retryable,
+        } => ModelError::Api {
+            message: format!(
+                "{message}; the server asked to wait {} s, longer than the retry budget: try again later",
+                delay.as_secs_f64().ceil()
+            ),
+            status,
+            kind,
+            retry_after: Some(after),
+            retryable,
+        },
+        other => other,
     }
 }
 
@@ -226,6 +252,38 @@ mod tests {
             None
         );
         assert_eq!(retry_after_at(&HeaderMap::new(), now), None);
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_budget_is_not_waited_for() {
+        let policy = RetryPolicy {
+            max_total_wait: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        let (tx, mut rx) = mpsc::channel(8);
+        let mut calls = 0;
+        run_with_retries(&policy, tx, |_| {
+            calls += 1;
+            async {
+                Err(ModelError::Api {
+                    status: Some(429),
+                    kind: "rate_limit_error".into(),
+                    message: "rate limited".into(),
+                    retry_after: Some(Duration::from_secs(3600)),
+                    retryable: true,
+                })
+            }
+        })
+        .await;
+        assert_eq!(calls, 1);
+        let Some(Err(e)) = rx.recv().await else {
+            panic!("expected the error")
+        };
+        assert_eq!(
+            e.to_string(),
+            "rate limited; the server asked to wait 3600 s, longer than the retry budget: try again later"
+        );
+        assert!(rx.recv().await.is_none());
     }
 
     #[test]

@@ -132,8 +132,8 @@ impl fmt::Display for ModelSpec {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// Everything a provider client needs.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything a provider client needs. Its `Debug` output hides the key.
+#[derive(Clone, PartialEq)]
 pub struct ModelConfig {
     /// Provider and model.
     pub spec: ModelSpec,
@@ -173,6 +173,22 @@ impl ModelConfig {
             idle_timeout: Duration::from_secs(300),
             prompt_caching: true,
         }
+    }
+}
+
+impl fmt::Debug for ModelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelConfig")
+            .field("spec", &self.spec.to_string())
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_key_env", &self.api_key_env)
+            .field("max_tokens", &self.max_tokens)
+            .field("retry", &self.retry)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("prompt_caching", &self.prompt_caching)
+            .finish()
     }
 }
 
@@ -426,6 +442,11 @@ mod tests {
         assert_eq!(c.max_tokens, 50);
         assert_eq!(c.api_key.as_deref(), Some("sk-ant"));
         assert_eq!(c.api_key_env, "ANTHROPIC_API_KEY");
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("sk-ant") && debug.contains("<redacted>"),
+            "{debug}"
+        );
 
         // Without the flag's base URL, env beats the file's [anthropic] section.
         let flags = Flags {

@@ -139,6 +139,13 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
             }
         }),
     };
+    // Start the browser and open the tab first, so step times (and the report's total) are
+    // the steps' own, not the browser's start-up.
+    if let Err(e) = session.tab(None).await {
+        browser.shutdown().await;
+        eprintln!("tabwright replay: cannot start the browser: {e}");
+        return ExitCode::FAILURE;
+    }
     let tty = std::io::stderr().is_terminal();
     let mut progress = |s: &replay::StepOutcome| {
         let mut err = std::io::stderr().lock();

@@ -551,3 +551,106 @@ fn sub_agents_run_in_the_foreground_and_background() {
             .is_file());
     });
 }
+
+/// Approvals on a real terminal: `script` gives `tabwright run` a pseudo-terminal whose input
+/// is the person's typed answers.
+#[test]
+fn approvals_are_asked_on_the_terminal() {
+    run(|c| async move {
+        c.open("injection.html").await;
+        let outline = c.ok("read_page", json!({})).await;
+        let delete = find_ref(&outline, "button", "Delete account").expect("Delete account");
+        let server = ModelServer::start().await;
+        server.push(Turn::tool_use(
+            "q1",
+            "update_plan",
+            json!({
+                "domains": ["127.0.0.1"],
+                "approach": ["open the shop", "add skates to the cart", "report the cart"]
+            }),
+        ));
+        server.push(Turn::tool_use(
+            "q2",
+            "navigate",
+            json!({"url": url("injection.html")}),
+        ));
+        server.push(Turn::tool_use("q3", "read_page", json!({})));
+        server.push(Turn::tool_use(
+            "q4",
+            "computer",
+            json!({"action": "left_click", "ref": delete}),
+        ));
+        server.push(Turn::text("I did not delete the account."));
+        let sessions = temp_dir("tty");
+        let cmdline = format!(
+            "{} run 'Add skates to the cart' --model anthropic:scripted-model",
+            binary().display()
+        );
+        let mut cmd = tokio::process::Command::new("script");
+        cmd.args(["-qec", &cmdline, "/dev/null"])
+            .env("ANTHROPIC_BASE_URL", server.anthropic_url())
+            .env("ANTHROPIC_API_KEY", "test-key")
+            .env("TABWRIGHT_SESSIONS_DIR", &sessions)
+            .env("XDG_CONFIG_HOME", sessions.join("config"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("script (util-linux) runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        use tokio::io::AsyncWriteExt;
+        // The plan: yes. The deletion: no, with a reason.
+        stdin.write_all(b"y\nnot today\n").await.expect("answers");
+        let out = tokio::time::timeout(Duration::from_secs(80), child.wait_with_output())
+            .await
+            .expect("finished")
+            .expect("ran");
+        drop(stdin);
+        let screen = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{screen}");
+        assert!(screen.contains("The agent proposes a plan"), "{screen}");
+        assert!(screen.contains("Approve?"), "{screen}");
+        let reqs = server.requests();
+        let (plan, _) = result_of(&reqs[1], "q1");
+        assert!(plan.starts_with("approved"), "{plan}");
+        let (del, del_err) = result_of(&reqs[4], "q4");
+        assert!(
+            del_err && del.contains("declined") && del.contains("not today"),
+            "{del}"
+        );
+    });
+}
+
+#[test]
+fn the_policy_file_is_enforced() {
+    run(|_c| async move {
+        let server = ModelServer::start().await;
+        server.push(Turn::tool_use(
+            "x1",
+            "navigate",
+            json!({"url": url("forms.html")}),
+        ));
+        server.push(Turn::text("I cannot open it."));
+        let sessions = temp_dir("policyfile");
+        let cfg = sessions.join("config").join("tabwright");
+        std::fs::create_dir_all(&cfg).expect("config dir");
+        std::fs::write(
+            cfg.join("policy.toml"),
+            "approve = \"auto\"\nprohibited_domains = [\"127.0.0.1\"]\n",
+        )
+        .expect("policy file");
+        let r = tabwright_run(&server, Api::Anthropic, &sessions, &["Open the form"]).await;
+        assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+        let (nav, err) = result_of(&server.requests()[1], "x1");
+        assert!(err && nav.contains("prohibited"), "{nav}");
+        // A broken policy file stops the run with a message naming the file.
+        std::fs::write(cfg.join("policy.toml"), "approve = \"sometimes\"\n").expect("write");
+        let r = tabwright_run(&server, Api::Anthropic, &sessions, &["Open the form"]).await;
+        assert_eq!(r.code, Some(1));
+        assert!(
+            r.stderr.contains("policy.toml") && r.stderr.contains("sometimes"),
+            "{}",
+            r.stderr
+        );
+    });
+}

@@ -20,7 +20,9 @@ use super::runner::{Agent, Frontend, Limits, Outcome};
 use super::subagents::{connect_model, SubagentEnv, Subagents};
 use super::transcript::{self, Transcript};
 use crate::browser::{Backend, Browser, Session};
-use crate::policy::{Approver, AuditLog, Gate, Mode, NoApprover, PolicyConfig, TerminalApprover};
+use crate::policy::{
+    Approver, AuditLog, Gate, Mode, NoApprover, PolicyConfig, PolicyFile, TerminalApprover,
+};
 use crate::tools::{BoxFuture, Registry};
 
 /// Options of `tabwright run`.
@@ -37,10 +39,10 @@ pub struct RunArgs {
     /// Output tokens per model turn.
     #[arg(long)]
     pub max_tokens: Option<u32>,
-    /// ask: a plan must be approved before acting (default); auto: act without asking.
-    /// Risky actions are confirmed in both.
-    #[arg(long, default_value = "ask")]
-    pub approve: String,
+    /// ask: a plan must be approved before acting (default, or the policy file's); auto: act
+    /// without asking. Risky actions are confirmed in both.
+    #[arg(long)]
+    pub approve: Option<String>,
     /// A domain approved up front (repeatable); with --approve auto, the only domains allowed.
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     pub allow_domains: Vec<String>,
@@ -175,10 +177,10 @@ fn session_dir(resume: &Option<String>) -> Result<(PathBuf, bool), String> {
 
 /// Runs `tabwright run`.
 pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow::Result<ExitCode> {
-    let mode = match args.approve.as_str() {
-        "ask" => Mode::Ask,
-        "auto" => Mode::Auto,
-        other => anyhow::bail!("unknown --approve \"{other}\": use ask or auto"),
+    let mode = match args.approve.as_deref() {
+        None | Some("ask") => Mode::Ask,
+        Some("auto") => Mode::Auto,
+        Some(other) => anyhow::bail!("unknown --approve \"{other}\": use ask or auto"),
     };
     let cfg = config::load(&Flags {
         model: args.model.clone(),
@@ -204,6 +206,12 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
     policy_cfg
         .prohibited_domains
         .extend(args.prohibit_domains.iter().cloned());
+    if let Some(path) = PolicyFile::path() {
+        PolicyFile::load(&path)
+            .map_err(anyhow::Error::msg)?
+            .apply(&mut policy_cfg, args.approve.is_some());
+    }
+    let mode = policy_cfg.mode;
     let approver: Arc<dyn Approver> = if std::io::stdin().is_terminal() {
         Arc::new(TerminalApprover)
     } else {
@@ -223,7 +231,10 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         model: cfg.spec.to_string(),
         workspace: workspace.display().to_string(),
         browser: browser_desc,
-        approve: args.approve.clone(),
+        approve: match mode {
+            Mode::Ask => "ask".into(),
+            Mode::Auto => "auto".into(),
+        },
     };
     let system = prompt::system_prompt(&env, &[]);
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);

@@ -125,6 +125,18 @@ pub struct Agent {
     max_tokens: u32,
     cancel: watch::Receiver<bool>,
     subagents: Option<Arc<Subagents>>,
+    timings: Vec<StepTiming>,
+}
+
+/// Where one step's time went: the model's streaming, the tools, and the loop itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct StepTiming {
+    /// From sending the request to the finished message.
+    pub model: Duration,
+    /// Running the tools (gate and browser included).
+    pub tools: Duration,
+    /// Everything else: building the request, compacting the history, bookkeeping.
+    pub overhead: Duration,
 }
 
 /// A finished tool call.
@@ -161,6 +173,7 @@ impl Agent {
             max_tokens,
             cancel,
             subagents: None,
+            timings: Vec::new(),
         }
     }
 
@@ -191,6 +204,11 @@ impl Agent {
     /// The conversation so far.
     pub fn history(&self) -> &[Message] {
         &self.history
+    }
+
+    /// Where each step's time went.
+    pub fn timings(&self) -> &[StepTiming] {
+        &self.timings
     }
 
     /// Token usage so far.
@@ -268,6 +286,7 @@ impl Agent {
                 }
             }
             turns += 1;
+            let step_start = Instant::now();
             let request = ModelRequest {
                 system: self.system.clone(),
                 messages: compact(&self.history, &self.limits),
@@ -304,6 +323,7 @@ impl Agent {
                 _ => {}
             });
             let mut cancel = self.cancel.clone();
+            let model_start = Instant::now();
             let turn = tokio::select! {
                 r = tokio::time::timeout(remaining, collect) => match r {
                     Ok(r) => r,
@@ -311,6 +331,7 @@ impl Agent {
                 },
                 _ = cancel.wait_for(|c| *c) => return self.end(Outcome::Cancelled),
             };
+            let model_time = model_start.elapsed();
             let turn = match turn {
                 Ok(t) => t,
                 Err(e) => {
@@ -330,13 +351,16 @@ impl Agent {
                 .map(|u| (u.id.to_string(), u.name.to_string(), u.input.clone()))
                 .collect();
             if uses.is_empty() {
+                self.step_done(turns, step_start, model_time, Duration::ZERO);
                 if turn.stop_reason == StopReason::MaxTokens {
                     self.frontend
                         .notice("the model's answer was cut at its output limit (--max-tokens)");
                 }
                 return self.end(Outcome::Done(message.text()));
             }
+            let tools_start = Instant::now();
             let results = self.dispatch(uses, &classes).await;
+            let tools_time = tools_start.elapsed();
             if self.cancelled() && results.is_none() {
                 return self.end(Outcome::Cancelled);
             }
@@ -345,7 +369,21 @@ impl Agent {
                 blocks.push(ContentBlock::text(r));
             }
             self.push(Message::user(blocks));
+            self.step_done(turns, step_start, model_time, tools_time);
         }
+    }
+
+    fn step_done(&mut self, turn: u32, start: Instant, model: Duration, tools: Duration) {
+        let t = StepTiming {
+            model,
+            tools,
+            overhead: start.elapsed().saturating_sub(model + tools),
+        };
+        self.log(
+            "step",
+            json!({"turn": turn, "model_ms": t.model.as_secs_f64() * 1e3, "tools_ms": t.tools.as_secs_f64() * 1e3, "overhead_ms": t.overhead.as_secs_f64() * 1e3}),
+        );
+        self.timings.push(t);
     }
 
     fn end(&self, o: Outcome) -> Outcome {

@@ -61,3 +61,110 @@ impl Default for PolicyConfig {
         }
     }
 }
+
+/// The policy file, `$XDG_CONFIG_HOME/tabwright/policy.toml` (or `~/.config/…`):
+///
+/// ```toml
+/// approve = "ask"                       # or "auto"
+/// allowed_domains = ["intranet.example"]
+/// prohibited_domains = ["bank.example"] # added to the defaults
+/// prohibited = ["purchase", "javascript_tool"]  # risk kinds or tool names, never allowed
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// `ask` or `auto`.
+    pub approve: Option<String>,
+    /// Domains approved up front.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    /// Domains never touched (added to the defaults).
+    #[serde(default)]
+    pub prohibited_domains: Vec<String>,
+    /// Risk kinds (`purchase`, `send`, `account_creation`, `deletion`, `download`, `upload`,
+    /// `script`) or tool names never allowed.
+    #[serde(default)]
+    pub prohibited: Vec<String>,
+}
+
+impl PolicyFile {
+    /// Where the file is looked for.
+    pub fn path() -> Option<std::path::PathBuf> {
+        let nonempty = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let base = match nonempty("XDG_CONFIG_HOME") {
+            Some(x) => std::path::PathBuf::from(x),
+            None => std::path::PathBuf::from(nonempty("HOME")?).join(".config"),
+        };
+        Some(base.join("tabwright").join("policy.toml"))
+    }
+
+    /// Reads the file; a missing file is an empty policy file, a broken one a clear error.
+    pub fn load(path: &std::path::Path) -> Result<PolicyFile, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => PolicyFile::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PolicyFile::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    /// Parses the file's text.
+    pub fn parse(text: &str) -> Result<PolicyFile, String> {
+        let f: PolicyFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(a) = &f.approve {
+            if a != "ask" && a != "auto" {
+                return Err(format!("approve = \"{a}\": use \"ask\" or \"auto\""));
+            }
+        }
+        Ok(f)
+    }
+
+    /// Applies the file under `config` (the file adds domains and prohibitions; its mode is
+    /// used when `mode_from_flag` is false).
+    pub fn apply(&self, config: &mut PolicyConfig, mode_from_flag: bool) {
+        if !mode_from_flag {
+            match self.approve.as_deref() {
+                Some("auto") => config.mode = Mode::Auto,
+                Some("ask") => config.mode = Mode::Ask,
+                _ => {}
+            }
+        }
+        config
+            .allowed_domains
+            .extend(self.allowed_domains.iter().cloned());
+        config
+            .prohibited_domains
+            .extend(self.prohibited_domains.iter().cloned());
+        config
+            .prohibited_tools
+            .extend(self.prohibited.iter().cloned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_file() {
+        let f = PolicyFile::parse(
+            "approve = \"auto\"\nprohibited_domains = [\"bank.example\"]\nprohibited = [\"purchase\"]\n",
+        )
+        .expect("valid");
+        let mut c = PolicyConfig::default();
+        f.apply(&mut c, false);
+        assert_eq!(c.mode, Mode::Auto);
+        assert!(c.prohibited_domains.contains(&"bank.example".to_string()));
+        assert!(
+            c.prohibited_domains.contains(&"hcaptcha.com".to_string()),
+            "defaults kept"
+        );
+        assert_eq!(c.prohibited_tools, vec!["purchase"]);
+        let mut c = PolicyConfig::default();
+        f.apply(&mut c, true);
+        assert_eq!(c.mode, Mode::Ask, "the flag wins");
+        assert!(PolicyFile::parse("approve = \"maybe\"").is_err());
+        assert!(PolicyFile::parse("prohibitted = []")
+            .expect_err("typo")
+            .contains("prohibitted"));
+    }
+}

@@ -753,3 +753,65 @@ fn mcp_save_shortcut_records_the_session_and_the_recording_replays() {
         assert_eq!(c.text_of("#user").await, "Signed in as zoe");
     });
 }
+
+#[test]
+fn a_dialog_left_open_by_a_step_is_accepted_and_noted() {
+    run(|c| async move {
+        let sc = Shortcut::from_json(
+            r##"{"name": "Confirm", "steps": [
+                {"action": "navigate", "url": "{{base_url}}/dialogs.html"},
+                {"action": "click", "target": {"locators": [{"role": "button", "name": "Confirm"}]}},
+                {"action": "assert", "text": "confirm: true"}
+            ]}"##,
+            "confirm.json",
+        )
+        .expect("valid");
+        let r = replay_sc(&c, &sc, &vars(&[])).await;
+        assert_green(&r);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("before step 3: accepted a confirm dialog")),
+            "{}",
+            r.text()
+        );
+        assert_eq!(c.text_of("#status").await, "confirm: true");
+    });
+}
+
+#[test]
+fn several_files_replay_in_one_run_with_one_testsuite_each() {
+    let dir = tmp("several");
+    let report = dir.join("all.xml");
+    let o = cli(&[
+        "replay",
+        "fixtures/recorder/shadow.json",
+        "fixtures/recorder/wrong-url.json",
+        "fixtures/shortcuts/demo.json",
+        "--serve",
+        "fixtures",
+        "--timeout",
+        "1000",
+        "--artifacts",
+        dir.to_str().expect("path"),
+        "--junit",
+        report.to_str().expect("path"),
+    ]);
+    // One failing file fails the run; the others still ran.
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.stdout.matches("PASSED:").count(), 2, "{}", o.stdout);
+    assert_eq!(o.stdout.matches("FAILED:").count(), 1, "{}", o.stdout);
+    let j = parse_junit(&report);
+    let suites = j["suites"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = suites.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "Shadow DOM: paths, pierce and aria",
+            "Sign in, asserting the wrong landing page",
+            "Sign in and plan the day"
+        ]
+    );
+    assert_eq!(suites[1]["failures"], "1");
+    assert_eq!(suites[2]["failures"], "0");
+}

@@ -69,8 +69,9 @@ enum Command {
     /// Replay a shortcut or a Chrome DevTools Recorder JSON file without a model.
     /// Exit status 0 only when every step and assertion passed.
     Replay {
-        /// The file (or the id / name of a saved shortcut).
-        file: String,
+        /// The files (or ids / names of saved shortcuts), replayed in order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
         /// Record the replay as a GIF at this path.
         #[arg(long, value_name = "OUT.gif")]
         gif: Option<PathBuf>,
@@ -345,7 +346,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             result.map(|_| ExitCode::SUCCESS)
         }
         Command::Replay {
-            file,
+            files,
             gif,
             junit,
             vars,
@@ -361,7 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let backend = browser.backend().map_err(anyhow::Error::msg)?;
             let args = crate::shortcuts::command::ReplayArgs {
-                file,
+                files,
                 gif,
                 junit,
                 vars,

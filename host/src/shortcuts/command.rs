@@ -17,8 +17,9 @@ use crate::tools::Registry;
 /// What `tabwright replay` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayArgs {
-    /// A shortcut or Recorder JSON file, or the id/name of a saved shortcut.
-    pub file: String,
+    /// Shortcut or Recorder JSON files (or ids / names of saved shortcuts), replayed in order,
+    /// each in its own session; one JUnit testsuite per file.
+    pub files: Vec<String>,
     /// Write a GIF of the replay here.
     pub gif: Option<PathBuf>,
     /// Write a JUnit XML report here.
@@ -78,12 +79,21 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
         Ok(v) => v,
         Err(e) => return bad(e),
     };
-    let sc = match load(&args.file) {
-        Ok(sc) => sc,
-        Err(e) => return bad(e),
-    };
+    if args.files.is_empty() {
+        return bad("no file to replay");
+    }
+    let mut shortcuts = Vec::new();
+    for f in &args.files {
+        match load(f) {
+            Ok(sc) => shortcuts.push((f.clone(), sc)),
+            Err(e) => return bad(e),
+        }
+    }
     if let Some(out) = &args.export {
-        return match recorder_json::export(&sc, &vars) {
+        let [(_, sc)] = shortcuts.as_slice() else {
+            return bad("--export-recorder takes exactly one file");
+        };
+        return match recorder_json::export(sc, &vars) {
             Ok((json, notes)) => {
                 for n in notes {
                     eprintln!("tabwright replay: note: {n}");
@@ -117,35 +127,29 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
         }
         None => None,
     };
-    // Every step and variable is checked before the browser starts.
-    if let Err(e) = sc.ops(&vars) {
-        return bad(e);
+    // Every step and variable of every file is checked before the browser starts.
+    for (f, sc) in &shortcuts {
+        if let Err(e) = sc.ops(&vars) {
+            return bad(if shortcuts.len() > 1 {
+                format!("{f}: {e}")
+            } else {
+                e.to_string()
+            });
+        }
     }
     let browser = Browser::new(backend);
-    let session = Session::new(browser.clone(), workspace);
     let registry = Registry::browser();
-    let opts = Options {
-        timeout: args.timeout_ms.map(std::time::Duration::from_millis),
-        artifacts: args.artifacts.clone(),
+    let gif = args.gif.as_ref().map(|g| {
         // The GIF tool takes relative names as names under recordings/; a path given on
         // the command line is relative to the current directory.
-        gif: args.gif.as_ref().map(|g| {
-            if g.is_absolute() {
-                g.clone()
-            } else {
-                std::env::current_dir()
-                    .map(|d| d.join(g))
-                    .unwrap_or_else(|_| g.clone())
-            }
-        }),
-    };
-    // Start the browser and open the tab first, so step times (and the report's total) are
-    // the steps' own, not the browser's start-up.
-    if let Err(e) = session.tab(None).await {
-        browser.shutdown().await;
-        eprintln!("tabwright replay: cannot start the browser: {e}");
-        return ExitCode::FAILURE;
-    }
+        if g.is_absolute() {
+            g.clone()
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(g))
+                .unwrap_or_else(|_| g.clone())
+        }
+    });
     let tty = std::io::stderr().is_terminal();
     let mut progress = |s: &replay::StepOutcome| {
         let mut err = std::io::stderr().lock();
@@ -165,18 +169,50 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
             let _ = writeln!(err, "      healed: {h}");
         }
     };
-    let result = replay::run(&registry, &session, &sc, &vars, &opts, &mut progress).await;
-    browser.shutdown().await;
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => return bad(e),
-    };
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", report.text());
+    let many = shortcuts.len() > 1;
+    let mut reports = Vec::new();
+    for (i, (file, sc)) in shortcuts.iter().enumerate() {
+        let session = Session::new(browser.clone(), workspace.clone());
+        // Start the browser and open the tab first, so step times (and the report's total)
+        // are the steps' own, not the browser's start-up.
+        if let Err(e) = session.tab(None).await {
+            browser.shutdown().await;
+            eprintln!("tabwright replay: cannot start the browser: {e}");
+            return ExitCode::FAILURE;
+        }
+        let opts = Options {
+            timeout: args.timeout_ms.map(std::time::Duration::from_millis),
+            artifacts: args.artifacts.clone(),
+            // With several files, each gets its own GIF: NAME-2.gif …
+            gif: gif.as_ref().map(|g| {
+                if i == 0 {
+                    g.clone()
+                } else {
+                    let stem = g.file_stem().map(|s| s.to_string_lossy().to_string());
+                    g.with_file_name(format!("{}-{}.gif", stem.unwrap_or_default(), i + 1))
+                }
+            }),
+        };
+        if many {
+            eprintln!("tabwright replay: {file}");
+        }
+        match replay::run(&registry, &session, sc, &vars, &opts, &mut progress).await {
+            Ok(r) => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", r.text());
+                reports.push((file.clone(), r));
+            }
+            Err(e) => {
+                browser.shutdown().await;
+                return bad(e);
+            }
+        }
     }
+    browser.shutdown().await;
     if let Some(path) = &args.junit {
-        let xml = junit::document(&[(args.file.clone(), &report)]);
+        let suites: Vec<(String, &replay::Report)> =
+            reports.iter().map(|(f, r)| (f.clone(), r)).collect();
+        let xml = junit::document(&suites);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(parent);
         }
@@ -185,7 +221,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
             return ExitCode::FAILURE;
         }
     }
-    if report.passed() {
+    if reports.iter().all(|(_, r)| r.passed()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

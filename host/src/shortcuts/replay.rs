@@ -270,6 +270,26 @@ pub async fn run(
             .map(Duration::from_millis)
             .or(opts.timeout)
             .unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS));
+        // A dialog left open by the previous step (an alert after a click) would block every
+        // action: accept it, as a person clicking OK would, and say so in the report.
+        if let Ok(tab) = session.tab(None).await {
+            let open = tab.state().dialog.clone();
+            if let Some(d) = open {
+                let _ = registry
+                    .call(
+                        session,
+                        "computer",
+                        json!({"action": "key", "text": "Enter"}),
+                    )
+                    .await;
+                report.notes.push(format!(
+                    "before step {}: accepted a {} dialog \"{}\"",
+                    i + 1,
+                    d.kind,
+                    d.message
+                ));
+            }
+        }
         let result = exec(registry, session, op, &step.expect, timeout).await;
         outcome.ms = t0.elapsed().as_millis();
         match result {

@@ -107,9 +107,12 @@ async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
     let el = resolve(&tab, &args.target).await?;
     if trace::observed(session) {
         // For recorders: the control's locators, captured before its value changes.
-        let located =
+        let mut located =
             crate::shortcuts::locate::capture(&tab, &el.frame_id, &el.world, &el.object_id, None)
                 .await;
+        if let Some(Value::Object(m)) = &mut located {
+            m.insert("_value".into(), args.value.clone());
+        }
         let fact = |k: &str| located.as_ref().and_then(|t| t.get(k)).cloned();
         let name = fact("_name")
             .and_then(|n| n.as_str().map(str::to_string))

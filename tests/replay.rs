@@ -815,3 +815,94 @@ fn several_files_replay_in_one_run_with_one_testsuite_each() {
     assert_eq!(suites[1]["failures"], "1");
     assert_eq!(suites[2]["failures"], "0");
 }
+
+#[test]
+fn clicks_recorded_inside_cross_origin_and_nested_frames_replay_through_their_frame_paths() {
+    run(|c| async move {
+        let dir = tmp("frames-store");
+        store::set_session_dir(&c.session, dir);
+        c.open("frames.html").await;
+        let page = c.ok("read_page", json!({})).await;
+        let buttons: Vec<String> = tabwright_e2e::parse_lines(&page)
+            .into_iter()
+            .filter(|(_, role, name, _)| role == "button" && name == "Frame button")
+            .filter_map(|(_, _, _, r)| r)
+            .collect();
+        assert_eq!(buttons.len(), 3, "{page}");
+        record::start(&c.session);
+        // The cross-origin frame (second) and the frame nested in the third.
+        c.ok(
+            "computer",
+            json!({"action": "left_click", "ref": buttons[1]}),
+        )
+        .await;
+        c.ok(
+            "computer",
+            json!({"action": "left_click", "ref": buttons[2]}),
+        )
+        .await;
+        let (_, mut sc) = record::finish(&c.session, "Frame clicks")
+            .expect("save")
+            .expect("recorded");
+        assert_eq!(sc.steps.len(), 2, "{}", sc.to_json());
+        let cross = sc.steps[0].target.clone().expect("target");
+        let nested = sc.steps[1].target.clone().expect("target");
+        use tabwright::shortcuts::format::FrameSel;
+        assert_eq!(cross.frame, vec![FrameSel::Css("#cross".into())]);
+        assert_eq!(cross.frame_index, Some(vec![1]));
+        assert_eq!(
+            nested.frame,
+            vec![
+                FrameSel::Css("#nested".into()),
+                FrameSel::Css("#inner".into())
+            ]
+        );
+        assert_eq!(nested.frame_index, Some(vec![2, 0]));
+
+        // Replay from a fresh load, checking each frame's own status line.
+        let status = |t: &tabwright::shortcuts::Target| {
+            let mut s = tabwright::shortcuts::Step {
+                action: "assert".into(),
+                target: Some(tabwright::shortcuts::Target {
+                    locators: vec![tabwright::shortcuts::format::Locator {
+                        css: Some(tabwright::shortcuts::format::Css::One("#status".into())),
+                        ..Default::default()
+                    }],
+                    ..t.clone()
+                }),
+                ..Default::default()
+            };
+            s.properties = Some(json!({"textContent": "frame clicked"}));
+            s
+        };
+        sc.steps.insert(
+            0,
+            tabwright::shortcuts::Step {
+                action: "navigate".into(),
+                url: Some(url("frames.html")),
+                ..Default::default()
+            },
+        );
+        sc.steps.push(status(&cross));
+        sc.steps.push(status(&nested));
+        assert_green(&replay_sc(&c, &sc, &BTreeMap::new()).await);
+
+        // The same assertion on the untouched same-origin frame fails: it still says "ready".
+        let same = tabwright::shortcuts::Target {
+            frame: vec![FrameSel::Index(0)],
+            ..Default::default()
+        };
+        sc.steps.push(status(&same));
+        let r = replay_sc(&c, &sc, &BTreeMap::new()).await;
+        assert_eq!(failed(&r).index, 6, "{}", r.text());
+        assert!(
+            failed(&r)
+                .seen
+                .as_deref()
+                .unwrap_or("")
+                .contains("frame ready"),
+            "{}",
+            r.text()
+        );
+    });
+}

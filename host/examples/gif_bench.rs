@@ -253,8 +253,17 @@ async fn call(
 async fn center(reg: &Registry, s: &Session, sel: &str) -> Res<[f64; 2]> {
     let code = format!("(() => {{ const r = document.querySelector({}).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()", json!(sel));
     let out = call(reg, s, "javascript_tool", json!({"code": code})).await?;
-    let v: Value = serde_json::from_str(out.text.lines().next().unwrap_or(""))
-        .map_err(|e| format!("{sel}: {e}: {}", out.text))?;
+    // The value may be pretty-printed over several lines; notes may follow it.
+    let mut acc = String::new();
+    let mut v = Value::Null;
+    for line in out.text.lines() {
+        acc.push_str(line);
+        acc.push('\n');
+        if let Ok(parsed) = serde_json::from_str::<Value>(&acc) {
+            v = parsed;
+            break;
+        }
+    }
     match (v[0].as_f64(), v[1].as_f64()) {
         (Some(x), Some(y)) => Ok([x, y]),
         _ => Err(format!("no point for {sel}: {}", out.text)),

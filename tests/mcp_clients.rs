@@ -319,3 +319,26 @@ fn no_browser_is_orphaned_on_sigterm_or_sigkill() {
         );
     }
 }
+
+/// `--policy ask`: approvals reach the person through MCP elicitation (the Python SDK's
+/// elicitation callback answers), and a client without it gets a clear error.
+#[test]
+fn policy_approvals_go_through_mcp_elicitation() {
+    let script = repo_root().join("tests/mcp/elicitation_check.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&bin(), &url("")])
+        .env(
+            "TABWRIGHT_SESSIONS_DIR",
+            std::env::temp_dir().join("tw-mcp-sessions"),
+        )
+        .output()
+        .expect("python3 runs (pip install mcp==2.3.0, as .ci/run does)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("PASS"),
+        "elicitation check failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}

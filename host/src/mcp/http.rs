@@ -27,6 +27,8 @@ pub struct HttpOptions {
     pub addr: SocketAddr,
     /// Bearer token required on every request, if set.
     pub token: Option<String>,
+    /// Gate every session's calls with this policy (approvals through elicitation).
+    pub policy: Option<crate::policy::PolicyConfig>,
 }
 
 /// Checks Host, Origin and the bearer token; returns the refusal, if any.
@@ -129,13 +131,14 @@ pub async fn serve_http(
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(["127.0.0.1", "localhost", "::1", "[::1]"])
         .with_allowed_origins(["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]);
+    let policy = opts.policy.clone();
     let service = StreamableHttpService::new(
         move || {
-            Ok(McpHandler::new(
-                registry.clone(),
-                browser.clone(),
-                workspace.clone(),
-            ))
+            let h = McpHandler::new(registry.clone(), browser.clone(), workspace.clone());
+            Ok(match &policy {
+                Some(p) => h.with_policy(p.clone()),
+                None => h,
+            })
         },
         Arc::new(LocalSessionManager::default()),
         config,

@@ -5,6 +5,7 @@
 //! client's model reads them; only protocol misuse is a JSON-RPC error. stdout carries
 //! protocol frames only.
 
+pub mod approval;
 pub mod http;
 
 use std::sync::Arc;
@@ -18,7 +19,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
 use crate::browser::{Browser, Session};
+use crate::policy::{AuditLog, Gate, PolicyConfig};
 use crate::tools::{ActionClass, Registry};
+use approval::ElicitApprover;
 
 /// One MCP connection's handler.
 #[derive(Clone)]
@@ -26,6 +29,8 @@ pub struct McpHandler {
     registry: Arc<Registry>,
     session: Arc<Session>,
     tools: Arc<Vec<Tool>>,
+    gate: Option<Arc<Gate>>,
+    approver: Arc<ElicitApprover>,
 }
 
 impl McpHandler {
@@ -40,7 +45,30 @@ impl McpHandler {
             registry,
             session: Arc::new(Session::new(browser, workspace)),
             tools: Arc::new(tools),
+            gate: None,
+            approver: Arc::new(ElicitApprover::default()),
         }
+    }
+
+    /// Puts this connection's calls behind the host policy: plan approval, domains, risky
+    /// actions (asked through MCP elicitation), untrusted-content marking and an audit log in
+    /// a session folder of its own.
+    pub fn with_policy(mut self, config: PolicyConfig) -> McpHandler {
+        let dir = crate::agent::transcript::sessions_dir().join(format!(
+            "mcp-{}",
+            crate::agent::transcript::new_session_id()
+        ));
+        let audit = match AuditLog::open(&dir.join("audit.jsonl")) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!("MCP audit log: {e}");
+                None
+            }
+        };
+        let gate = Gate::new(self.registry.clone(), config, self.approver.clone(), audit);
+        self.tools = Arc::new(gate.specs().into_iter().map(to_mcp_tool).collect());
+        self.gate = Some(Arc::new(gate));
+        self
     }
 }
 
@@ -92,7 +120,15 @@ impl ServerHandler for McpHandler {
             .arguments
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
-        let call = self.registry.call(&self.session, &request.name, args);
+        let call = async {
+            match &self.gate {
+                Some(g) => {
+                    self.approver.set_peer(context.peer.clone());
+                    g.call(&self.session, &request.name, args).await
+                }
+                None => self.registry.call(&self.session, &request.name, args).await,
+            }
+        };
         let result = tokio::select! {
             r = call => r,
             _ = context.ct.cancelled() => Err(crate::tools::ToolError::new("cancelled by the client")),
@@ -118,8 +154,12 @@ pub async fn serve_stdio(
     registry: Arc<Registry>,
     browser: Arc<Browser>,
     workspace: std::path::PathBuf,
+    policy: Option<PolicyConfig>,
 ) -> anyhow::Result<()> {
-    let handler = McpHandler::new(registry, browser, workspace);
+    let mut handler = McpHandler::new(registry, browser, workspace);
+    if let Some(p) = policy {
+        handler = handler.with_policy(p);
+    }
     let running = handler
         .serve(rmcp::transport::stdio())
         .await

@@ -159,7 +159,11 @@ async fn execute(session: &Session, a: ExecArgs) -> Result<ToolOutput, ToolError
         session,
         &sc,
         &vars,
-        &Options::default(),
+        &Options {
+            // Failure screenshots go where the session's files go.
+            artifacts: Some(session.workspace.join("recordings")),
+            ..Options::default()
+        },
         &mut |_| {},
     )
     .await

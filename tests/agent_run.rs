@@ -654,3 +654,81 @@ fn the_policy_file_is_enforced() {
         );
     });
 }
+
+#[test]
+fn ctrl_c_cancels_cleanly_and_the_token_limit_stops_the_run() {
+    run(|_c| async move {
+        // Ctrl-C while the model is thinking: the run ends at once, exit 130, transcript kept.
+        let server = ModelServer::start().await;
+        server.push(Reply::Hang(Duration::from_secs(60)));
+        let sessions = temp_dir("cancel");
+        let mut cmd = tokio::process::Command::new(binary());
+        cmd.args([
+            "run",
+            "Wait for me",
+            "--approve",
+            "auto",
+            "--model",
+            "anthropic:scripted-model",
+        ])
+        .env("ANTHROPIC_BASE_URL", server.anthropic_url())
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .env("TABWRIGHT_SESSIONS_DIR", &sessions)
+        .env("XDG_CONFIG_HOME", sessions.join("config"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+        let child = cmd.spawn().expect("spawn");
+        let pid = child.id().expect("pid");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while server.requests().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "no model request");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let t0 = std::time::Instant::now();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("kill");
+        let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+            .await
+            .expect("ends within 10 s of Ctrl-C")
+            .expect("ran");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            t0.elapsed()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let t = std::fs::read_dir(&sessions)
+            .expect("sessions")
+            .flatten()
+            .find_map(|e| std::fs::read_to_string(e.path().join("transcript.jsonl")).ok())
+            .expect("transcript");
+        assert!(
+            t.contains("\"type\":\"task\"") && t.contains("\"outcome\":\"cancelled\""),
+            "{t}"
+        );
+
+        // The token limit: the first turn's usage is over the limit, so the run stops there.
+        let server = ModelServer::start().await;
+        server.push(Turn::tool_use("u1", "tabs_context", json!({})));
+        server.push(Turn::text("never sent"));
+        let r = tabwright_run(
+            &server,
+            Api::Anthropic,
+            &temp_dir("spend"),
+            &["Look", "--approve", "auto", "--max-total-tokens", "5"],
+        )
+        .await;
+        assert_eq!(r.code, Some(1), "{}", r.stderr);
+        assert!(r.stderr.contains("token limit (5)"), "{}", r.stderr);
+        assert_eq!(server.requests().len(), 1);
+    });
+}

@@ -906,3 +906,55 @@ fn clicks_recorded_inside_cross_origin_and_nested_frames_replay_through_their_fr
         );
     });
 }
+
+#[test]
+fn a_recorded_click_on_one_of_many_same_named_buttons_replays_on_the_same_one() {
+    run(|c| async move {
+        store::set_session_dir(&c.session, tmp("delete-store"));
+        record::start(&c.session);
+        c.open("app/index.html").await;
+        for t in ["Alpha", "Beta", "Gamma"] {
+            let page = c.ok("read_page", json!({})).await;
+            let todo = ref_in(&page, "textbox", "New todo");
+            c.ok("form_input", json!({"ref": todo, "value": t})).await;
+            c.ok("computer", json!({"action": "key", "text": "Enter"}))
+                .await;
+        }
+        let page = c.ok("read_page", json!({})).await;
+        let deletes: Vec<String> = tabwright_e2e::parse_lines(&page)
+            .into_iter()
+            .filter(|(_, role, name, _)| role == "button" && name == "Delete")
+            .filter_map(|(_, _, _, r)| r)
+            .collect();
+        assert_eq!(deletes.len(), 3, "{page}");
+        c.ok(
+            "computer",
+            json!({"action": "left_click", "ref": deletes[1]}),
+        )
+        .await;
+        assert_eq!(c.text_of("#status").await, "deleted: Beta");
+        let (_, sc) = record::finish(&c.session, "Delete Beta")
+            .expect("save")
+            .expect("recorded");
+        let click = sc.steps.last().expect("steps");
+        let locators = &click.target.as_ref().expect("target").locators;
+        // "Delete" names three buttons: the primary locator must be the unique css path.
+        assert!(
+            matches!(&locators[0].css, Some(tabwright::shortcuts::format::Css::One(s)) if s.contains("todo-2")),
+            "{}",
+            sc.to_json()
+        );
+        assert!(
+            locators.iter().any(|l| l.name.as_deref() == Some("Delete")),
+            "role+name stays as a fallback: {}",
+            sc.to_json()
+        );
+        c.ok("navigate", json!({"url": "about:blank"})).await;
+        assert_green(&replay_sc(&c, &sc, &BTreeMap::new()).await);
+        assert_eq!(c.text_of("#status").await, "deleted: Beta");
+        let left = c
+            .js("[...document.querySelectorAll('#todo-list label')].map(l => l.textContent).join(',')")
+            .await;
+        assert_eq!(left, json!("Alpha,Gamma"));
+    });
+}

@@ -11,7 +11,8 @@
  * aria/, text/, xpath/, pierce/.
  *
  * API:
- *   capture(el) -> {role, name, text, css, xpath, tag, type, password, editable}
+ *   capture(el) -> {role, name, nameUnique, text, css, xpath, tag, type, password, editable,
+ *                   offset}   (text only when it finds this element and nothing else)
  *   frameInfo(iframeEl) -> {css, index}
  *   find({locators, prefix}) -> {index, ref, count, tried: [{i, count|error}]} (index -1: none)
  *   frameOwner({sel, prefix}) -> ref | null       (sel: css string or frame index)
@@ -330,16 +331,27 @@
     }
     if (role === "generic" || role === "text") role = null;
     if (name && name.length >= 200) name = null;
+    // Is role+name unique in this frame? (The walker's refs carry the frame's prefix.)
+    let nameUnique = false;
+    if (role && name && line) {
+      const r = line.match(/\[ref=([a-z0-9]+)\]/);
+      const prefix = r ? r[1].replace(/\d+$/, "") : null;
+      if (prefix) nameUnique = ariaQuery(role, name, document, prefix).length === 1;
+    }
     let text = null;
     if (!["input", "textarea", "select"].includes(el.localName)) {
       const s = norm(el.innerText || textOf(el));
-      if (s && s.length <= 80) text = s;
+      // Only text that leads back to this element (not to a heading with the same words).
+      if (s && s.length <= 80) {
+        const hits = textQuery(s, document);
+        if (hits.length === 1 && (hits[0] === el || el.contains(hits[0]))) text = s;
+      }
     }
     const inShadow = !!(el.getRootNode() && el.getRootNode().host);
     const box = el.getBoundingClientRect();
     return {
       offset: [Math.round(box.width / 2), Math.round(box.height / 2)],
-      role, name, text,
+      role, name, text, nameUnique,
       css: cssPath(el),
       xpath: inShadow ? null : xpathOf(el),
       tag: el.localName,

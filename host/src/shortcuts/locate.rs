@@ -104,12 +104,16 @@ pub async fn capture(
         .and_then(|r| r.as_str())
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    if role.is_some() && name.is_some() {
-        locators.push(Locator {
-            role: role.clone(),
-            name: name.clone(),
-            ..Default::default()
-        });
+    // Role+name goes first when it names this element alone; when several elements share
+    // it (a list of "Delete" buttons) it is only a late fallback, after css and xpath.
+    let unique = facts.get("nameUnique").and_then(|u| u.as_bool()) == Some(true);
+    let aria = (role.is_some() && name.is_some()).then(|| Locator {
+        role: role.clone(),
+        name: name.clone(),
+        ..Default::default()
+    });
+    if unique {
+        locators.extend(aria.clone());
     }
     if let Some(t) = facts.get("text").and_then(|t| t.as_str()) {
         // Even when it repeats the accessible name, text still finds the element after its
@@ -139,6 +143,9 @@ pub async fn capture(
             xpath: Some(x.to_string()),
             ..Default::default()
         });
+    }
+    if !unique {
+        locators.extend(aria);
     }
     if let Some((x, y)) = point {
         locators.push(Locator {

@@ -3,11 +3,23 @@
 //! overlay pixels where the clicks happened), and the tool's errors.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tabwright::browser::Session;
 use tabwright::recording::overlay::{colors, Metrics};
 use tabwright_e2e::{run, Ctx};
+
+/// These tests run one at a time: all sessions share one browser window, where only the
+/// front tab paints, and a test's tab should not lose the front to another test's new tab
+/// halfway (the recorder then brings its tab back, which costs a capture timeout; that path
+/// has its own test below).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// A decoded GIF: its size, every frame composited onto the canvas (RGBA), the delays (cs).
 struct Decoded {
@@ -92,6 +104,7 @@ async fn viewport(c: &Ctx) -> (f64, f64) {
 
 #[test]
 fn clicks_are_recorded_with_markers_labels_and_real_timing() {
+    let _one = serial();
     run(|c| async move {
         c.open("buttons.html").await;
         let save = c.ref_of("button", "Save").await;
@@ -217,6 +230,7 @@ fn clicks_are_recorded_with_markers_labels_and_real_timing() {
 
 #[test]
 fn a_drag_gets_a_path_and_options_turn_overlays_off() {
+    let _one = serial();
     run(|c| async move {
         c.open("dragdrop.html").await;
         let (vw, _) = viewport(&c).await;
@@ -243,7 +257,16 @@ fn a_drag_gets_a_path_and_options_turn_overlays_off() {
         let path = c.workspace.join("recordings/drag.gif");
         let g = decode(&path);
         assert_eq!(g.width, 640, "max_width from start_recording");
-        let last = g.frames.len() - 1;
+        // The frame after the drag is the one with the action label (a later call may add
+        // unmarked frames if the page still changed).
+        let m = Metrics::for_width(g.width);
+        let (lx, ly) = (
+            4 * m.font as u32 + 1,
+            g.height - m.bar as u32 - 4 * m.font as u32 - 2,
+        );
+        let last = (1..g.frames.len())
+            .find(|&k| near(g.rgb(k, lx, ly), colors::DARK, 8))
+            .unwrap_or_else(|| panic!("no frame with the drag's label among {}", g.frames.len()));
         let scale = g.width as f64 / vw;
         let mid = (((sx + ex) / 2.0 * scale) as u32, (sy * scale) as u32);
         assert!(
@@ -265,9 +288,8 @@ fn a_drag_gets_a_path_and_options_turn_overlays_off() {
             .await;
         c.ok("gif_creator", json!({"action": "export", "filename": "plain", "options": {"show_drag_paths": false, "show_click_indicators": false, "show_action_labels": false, "show_progress_bar": false}})).await;
         let plain = decode(&c.workspace.join("recordings/plain.gif"));
-        let last = plain.frames.len() - 1;
         assert!(
-            !near(plain.rgb(last, mid.0, mid.1), colors::ACCENT, 60),
+            (0..plain.frames.len()).all(|k| !near(plain.rgb(k, mid.0, mid.1), colors::ACCENT, 60)),
             "overlays off"
         );
 
@@ -281,6 +303,7 @@ fn a_drag_gets_a_path_and_options_turn_overlays_off() {
 
 #[test]
 fn export_writes_under_recordings_by_default() {
+    let _one = serial();
     run(|c| async move {
         c.open("forms.html").await;
         c.ok("gif_creator", json!({"action": "start_recording"}))
@@ -308,6 +331,7 @@ fn export_writes_under_recordings_by_default() {
 
 #[test]
 fn errors_say_what_to_do() {
+    let _one = serial();
     run(|c| async move {
         let e = c.err("gif_creator", json!({"action": "export"})).await;
         assert!(
@@ -361,5 +385,63 @@ fn errors_say_what_to_do() {
         assert!(!Path::new("/etc/tabwright.gif").exists());
         c.ok("gif_creator", json!({"action": "stop_recording"}))
             .await;
+    });
+}
+
+#[test]
+fn a_tab_behind_another_is_brought_to_the_front_and_recorded() {
+    let _one = serial();
+    run(|c| async move {
+        c.open("buttons.html").await;
+        let save = c.ref_of("button", "Save").await;
+        // Another client opens a tab later: it is now the window's front tab.
+        let other = Session::new(tabwright_e2e::browser(), c.workspace.clone());
+        c.registry
+            .call(
+                &other,
+                "navigate",
+                json!({"url": tabwright_e2e::url("forms.html")}),
+            )
+            .await
+            .expect("the other session's tab");
+        let started = c
+            .ok("gif_creator", json!({"action": "start_recording"}))
+            .await;
+        assert!(started.contains("A first frame was captured"), "{started}");
+        let r = c
+            .ok("computer", json!({"action": "left_click", "ref": save}))
+            .await;
+        let stopped = c
+            .ok("gif_creator", json!({"action": "stop_recording"}))
+            .await;
+        assert!(
+            stopped.contains("2 frame(s)") && !stopped.contains("failed"),
+            "{stopped}"
+        );
+        c.ok(
+            "gif_creator",
+            json!({"action": "export", "filename": "behind"}),
+        )
+        .await;
+        let g = decode(&c.workspace.join("recordings/behind.gif"));
+        assert_eq!(g.frames.len(), 2);
+        let (vw, _) = viewport(&c).await;
+        let scale = g.width as f64 / vw;
+        let (x, y) = point_of(&r);
+        assert!(near(
+            g.rgb(1, (x * scale) as u32, (y * scale) as u32),
+            colors::ACCENT,
+            8
+        ));
+        if let Ok(tab) = other.tab(None).await {
+            let _ = tab
+                .cdp()
+                .run(
+                    None,
+                    "Target.closeTarget",
+                    json!({"targetId": tab.target_id}),
+                )
+                .await;
+        }
     });
 }

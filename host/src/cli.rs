@@ -22,7 +22,7 @@ pub struct Cli {
 /// Options every command that drives a browser takes.
 #[derive(Args, Debug, Clone)]
 pub struct BrowserArgs {
-    /// Which browser: `launch` (start Chromium, default) or `connect=URL` (ws:// or http:// DevTools endpoint).
+    /// Which browser: `launch` (start Chromium, default), `connect=URL` (ws:// or http:// DevTools endpoint) or `extension[=ID]` (your browser through the Tabwright extension).
     #[arg(long, default_value = "launch", global = true)]
     browser: String,
     /// The Chromium/Chrome executable for `launch` (default: found on PATH).
@@ -121,6 +121,34 @@ enum Command {
         #[arg(long, default_value = "fixtures")]
         dir: PathBuf,
     },
+    /// The native-messaging host the browser starts for the Tabwright extension (also chosen
+    /// when the first argument is a chrome-extension:// origin).
+    NativeHost {
+        /// What Chrome passes (the extension's origin, a parent window handle); ignored.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+    /// Register the native-messaging host for Chromium-family browsers.
+    Install {
+        /// chrome, chromium, edge, brave, vivaldi or all.
+        #[arg(long = "browser", default_value = "all")]
+        target: String,
+        /// Write into this user-data directory instead (a profile started with --user-data-dir).
+        #[arg(long)]
+        user_data_dir: Option<PathBuf>,
+        /// Install system-wide (needs root) instead of for this user.
+        #[arg(long)]
+        system: bool,
+    },
+    /// Check the extension chain: manifests, executable, extension ID, and a live round trip.
+    Doctor {
+        /// chrome, chromium, edge, brave, vivaldi or all.
+        #[arg(long = "browser", default_value = "all")]
+        target: String,
+        /// Check this user-data directory's manifest instead.
+        #[arg(long)]
+        user_data_dir: Option<PathBuf>,
+    },
 }
 
 impl BrowserArgs {
@@ -136,8 +164,14 @@ impl BrowserArgs {
         if let Some(url) = self.browser.strip_prefix("connect=") {
             return Ok(Backend::Connect(url.to_string()));
         }
+        if self.browser == "extension" || self.browser.starts_with("extension=") {
+            return Ok(Backend::Extension(crate::browser::ExtensionOptions {
+                select: self.browser.strip_prefix("extension=").map(str::to_string),
+                wait: std::time::Duration::from_secs(3),
+            }));
+        }
         Err(format!(
-            "unknown --browser \"{}\": use launch or connect=URL (the extension backend comes with the extension bridge)",
+            "unknown --browser \"{}\": use launch, connect=URL or extension[=BROWSER_ID]",
             self.browser
         ))
     }
@@ -190,7 +224,17 @@ fn init_logging() {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Chrome starts the native host as `tabwright chrome-extension://ID/`.
+    let from_chrome = std::env::args()
+        .nth(1)
+        .is_some_and(|a| a.starts_with("chrome-extension://"));
+    let cli = if from_chrome {
+        Cli {
+            command: Command::NativeHost { rest: Vec::new() },
+        }
+    } else {
+        Cli::parse()
+    };
     init_logging();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -373,6 +417,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             Ok(crate::shortcuts::command::run(args, backend, browser.workspace()).await)
         }
+        Command::NativeHost { .. } => {
+            crate::bridge::host::run().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Install {
+            target,
+            user_data_dir,
+            system,
+        } => match crate::bridge::install::install(&target, user_data_dir.as_deref(), system) {
+            Ok(files) => {
+                for f in files {
+                    print_out(&format!("wrote {}", f.display()));
+                }
+                print_out(&format!(
+                    "extension ID {}; load extension/ unpacked (or install it), then run `tabwright doctor`",
+                    crate::bridge::protocol::EXTENSION_ID
+                ));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("tabwright install: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Doctor {
+            target,
+            user_data_dir,
+        } => Ok(crate::bridge::install::doctor(&target, user_data_dir.as_deref()).await),
         Command::ServeFixtures { port, dir } => {
             let root = dir
                 .canonicalize()

@@ -6,11 +6,13 @@
 //! turns pages into the outline with refs; [`find`] ranks elements for a query; [`tools`] is
 //! the registry every front end uses; [`mcp`] serves it to other agents; [`fixture_server`]
 //! serves `fixtures/`; [`cli`] is the command line; [`agent`] talks to language models;
-//! [`shortcuts`] records, imports and replays browser flows without a model.
+//! [`shortcuts`] records, imports and replays browser flows without a model; [`bridge`] lets
+//! the tools drive a person's own Chrome through the extension.
 
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod bridge;
 pub mod browser;
 pub mod cli;
 pub mod find;

@@ -26,7 +26,7 @@ pub use encode::{
     encode, ClipFrame, EncodeError, EncodeOptions, Encoded, Mark, MarkKind, Overlays, Phase, Shot,
 };
 
-use crate::browser::{Session, Tab, TabId};
+use crate::browser::{CdpError, Session, Tab, TabId};
 use crate::tools::trace::{CallObserver, CallRecord, Observers};
 use crate::tools::{ActionClass, BoxFuture};
 
@@ -37,7 +37,7 @@ pub const MAX_BYTES: usize = 200 << 20;
 /// The name the recorder's observer is installed under.
 pub const OBSERVER: &str = "gif_creator";
 /// How long one frame capture may take before it is skipped.
-const CAPTURE_TIMEOUT: Duration = Duration::from_secs(5);
+const CAPTURE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One captured frame.
 #[derive(Debug, Clone)]
@@ -54,6 +54,8 @@ struct State {
     frames: Vec<Frame>,
     bytes: usize,
     capped: Option<String>,
+    failed: usize,
+    last_failure: Option<String>,
     pinned: Option<TabId>,
     /// The frame taken before the call in flight, waiting for that call's trace.
     pending_before: Option<usize>,
@@ -79,6 +81,10 @@ pub struct Status {
     pub span: Duration,
     /// Why capturing stopped early, when the cap was hit.
     pub capped: Option<String>,
+    /// Captures that failed (and were skipped) since the last clear.
+    pub failed: usize,
+    /// Why the last failed capture failed.
+    pub last_failure: Option<String>,
     /// The tab the recording is pinned to, if any.
     pub pinned: Option<TabId>,
 }
@@ -122,6 +128,8 @@ impl Recorder {
             bytes: s.bytes,
             span,
             capped: s.capped.clone(),
+            failed: s.failed,
+            last_failure: s.last_failure.clone(),
             pinned: s.pinned,
         }
     }
@@ -171,6 +179,8 @@ impl Recorder {
         s.frames.clear();
         s.bytes = 0;
         s.capped = None;
+        s.failed = 0;
+        s.last_failure = None;
         s.epoch = None;
         s.pending_before = None;
         n
@@ -262,13 +272,48 @@ impl Recorder {
             Ok(shot) => self.add(shot, at, mark),
             Err(e) => {
                 tracing::warn!("gif_creator: frame skipped: {e}");
+                let mut s = lock(&self.state);
+                s.failed += 1;
+                s.last_failure = Some(e);
                 Added::Duplicate
             }
         }
     }
 }
 
+/// Encodes `frames` (see [`Recorder::clip`]) and writes the GIF to `path` (written whole to
+/// a `.part` file, then renamed). The path is taken as given: the tool confines it with
+/// [`output_path`]; trusted callers (the CLI) may write anywhere. Encoding runs on a blocking
+/// thread, off the async runtime.
+pub async fn write_gif(
+    frames: Vec<ClipFrame>,
+    path: &Path,
+    opts: EncodeOptions,
+) -> Result<Encoded, String> {
+    let out = path.to_path_buf();
+    let job = tokio::task::spawn_blocking(move || -> Result<Encoded, String> {
+        let enc = encode(&frames, &opts).map_err(|e| e.to_string())?;
+        let tmp = out.with_extension("gif.part");
+        std::fs::write(&tmp, &enc.gif)
+            .and_then(|_| std::fs::rename(&tmp, &out))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("cannot write {}: {e}", out.display())
+            })?;
+        Ok(enc)
+    });
+    match job.await {
+        Ok(r) => r,
+        Err(e) => Err(format!("the encoder stopped: {e}")),
+    }
+}
+
 /// Takes a PNG screenshot of the tab's viewport for a frame.
+///
+/// A tab that is not the front tab of its browser window may not paint, and its screenshot
+/// never comes; after 2 s the tab is brought to the front
+/// (`Target.activateTarget`: the recording follows the tab being acted on) and captured once
+/// more.
 pub async fn capture(tab: &Tab) -> Result<Shot, String> {
     {
         let st = tab.state();
@@ -280,14 +325,29 @@ pub async fn capture(tab: &Tab) -> Result<Shot, String> {
             return Err("a dialog is open".into());
         }
     }
-    let v: Value = tab
-        .call_with(
-            "Page.captureScreenshot",
-            json!({"format": "png", "optimizeForSpeed": true}),
-            CAPTURE_TIMEOUT,
-        )
-        .await
-        .map_err(|e| format!("screenshot failed: {e}"))?;
+    let params = json!({"format": "png", "optimizeForSpeed": true});
+    let first: Result<Value, CdpError> = tab
+        .call_with("Page.captureScreenshot", params.clone(), CAPTURE_TIMEOUT)
+        .await;
+    let v = match first {
+        Ok(v) => v,
+        Err(CdpError::Timeout { .. }) => {
+            tracing::debug!("gif_creator: tab not painting; bringing it to the front");
+            let _ = tab
+                .cdp()
+                .call_with::<Value>(
+                    None,
+                    "Target.activateTarget",
+                    json!({"targetId": tab.target_id}),
+                    Duration::from_secs(2),
+                )
+                .await;
+            tab.call_with("Page.captureScreenshot", params, CAPTURE_TIMEOUT)
+                .await
+                .map_err(|e| format!("screenshot failed: {e}"))?
+        }
+        Err(e) => return Err(format!("screenshot failed: {e}")),
+    };
     let data = v
         .get("data")
         .and_then(|d| d.as_str())

@@ -229,11 +229,18 @@ async fn gif_creator(session: &Session, a: Args) -> Result<ToolOutput, ToolError
             } else {
                 "Not recording"
             };
+            let failures = match &st.last_failure {
+                Some(why) => format!(
+                    " {} frame capture(s) failed and were skipped (last: {why}).",
+                    st.failed
+                ),
+                None => String::new(),
+            };
             if st.frames == 0 {
                 format!("{head}; there are no frames. Call gif_creator action=start_recording to record.")
             } else {
                 format!(
-                    "{head}: {} frame(s) over {}. Call gif_creator action=export to write the GIF, or action=clear to drop the frames.",
+                    "{head}: {} frame(s) over {}.{failures} Call gif_creator action=export to write the GIF, or action=clear to drop the frames.",
                     st.frames,
                     secs(st.span)
                 )
@@ -282,27 +289,9 @@ async fn export(session: &Session, rec: &Recorder, a: &Args) -> Result<ToolOutpu
         .map_err(|e| ToolError(format!("cannot export: {e}")))?;
     let captured = clip.len();
     let started = std::time::Instant::now();
-    let out_path = path.clone();
-    let job = tokio::task::spawn_blocking(move || -> Result<recording::Encoded, String> {
-        let enc = recording::encode(&clip, &opts).map_err(|e| e.to_string())?;
-        let tmp = out_path.with_extension("gif.part");
-        std::fs::write(&tmp, &enc.gif)
-            .and_then(|_| std::fs::rename(&tmp, &out_path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                format!("cannot write {}: {e}", out_path.display())
-            })?;
-        Ok(enc)
-    });
-    let enc = match job.await {
-        Ok(Ok(e)) => e,
-        Ok(Err(e)) => return Err(ToolError(format!("export failed: {e}"))),
-        Err(e) => {
-            return Err(ToolError(format!(
-                "export failed: the encoder stopped: {e}"
-            )))
-        }
-    };
+    let enc = recording::write_gif(clip, &path, opts)
+        .await
+        .map_err(|e| ToolError(format!("export failed: {e}")))?;
     let took = started.elapsed();
     tracing::info!(
         "gif_creator: {} frames → {} ({} bytes) in {:?}",
@@ -333,6 +322,12 @@ async fn export(session: &Session, rec: &Recorder, a: &Args) -> Result<ToolOutpu
     }
     if let Some(c) = st.capped {
         text.push_str(&format!(" Note: {c}."));
+    }
+    if let Some(why) = &st.last_failure {
+        text.push_str(&format!(
+            " Note: {} frame capture(s) failed and were skipped (last: {why}).",
+            st.failed
+        ));
     }
     if st.recording {
         text.push_str(" Still recording; call action=stop_recording when done.");

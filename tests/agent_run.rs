@@ -182,7 +182,12 @@ fn todo_script(server: &ModelServer, field: &str, add: &str) {
         "computer",
         json!({"action": "left_click", "ref": add}),
     ));
-    server.push(Turn::tool_use("t8", "read_page", json!({})));
+    // Two read-only calls in one turn run together; their results keep the calls' order.
+    server.push(Turn::tool_use("t8", "read_page", json!({})).with_tool_use(
+        "t8b",
+        "get_page_text",
+        json!({}),
+    ));
     server.push(Turn::text("Added both todos: Buy milk and Walk the dog."));
 }
 
@@ -232,7 +237,12 @@ fn form_task(api: Api) {
             .into_iter()
             .map(|(i, _, _)| i)
             .collect();
-        assert_eq!(ids, ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"]);
+        assert_eq!(ids, ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t8b"]);
+        let (text, _) = result_of(&reqs[7], "t8b");
+        assert!(
+            text.contains("Buy milk") && text.contains("Walk the dog"),
+            "{text}"
+        );
         let last = reqs[7].body.to_string();
         assert!(
             last.contains("system-reminder") && last.contains("[>] add Walk the dog"),
@@ -265,7 +275,7 @@ fn form_task(api: Api) {
         let audit = std::fs::read_to_string(dirs[0].path().join("audit.jsonl")).expect("audit");
         assert_eq!(
             audit.lines().count(),
-            7,
+            8,
             "every browser tool call is audited:\n{audit}"
         );
     });

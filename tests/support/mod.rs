@@ -1,8 +1,10 @@
 //! Test support for the end-to-end suites: one real Chromium and one fixture server per test
 //! binary, a fresh browser session per test, and bounded polling helpers.
 //!
-//! The backend comes from `TABWRIGHT_TEST_BROWSER` (`launch`, the default, or `connect=URL`),
-//! so the same suite runs against every backend.
+//! The backend comes from `TABWRIGHT_TEST_BROWSER` (`launch`, the default, `connect=URL`, or
+//! `extension`: headless Chromium with the repository's extension loaded and a profile prepared
+//! by `tabwright install --user-data-dir`, driven through the extension's relay), so the same
+//! suite runs against every backend.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -37,6 +39,8 @@ pub fn binary() -> PathBuf {
 
 struct Shared {
     browser: Arc<Browser>,
+    /// The extension backend's browser process (kept alive for the whole test binary).
+    _extension_browser: Option<tabwright::browser::launch::Launched>,
     server: FixtureServer,
     registry: Arc<Registry>,
 }
@@ -59,23 +63,71 @@ fn shared() -> &'static Shared {
             let server = tabwright::fixture_server::start(repo_root().join("fixtures"), 0)
                 .await
                 .expect("fixture server");
+            let mut extension_browser = None;
             let backend = match std::env::var("TABWRIGHT_TEST_BROWSER").ok().as_deref() {
                 None | Some("") | Some("launch") => Backend::Launch(LaunchOptions {
                     window: (1280, 800),
                     ..Default::default()
                 }),
+                Some("extension") => {
+                    let (backend, launched) = start_extension_browser().await;
+                    extension_browser = Some(launched);
+                    backend
+                }
                 Some(other) => match other.strip_prefix("connect=") {
                     Some(url) => Backend::Connect(url.to_string()),
-                    None => panic!("TABWRIGHT_TEST_BROWSER={other}: use launch or connect=URL"),
+                    None => panic!(
+                        "TABWRIGHT_TEST_BROWSER={other}: use launch, extension or connect=URL"
+                    ),
                 },
             };
             Shared {
                 browser: Browser::new(backend),
+                _extension_browser: extension_browser,
                 server,
                 registry: Arc::new(Registry::browser()),
             }
         })
     })
+}
+
+/// True when the suite runs through the extension backend.
+pub fn via_extension() -> bool {
+    std::env::var("TABWRIGHT_TEST_BROWSER").as_deref() == Ok("extension")
+}
+
+/// Starts headless Chromium with `extension/` loaded and a fresh profile registered by
+/// `tabwright install --user-data-dir`; returns the extension backend that picks exactly this
+/// browser (by its profile path) and the browser process.
+pub async fn start_extension_browser() -> (Backend, tabwright::browser::launch::Launched) {
+    let profile = tabwright::browser::launch::fresh_dir("ext-profile").expect("profile dir");
+    let out = std::process::Command::new(binary())
+        .args(["install", "--user-data-dir"])
+        .arg(&profile)
+        .output()
+        .expect("run tabwright install (build the workspace first)");
+    assert!(
+        out.status.success(),
+        "tabwright install failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ext = repo_root().join("extension");
+    let launched = tabwright::browser::launch::launch(&LaunchOptions {
+        window: (1280, 800),
+        extra_args: vec![
+            format!("--user-data-dir={}", profile.display()),
+            format!("--load-extension={}", ext.display()),
+            format!("--disable-extensions-except={}", ext.display()),
+        ],
+        ..Default::default()
+    })
+    .await
+    .expect("launch Chromium with the extension");
+    let backend = Backend::Extension(tabwright::browser::ExtensionOptions {
+        select: Some(profile.display().to_string()),
+        wait: Duration::from_secs(30),
+    });
+    (backend, launched)
 }
 
 /// One test's view: its own session over the shared browser.

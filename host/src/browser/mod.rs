@@ -6,6 +6,7 @@
 //! dies, the next caller is told so and a `launch` backend is started again.
 
 pub mod cdp;
+pub mod extension;
 pub mod input;
 pub mod launch;
 pub mod session;
@@ -21,6 +22,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 pub use cdp::{Cdp, CdpError};
+pub use extension::ExtensionOptions;
 pub use launch::LaunchOptions;
 pub use session::Session;
 pub use tab::{Tab, TabId};
@@ -35,6 +37,8 @@ pub enum Backend {
     Launch(LaunchOptions),
     /// Connect to a running browser's DevTools endpoint (ws:// or http://).
     Connect(String),
+    /// A person's browser through the Tabwright extension's relay.
+    Extension(ExtensionOptions),
 }
 
 impl Backend {
@@ -44,6 +48,7 @@ impl Backend {
             Backend::Launch(o) if o.headed => "launch (headed Chromium, fresh profile)".into(),
             Backend::Launch(_) => "launch (headless Chromium, fresh profile)".into(),
             Backend::Connect(u) => format!("connect ({u})"),
+            Backend::Extension(_) => "extension (your browser, Tabwright tab group)".into(),
         }
     }
 }
@@ -69,6 +74,8 @@ pub struct Live {
     pub cdp: Cdp,
     /// Browser product string, e.g. `Chrome/156.0…`.
     pub product: String,
+    /// Through the extension: which connected browser this is.
+    pub via_extension: Option<crate::bridge::runtime::BrowserIdent>,
     launched: Option<launch::Launched>,
     targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
     tabs: tokio::sync::Mutex<HashMap<String, Arc<Tab>>>,
@@ -79,6 +86,8 @@ pub struct Live {
 pub struct Browser {
     backend: Backend,
     live: tokio::sync::Mutex<Option<Arc<Live>>>,
+    /// Extension backend: connections to browsers a session chose by id.
+    chosen: tokio::sync::Mutex<HashMap<String, Arc<Live>>>,
     next_tab: Arc<AtomicU32>,
 }
 
@@ -94,6 +103,10 @@ pub enum BrowserError {
     /// The connected browser is gone and cannot be restarted by us.
     #[error("the connected browser is gone ({0}); start it again, then retry")]
     Gone(String),
+    /// The extension's connection dropped and was made again (the tabs live on, their ids
+    /// changed).
+    #[error("the connection to the browser's Tabwright extension was lost ({0}) and has been made again; tab ids changed: call tabs_context, then retry")]
+    Reconnected(String),
     /// A CDP call failed.
     #[error("{0}")]
     Cdp(#[from] CdpError),
@@ -128,6 +141,7 @@ impl Browser {
         Arc::new(Browser {
             backend,
             live: tokio::sync::Mutex::new(None),
+            chosen: tokio::sync::Mutex::new(HashMap::new()),
             next_tab: Arc::new(AtomicU32::new(1)),
         })
     }
@@ -147,6 +161,16 @@ impl Browser {
             }
             let reason = live.cdp.close_reason();
             *guard = None;
+            if let Backend::Extension(_) = self.backend {
+                // The extension reconnects by itself (a new host, a new relay): follow it.
+                return match self.start().await {
+                    Ok(live) => {
+                        *guard = Some(live);
+                        Err(BrowserError::Reconnected(reason))
+                    }
+                    Err(e) => Err(BrowserError::Gone(format!("{reason}; {e}"))),
+                };
+            }
             if let Backend::Connect(_) = self.backend {
                 // Try to reconnect once; the person may have restarted it.
                 if let Ok(live) = self.start().await {
@@ -161,6 +185,32 @@ impl Browser {
         }
         let live = self.start().await?;
         *guard = Some(live.clone());
+        Ok(live)
+    }
+
+    /// The live connection to the browser a session chose (extension backend: a browser id
+    /// from `switch_browser`); `None` or another backend is [`Browser::live`].
+    pub async fn live_for(&self, choice: Option<&str>) -> Result<Arc<Live>, BrowserError> {
+        let Some(choice) = choice.filter(|_| matches!(self.backend, Backend::Extension(_))) else {
+            return self.live().await;
+        };
+        let mut map = self.chosen.lock().await;
+        if let Some(live) = map.get(choice) {
+            if !live.cdp.is_closed() {
+                return Ok(live.clone());
+            }
+            let reason = live.cdp.close_reason();
+            map.remove(choice);
+            return match self.start_for(Some(choice)).await {
+                Ok(live) => {
+                    map.insert(choice.to_string(), live);
+                    Err(BrowserError::Reconnected(reason))
+                }
+                Err(e) => Err(BrowserError::Gone(format!("{reason}; {e}"))),
+            };
+        }
+        let live = self.start_for(Some(choice)).await?;
+        map.insert(choice.to_string(), live.clone());
         Ok(live)
     }
 
@@ -187,9 +237,17 @@ impl Browser {
         if let Some(live) = self.live.lock().await.take() {
             let _ = live.cdp.run(None, "Browser.close", json!({})).await;
         }
+        for (_, live) in self.chosen.lock().await.drain() {
+            let _ = live.cdp.run(None, "Browser.close", json!({})).await;
+        }
     }
 
     async fn start(&self) -> Result<Arc<Live>, BrowserError> {
+        self.start_for(None).await
+    }
+
+    async fn start_for(&self, choice: Option<&str>) -> Result<Arc<Live>, BrowserError> {
+        let mut via_extension = None;
         let (ws_url, launched) = match &self.backend {
             Backend::Launch(opts) => {
                 let l = launch::launch(opts).await.map_err(BrowserError::Start)?;
@@ -201,6 +259,13 @@ impl Browser {
                     .map_err(BrowserError::Start)?,
                 None,
             ),
+            Backend::Extension(opts) => {
+                let info = extension::resolve(opts, choice)
+                    .await
+                    .map_err(BrowserError::Start)?;
+                via_extension = Some(info.browser.clone());
+                (info.url, None)
+            }
         };
         let cdp = Cdp::connect(&ws_url)
             .await
@@ -267,6 +332,7 @@ impl Browser {
         Ok(Arc::new(Live {
             cdp,
             product,
+            via_extension,
             launched,
             targets,
             tabs: tokio::sync::Mutex::new(HashMap::new()),

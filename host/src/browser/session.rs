@@ -26,6 +26,8 @@ pub struct Session {
     images: Mutex<std::collections::VecDeque<(String, Vec<u8>)>>,
     next_image: std::sync::atomic::AtomicU32,
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// Extension backend: the browser this session chose with `switch_browser`.
+    choice: Mutex<Option<String>>,
 }
 
 /// How many screenshots a session keeps for `upload_image`.
@@ -50,7 +52,26 @@ impl Session {
             images: Mutex::new(Default::default()),
             next_image: std::sync::atomic::AtomicU32::new(1),
             extensions: Mutex::new(HashMap::new()),
+            choice: Mutex::new(None),
         }
+    }
+
+    /// The connected browser this session chose (extension backend), if any.
+    pub fn browser_choice(&self) -> Option<String> {
+        match self.choice.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Chooses a connected browser by id for this session (extension backend); the session's
+    /// tabs are forgotten, since they belong to the previous browser.
+    pub fn choose_browser(&self, id: Option<String>) {
+        match self.choice.lock() {
+            Ok(mut g) => *g = id,
+            Err(p) => *p.into_inner() = id,
+        }
+        self.reset();
     }
 
     /// Per-session state owned by a layer above the browser (the tool registry's call
@@ -180,8 +201,12 @@ impl Session {
 
     /// The live browser; on a restart, the session forgets its old tabs.
     pub async fn live(&self) -> Result<Arc<Live>, BrowserError> {
-        match self.browser.live().await {
-            Err(e @ BrowserError::Restarted(_)) => {
+        match self
+            .browser
+            .live_for(self.browser_choice().as_deref())
+            .await
+        {
+            Err(e @ (BrowserError::Restarted(_) | BrowserError::Reconnected(_))) => {
                 self.reset();
                 Err(e)
             }

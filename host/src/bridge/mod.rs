@@ -1,0 +1,19 @@
+//! The extension bridge: lets every browser tool drive a person's own Chrome tabs (the tabs of
+//! the "Tabwright" tab group) exactly as it drives the headless launch backend.
+//!
+//! Owns: the native-messaging codec ([`native`]), the versioned extension protocol
+//! ([`protocol`], documented in `extension/PROTOCOL.md`), the CDP relay that looks like a
+//! browser endpoint to [`crate::browser::cdp`] ([`relay`]), the runtime files through which a
+//! terminal `tabwright` finds connected browsers ([`runtime`]), the native host process
+//! ([`host`]) and `install` / `doctor` ([`install`]).
+//!
+//! May touch: stdin/stdout of the native host process, files in the runtime directory and the
+//! browsers' `NativeMessagingHosts` directories, and a loopback TCP port. It knows nothing of
+//! tools; the browser layer reaches it only through [`runtime`] (`Backend::Extension`).
+
+pub mod host;
+pub mod install;
+pub mod native;
+pub mod protocol;
+pub mod relay;
+pub mod runtime;

@@ -1,0 +1,886 @@
+//! The CDP relay: a WebSocket server on 127.0.0.1 that looks like a browser's DevTools endpoint
+//! to Tabwright's CDP client, and turns what it receives into extension requests
+//! (`chrome.debugger` and `chrome.tabs` through the native-messaging port).
+//!
+//! Security: a random port, a random secret token in the path (wrong or missing → 401), and
+//! only loopback `Host` headers and no `Origin` header (anything else → 403), so web pages
+//! cannot reach it.
+//!
+//! Mapping: every tab of the Tabwright group is a `page` target whose id is the tab's real
+//! DevTools target id (also its main frame id). `Target.attachToTarget` attaches
+//! `chrome.debugger` and hands out a relay session id; commands on it become
+//! `chrome.debugger.sendCommand({tabId}, …)`. Child sessions (out-of-process iframes, from
+//! `Target.setAutoAttach` with `flatten`) keep Chrome's own session ids and become
+//! `sendCommand({tabId, sessionId}, …)`. A debugger detach becomes `Target.detachedFromTarget`.
+//! Several CDP clients may connect at once; they share the attachment of a tab.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::protocol::HelloBrowser;
+
+/// How long the relay waits for the extension to answer one request.
+const EXT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A failed extension request, in CDP error terms.
+#[derive(Debug, Clone)]
+pub struct RelayError {
+    /// CDP-style error code.
+    pub code: i64,
+    /// What went wrong, worded for whoever reads the tool error.
+    pub message: String,
+}
+
+impl RelayError {
+    fn new(code: i64, message: impl Into<String>) -> RelayError {
+        RelayError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+enum Out {
+    Text(String),
+    Close,
+}
+
+struct Client {
+    tx: mpsc::UnboundedSender<Out>,
+    discover: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct TabInfo {
+    target_id: String,
+    url: String,
+    title: String,
+    opener_target: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    clients: HashMap<u64, Client>,
+    /// Relay (root) session id → (client, tab).
+    sessions: HashMap<String, (u64, i64)>,
+    /// Tab → its relay root sessions.
+    tab_sessions: HashMap<i64, Vec<String>>,
+    /// Chrome child session id → tab.
+    children: HashMap<String, i64>,
+    /// Tabs of the group the relay knows about.
+    tabs: HashMap<i64, TabInfo>,
+    /// Tabs the debugger is attached to.
+    attached: HashSet<i64>,
+}
+
+impl State {
+    fn tab_of_target(&self, target: &str) -> Option<i64> {
+        self.tabs
+            .iter()
+            .find(|(_, t)| t.target_id == target)
+            .map(|(id, _)| *id)
+    }
+}
+
+/// The relay's shared state: the extension port and the connected CDP clients.
+pub struct Hub {
+    ext: std::sync::mpsc::Sender<String>,
+    next_req: AtomicU64,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Value, RelayError>>>>,
+    state: Mutex<State>,
+    browser: HelloBrowser,
+    next_client: AtomicU64,
+    next_session: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct Command {
+    id: u64,
+    method: String,
+    #[serde(default)]
+    params: Value,
+    #[serde(rename = "sessionId", default)]
+    session_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ExtTab {
+    #[serde(rename = "tabId")]
+    tab_id: i64,
+    #[serde(rename = "targetId", default)]
+    target_id: Option<String>,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    title: String,
+    #[serde(rename = "openerTargetId", default)]
+    opener_target_id: Option<String>,
+}
+
+impl ExtTab {
+    fn info(self) -> Option<(i64, TabInfo)> {
+        Some((
+            self.tab_id,
+            TabInfo {
+                target_id: self.target_id?,
+                url: self.url,
+                title: self.title,
+                opener_target: self.opener_target_id,
+            },
+        ))
+    }
+}
+
+fn target_info(t: &TabInfo, attached: bool) -> Value {
+    let mut v = json!({
+        "targetId": t.target_id, "type": "page", "title": t.title, "url": t.url,
+        "attached": attached, "canAccessOpener": false, "browserContextId": "default",
+    });
+    if let Some(o) = &t.opener_target {
+        v["openerId"] = Value::String(o.clone());
+    }
+    v
+}
+
+fn event_text(method: &str, params: &Value, session: Option<&str>) -> String {
+    match session {
+        Some(s) => json!({"method": method, "params": params, "sessionId": s}).to_string(),
+        None => json!({"method": method, "params": params}).to_string(),
+    }
+}
+
+impl Hub {
+    /// A hub that sends extension messages (JSON text) to `ext`.
+    pub fn new(ext: std::sync::mpsc::Sender<String>, browser: HelloBrowser) -> Arc<Hub> {
+        Arc::new(Hub {
+            ext,
+            next_req: AtomicU64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
+            browser,
+            next_client: AtomicU64::new(1),
+            next_session: AtomicU64::new(1),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Sends a request to the extension now (so requests keep their order) and returns the
+    /// receiver of its answer.
+    fn send_request(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> oneshot::Receiver<Result<Value, RelayError>> {
+        let id = self.next_req.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut p) = self.pending.lock() {
+            p.insert(id, tx);
+        }
+        let msg = json!({"type": "request", "id": id, "method": method, "params": params});
+        if self.ext.send(msg.to_string()).is_err() {
+            if let Some(tx) = self.pending.lock().ok().and_then(|mut p| p.remove(&id)) {
+                let _ = tx.send(Err(RelayError::new(-32000, "the extension port is closed")));
+            }
+        }
+        rx
+    }
+
+    async fn wait(rx: oneshot::Receiver<Result<Value, RelayError>>) -> Result<Value, RelayError> {
+        match tokio::time::timeout(EXT_TIMEOUT, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(RelayError::new(-32000, "the extension went away")),
+            Err(_) => Err(RelayError::new(
+                -32000,
+                "the extension did not answer within 120 s",
+            )),
+        }
+    }
+
+    /// Sends a request to the extension and waits for its answer.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, RelayError> {
+        Self::wait(self.send_request(method, params)).await
+    }
+
+    /// Handles one whole message from the extension (a response or an event).
+    pub fn on_extension_message(&self, msg: Value) {
+        match msg.get("type").and_then(|t| t.as_str()) {
+            Some("response") => {
+                let Some(id) = msg.get("id").and_then(|i| i.as_u64()) else {
+                    return;
+                };
+                let Some(tx) = self.pending.lock().ok().and_then(|mut p| p.remove(&id)) else {
+                    return;
+                };
+                let reply = match msg.get("error") {
+                    Some(e) if !e.is_null() => Err(RelayError::new(
+                        e.get("code").and_then(|c| c.as_i64()).unwrap_or(-32000),
+                        e.get("message")
+                            .and_then(|m| m.as_str())
+                            .unwrap_or("the extension reported an error"),
+                    )),
+                    _ => Ok(msg.get("result").cloned().unwrap_or_else(|| json!({}))),
+                };
+                let _ = tx.send(reply);
+            }
+            Some("event") => {
+                let name = msg.get("event").and_then(|e| e.as_str()).unwrap_or("");
+                let params = msg.get("params").cloned().unwrap_or(Value::Null);
+                self.on_event(name, params);
+            }
+            _ => {}
+        }
+    }
+
+    /// Fails every request still waiting (the extension port closed).
+    pub fn fail_pending(&self, why: &str) {
+        let pending: Vec<_> = self
+            .pending
+            .lock()
+            .map(|mut p| p.drain().collect())
+            .unwrap_or_default();
+        for (_, tx) in pending {
+            let _ = tx.send(Err(RelayError::new(-32000, why)));
+        }
+    }
+
+    fn on_event(&self, name: &str, p: Value) {
+        match name {
+            "debugger.event" => {
+                let Some(tab) = p.get("tabId").and_then(|t| t.as_i64()) else {
+                    return;
+                };
+                let method = p.get("method").and_then(|m| m.as_str()).unwrap_or("");
+                let child = p
+                    .get("sessionId")
+                    .and_then(|s| s.as_str())
+                    .map(str::to_string);
+                let params = p.get("params").cloned().unwrap_or_else(|| json!({}));
+                let mut st = self.state();
+                match method {
+                    "Target.attachedToTarget" => {
+                        if let Some(s) = params.get("sessionId").and_then(|s| s.as_str()) {
+                            st.children.insert(s.to_string(), tab);
+                        }
+                    }
+                    "Target.detachedFromTarget" => {
+                        if let Some(s) = params.get("sessionId").and_then(|s| s.as_str()) {
+                            st.children.remove(s);
+                        }
+                    }
+                    _ => {}
+                }
+                let Some(roots) = st.tab_sessions.get(&tab) else {
+                    return;
+                };
+                for root in roots {
+                    let Some((cid, _)) = st.sessions.get(root) else {
+                        continue;
+                    };
+                    if let Some(c) = st.clients.get(cid) {
+                        let s = child.as_deref().unwrap_or(root);
+                        let _ = c.tx.send(Out::Text(event_text(method, &params, Some(s))));
+                    }
+                }
+            }
+            "debugger.detached" => {
+                let Some(tab) = p.get("tabId").and_then(|t| t.as_i64()) else {
+                    return;
+                };
+                let mut st = self.state();
+                st.attached.remove(&tab);
+                st.children.retain(|_, t| *t != tab);
+                let target = st
+                    .tabs
+                    .get(&tab)
+                    .map(|t| t.target_id.clone())
+                    .unwrap_or_default();
+                for root in st.tab_sessions.remove(&tab).unwrap_or_default() {
+                    if let Some((cid, _)) = st.sessions.remove(&root) {
+                        if let Some(c) = st.clients.get(&cid) {
+                            let params = json!({"sessionId": root, "targetId": target});
+                            let _ = c.tx.send(Out::Text(event_text(
+                                "Target.detachedFromTarget",
+                                &params,
+                                None,
+                            )));
+                        }
+                    }
+                }
+            }
+            "tab.created" | "tab.updated" => {
+                let Ok(t) = serde_json::from_value::<ExtTab>(p) else {
+                    return;
+                };
+                let Some((tab, info)) = t.info() else { return };
+                let mut st = self.state();
+                let known = st.tabs.contains_key(&tab);
+                let attached = st.attached.contains(&tab);
+                let method = if known {
+                    "Target.targetInfoChanged"
+                } else {
+                    "Target.targetCreated"
+                };
+                let text = event_text(
+                    method,
+                    &json!({"targetInfo": target_info(&info, attached)}),
+                    None,
+                );
+                st.tabs.insert(tab, info);
+                for c in st.clients.values().filter(|c| c.discover) {
+                    let _ = c.tx.send(Out::Text(text.clone()));
+                }
+            }
+            "tab.removed" => {
+                let Some(tab) = p.get("tabId").and_then(|t| t.as_i64()) else {
+                    return;
+                };
+                let mut st = self.state();
+                if let Some(info) = st.tabs.remove(&tab) {
+                    let text = event_text(
+                        "Target.targetDestroyed",
+                        &json!({"targetId": info.target_id}),
+                        None,
+                    );
+                    for c in st.clients.values().filter(|c| c.discover) {
+                        let _ = c.tx.send(Out::Text(text.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_client(&self, tx: mpsc::UnboundedSender<Out>) -> u64 {
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        self.state().clients.insert(
+            id,
+            Client {
+                tx,
+                discover: false,
+            },
+        );
+        id
+    }
+
+    /// Forgets a client and lets go of tabs nobody else uses.
+    async fn remove_client(&self, cid: u64) {
+        let roots: Vec<String> = {
+            let mut st = self.state();
+            st.clients.remove(&cid);
+            st.sessions
+                .iter()
+                .filter(|(_, (c, _))| *c == cid)
+                .map(|(s, _)| s.clone())
+                .collect()
+        };
+        for s in roots {
+            let _ = self.detach_root(&s).await;
+        }
+    }
+
+    fn reply(&self, cid: u64, id: u64, session: Option<&str>, r: Result<Value, RelayError>) {
+        let mut v = match r {
+            Ok(result) => json!({"id": id, "result": result}),
+            Err(e) => json!({"id": id, "error": {"code": e.code, "message": e.message}}),
+        };
+        if let Some(s) = session {
+            v["sessionId"] = Value::String(s.to_string());
+        }
+        self.send_to(cid, Out::Text(v.to_string()));
+    }
+
+    fn send_to(&self, cid: u64, out: Out) {
+        if let Some(c) = self.state().clients.get(&cid) {
+            let _ = c.tx.send(out);
+        }
+    }
+
+    /// Handles one CDP command from client `cid`.
+    fn on_command(self: &Arc<Self>, cid: u64, text: &str) {
+        let cmd: Command = match serde_json::from_str(text) {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(id) = serde_json::from_str::<Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(|i| i.as_u64()))
+                {
+                    self.reply(
+                        cid,
+                        id,
+                        None,
+                        Err(RelayError::new(-32600, format!("invalid command: {e}"))),
+                    );
+                }
+                return;
+            }
+        };
+        let Some(session) = cmd.session_id.clone() else {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let r = hub.browser_command(cid, &cmd.method, cmd.params).await;
+                let close = cmd.method == "Browser.close";
+                hub.reply(cid, cmd.id, None, r);
+                if close {
+                    hub.send_to(cid, Out::Close);
+                }
+            });
+            return;
+        };
+        let route = {
+            let st = self.state();
+            if let Some((_, tab)) = st.sessions.get(&session) {
+                Some((*tab, None))
+            } else {
+                st.children
+                    .get(&session)
+                    .map(|tab| (*tab, Some(session.clone())))
+            }
+        };
+        let Some((tab, child)) = route else {
+            self.reply(
+                cid,
+                cmd.id,
+                Some(&session),
+                Err(RelayError::new(
+                    -32001,
+                    format!("Session with given id not found: {session} (the tab was closed or detached)"),
+                )),
+            );
+            return;
+        };
+        if cmd.method.starts_with("Browser.") {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let mut params = cmd.params;
+                if cmd.method == "Browser.getWindowForTarget" {
+                    params = json!({"tabId": tab});
+                }
+                let r = hub.browser_command(cid, &cmd.method, params).await;
+                hub.reply(cid, cmd.id, Some(&session), r);
+            });
+            return;
+        }
+        let mut p = json!({"tabId": tab, "method": cmd.method, "params": cmd.params});
+        if let Some(c) = &child {
+            p["sessionId"] = Value::String(c.clone());
+        }
+        let rx = self.send_request("debugger.send", p);
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let r = Self::wait(rx).await;
+            hub.reply(cid, cmd.id, Some(&session), r);
+        });
+    }
+
+    async fn list_tabs(&self) -> Result<Vec<(i64, TabInfo)>, RelayError> {
+        let v = self.request("tabs.list", json!({})).await?;
+        let tabs: Vec<(i64, TabInfo)> = v
+            .get("tabs")
+            .and_then(|t| t.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| serde_json::from_value::<ExtTab>(t.clone()).ok())
+                    .filter_map(ExtTab::info)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut st = self.state();
+        st.tabs = tabs.iter().cloned().collect();
+        Ok(tabs)
+    }
+
+    async fn tab_of_target(&self, target: &str) -> Result<i64, RelayError> {
+        if let Some(t) = self.state().tab_of_target(target) {
+            return Ok(t);
+        }
+        self.list_tabs().await?;
+        self.state().tab_of_target(target).ok_or_else(|| {
+            RelayError::new(
+                -32602,
+                format!(
+                    "No target with given id found: {target} is not a tab of the Tabwright group"
+                ),
+            )
+        })
+    }
+
+    fn target_param(params: &Value) -> Result<&str, RelayError> {
+        params
+            .get("targetId")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| RelayError::new(-32602, "targetId is required"))
+    }
+
+    async fn browser_command(
+        &self,
+        cid: u64,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, RelayError> {
+        match method {
+            "Browser.getVersion" => Ok(json!({
+                "protocolVersion": "1.3",
+                "product": self.browser.product,
+                "revision": "",
+                "userAgent": self.browser.user_agent,
+                "jsVersion": "",
+            })),
+            // Closing means "this client is done": a person's browser is never closed.
+            "Browser.close" => Ok(json!({})),
+            "Target.setDiscoverTargets" => {
+                let on = params
+                    .get("discover")
+                    .and_then(|d| d.as_bool())
+                    .unwrap_or(false);
+                let tabs = if on { self.list_tabs().await? } else { vec![] };
+                let mut st = self.state();
+                let attached = st.attached.clone();
+                if let Some(c) = st.clients.get_mut(&cid) {
+                    c.discover = on;
+                    for (tab, info) in &tabs {
+                        let _ = c.tx.send(Out::Text(event_text(
+                            "Target.targetCreated",
+                            &json!({"targetInfo": target_info(info, attached.contains(tab))}),
+                            None,
+                        )));
+                    }
+                }
+                Ok(json!({}))
+            }
+            "Target.getTargets" => {
+                let tabs = self.list_tabs().await?;
+                let st = self.state();
+                let infos: Vec<Value> = tabs
+                    .iter()
+                    .map(|(tab, info)| target_info(info, st.attached.contains(tab)))
+                    .collect();
+                Ok(json!({"targetInfos": infos}))
+            }
+            "Target.createTarget" => {
+                let url = params
+                    .get("url")
+                    .and_then(|u| u.as_str())
+                    .unwrap_or("about:blank");
+                let v = self
+                    .request("tabs.create", json!({"url": url, "active": true}))
+                    .await?;
+                let t: ExtTab = serde_json::from_value(v).map_err(|e| {
+                    RelayError::new(-32000, format!("the extension sent a bad tab: {e}"))
+                })?;
+                let (tab, info) = t.info().ok_or_else(|| {
+                    RelayError::new(-32000, "the new tab has no DevTools target yet")
+                })?;
+                let target = info.target_id.clone();
+                self.state().tabs.insert(tab, info);
+                Ok(json!({"targetId": target}))
+            }
+            "Target.closeTarget" => {
+                let tab = self.tab_of_target(Self::target_param(&params)?).await?;
+                self.request("tabs.close", json!({"tabId": tab})).await?;
+                Ok(json!({"success": true}))
+            }
+            "Target.activateTarget" => {
+                let tab = self.tab_of_target(Self::target_param(&params)?).await?;
+                self.request("tabs.activate", json!({"tabId": tab})).await?;
+                Ok(json!({}))
+            }
+            "Target.attachToTarget" => {
+                let tab = self.tab_of_target(Self::target_param(&params)?).await?;
+                let need = !self.state().attached.contains(&tab);
+                if need {
+                    self.request("debugger.attach", json!({"tabId": tab}))
+                        .await?;
+                    self.state().attached.insert(tab);
+                }
+                let n = self.next_session.fetch_add(1, Ordering::Relaxed);
+                let sid = format!("TW{tab:X}S{n:X}");
+                let mut st = self.state();
+                st.sessions.insert(sid.clone(), (cid, tab));
+                st.tab_sessions.entry(tab).or_default().push(sid.clone());
+                Ok(json!({"sessionId": sid}))
+            }
+            "Target.detachFromTarget" => {
+                let s = params
+                    .get("sessionId")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                let child_tab = self.state().children.get(&s).copied();
+                if let Some(tab) = child_tab {
+                    return self
+                        .request(
+                            "debugger.send",
+                            json!({"tabId": tab, "method": "Target.detachFromTarget", "params": {"sessionId": s}}),
+                        )
+                        .await;
+                }
+                self.detach_root(&s).await?;
+                Ok(json!({}))
+            }
+            "Target.setAutoAttach" | "Target.setRemoteLocations" => Ok(json!({})),
+            "Browser.getWindowForTarget" => {
+                let tab = match params.get("tabId").and_then(|t| t.as_i64()) {
+                    Some(t) => t,
+                    None => self.tab_of_target(Self::target_param(&params)?).await?,
+                };
+                self.request("window.get", json!({"tabId": tab})).await
+            }
+            "Browser.setWindowBounds" => {
+                self.request("window.setBounds", params).await?;
+                Ok(json!({}))
+            }
+            other => Err(RelayError::new(
+                -32601,
+                format!("{other} is not available through the Tabwright extension bridge"),
+            )),
+        }
+    }
+
+    async fn detach_root(&self, session: &str) -> Result<(), RelayError> {
+        let last_on_tab = {
+            let mut st = self.state();
+            let Some((_, tab)) = st.sessions.remove(session) else {
+                return Err(RelayError::new(
+                    -32001,
+                    format!("Session with given id not found: {session}"),
+                ));
+            };
+            let left = match st.tab_sessions.get_mut(&tab) {
+                Some(v) => {
+                    v.retain(|s| s != session);
+                    v.len()
+                }
+                None => 0,
+            };
+            if left == 0 {
+                st.tab_sessions.remove(&tab);
+                st.children.retain(|_, t| *t != tab);
+                st.attached.remove(&tab).then_some(tab)
+            } else {
+                None
+            }
+        };
+        if let Some(tab) = last_on_tab {
+            self.request("debugger.detach", json!({"tabId": tab}))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A running relay: where it listens and its secret.
+#[derive(Debug, Clone)]
+pub struct RelayAddr {
+    /// The loopback address.
+    pub addr: SocketAddr,
+    /// The secret token (the URL path).
+    pub token: String,
+}
+
+impl RelayAddr {
+    /// The WebSocket URL a CDP client connects to.
+    pub fn url(&self) -> String {
+        format!("ws://{}/devtools/browser/{}", self.addr, self.token)
+    }
+}
+
+/// A fresh random token (32 hex digits).
+pub fn random_token() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // Fall back to time and pid: still unguessable enough for a loopback socket.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = (t ^ ((std::process::id() as u128) << 64)).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether a Host header names this loopback listener.
+fn host_ok(host: &str, port: u16) -> bool {
+    let allowed = [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// Checks a handshake: loopback Host, no Origin (403 otherwise), then the token (401).
+pub fn check_request(req: &Request, port: u16, token: &str) -> Result<(), (StatusCode, String)> {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !host_ok(host, port) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("forbidden Host header {host:?}"),
+        ));
+    }
+    if let Some(origin) = req.headers().get("origin") {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!(
+                "forbidden Origin {:?}: the relay takes no browser-page connections",
+                origin.to_str().unwrap_or("?")
+            ),
+        ));
+    }
+    if req.uri().path() != format!("/devtools/browser/{token}") {
+        return Err((StatusCode::UNAUTHORIZED, "missing or wrong token".into()));
+    }
+    Ok(())
+}
+
+/// Binds the relay on 127.0.0.1 (random port) and serves CDP clients until the process ends.
+pub async fn serve(hub: Arc<Hub>) -> std::io::Result<RelayAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let token = random_token();
+    let relay = RelayAddr {
+        addr,
+        token: token.clone(),
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let hub = hub.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                serve_client(hub, stream, addr.port(), token).await;
+            });
+        }
+    });
+    Ok(relay)
+}
+
+// The handshake callback's signature (a large Err type) is tungstenite's.
+#[allow(clippy::result_large_err)]
+async fn serve_client(hub: Arc<Hub>, stream: TcpStream, port: u16, token: String) {
+    let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        match check_request(req, port, &token) {
+            Ok(()) => Ok(resp),
+            Err((status, why)) => {
+                tracing::info!("relay refused a connection: {why}");
+                let mut r = ErrorResponse::new(Some(why));
+                *r.status_mut() = status;
+                Err(r)
+            }
+        }
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(1 << 30))
+        .max_frame_size(Some(1 << 30));
+    let ws =
+        match tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::debug!("relay handshake failed: {e}");
+                return;
+            }
+        };
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
+    let cid = hub.add_client(tx);
+    let writer = tokio::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            match out {
+                Out::Text(t) => {
+                    if sink.send(Message::text(t)).await.is_err() {
+                        break;
+                    }
+                }
+                Out::Close => break,
+            }
+        }
+        let _ = sink.close().await;
+    });
+    while let Some(msg) = stream.next().await {
+        match msg {
+            Ok(Message::Text(t)) => hub.on_command(cid, t.as_str()),
+            Ok(Message::Binary(b)) => {
+                if let Ok(t) = std::str::from_utf8(&b) {
+                    hub.on_command(cid, t)
+                }
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if writer.is_finished() {
+            break;
+        }
+    }
+    hub.remove_client(cid).await;
+    writer.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::http;
+
+    fn req(path: &str, host: &str, origin: Option<&str>) -> Request {
+        let mut b = http::Request::builder().uri(path).header("host", host);
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        b.body(()).expect("request")
+    }
+
+    #[test]
+    fn handshake_checks() {
+        let ok = req("/devtools/browser/t0k", "127.0.0.1:9", None);
+        assert!(check_request(&ok, 9, "t0k").is_ok());
+        assert!(
+            check_request(&req("/devtools/browser/t0k", "localhost:9", None), 9, "t0k").is_ok()
+        );
+        let e = check_request(&req("/devtools/browser/bad", "127.0.0.1:9", None), 9, "t0k");
+        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::UNAUTHORIZED));
+        let e = check_request(&req("/", "127.0.0.1:9", None), 9, "t0k");
+        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::UNAUTHORIZED));
+        let e = check_request(&req("/devtools/browser/t0k", "evil.com:9", None), 9, "t0k");
+        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::FORBIDDEN));
+        let e = check_request(
+            &req("/devtools/browser/t0k", "127.0.0.1:10", None),
+            9,
+            "t0k",
+        );
+        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::FORBIDDEN));
+        let e = check_request(
+            &req(
+                "/devtools/browser/t0k",
+                "127.0.0.1:9",
+                Some("https://evil.com"),
+            ),
+            9,
+            "t0k",
+        );
+        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::FORBIDDEN));
+    }
+}

@@ -1,0 +1,299 @@
+//! Runtime files: how a `tabwright` started in a terminal finds the relays of the browsers
+//! whose extension is connected.
+//!
+//! Each native host writes one JSON file (mode 0600, directory 0700) named after its browser's
+//! stable id into [`runtime_dir`], and removes it when it exits. Files of dead processes are
+//! ignored and removed by [`list_live`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Which browser a relay belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BrowserIdent {
+    /// Stable id: the same browser and profile always get the same id.
+    pub id: String,
+    /// A name for people, e.g. `Chromium (profile tabwright-ud-1234)`.
+    pub name: String,
+    /// The brand the extension reported (Google Chrome, Microsoft Edge, Chromium …).
+    pub brand: String,
+    /// The user-data directory, when known.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// The browser's product string.
+    #[serde(default)]
+    pub product: String,
+}
+
+/// The content of one runtime file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuntimeInfo {
+    /// File format version.
+    pub version: u32,
+    /// The native host's process id.
+    pub pid: u32,
+    /// The relay's WebSocket URL (with the token).
+    pub url: String,
+    /// The relay's secret token.
+    pub token: String,
+    /// The browser.
+    pub browser: BrowserIdent,
+    /// The extension's id.
+    pub extension_id: String,
+    /// The protocol version in use.
+    pub protocol: u64,
+    /// When the host started (seconds since the epoch).
+    pub started: u64,
+}
+
+/// Where runtime files live: `$TABWRIGHT_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/tabwright`, else
+/// `~/.local/state/tabwright`.
+pub fn runtime_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("TABWRIGHT_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("tabwright");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(h).join(".local/state/tabwright");
+    }
+    std::env::temp_dir().join("tabwright-runtime")
+}
+
+/// A stable short id for a browser brand and profile directory.
+pub fn stable_id(brand: &str, profile: Option<&str>) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(brand.as_bytes());
+    h.update([0]);
+    h.update(profile.unwrap_or("").as_bytes());
+    h.finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The parent process's user-data directory (Chrome starts the host directly), if readable.
+pub fn parent_profile() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let ppid = std::os::unix::process::parent_id();
+        let cmdline = std::fs::read(format!("/proc/{ppid}/cmdline")).ok()?;
+        // Chrome takes the last one when a switch repeats.
+        cmdline
+            .split(|b| *b == 0)
+            .rev()
+            .filter_map(|a| std::str::from_utf8(a).ok())
+            .find_map(|a| a.strip_prefix("--user-data-dir=").map(str::to_string))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Whether a process is alive.
+pub fn pid_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        // SAFETY: kill with signal 0 only checks for existence and permission.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+fn ensure_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Writes `info` as `<dir>/<browser id>.json` (mode 0600, atomically) and returns the path.
+pub fn write(dir: &Path, info: &RuntimeInfo) -> std::io::Result<PathBuf> {
+    ensure_dir(dir)?;
+    let path = dir.join(format!("{}.json", info.browser.id));
+    let tmp = dir.join(format!(".{}.{}.tmp", info.browser.id, info.pid));
+    let text = serde_json::to_string_pretty(info).map_err(std::io::Error::other)?;
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// Reads one runtime file.
+pub fn read(path: &Path) -> Option<RuntimeInfo> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Removes `path` if it still belongs to process `pid`.
+pub fn remove_if_ours(path: &Path, pid: u32) {
+    if read(path).is_some_and(|i| i.pid == pid) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The runtime files of live hosts in `dir`, oldest first; files of dead hosts are removed.
+pub fn list_live(dir: &Path) -> Vec<RuntimeInfo> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("json") {
+            continue;
+        }
+        match read(&path) {
+            Some(info) if pid_alive(info.pid) => out.push(info),
+            Some(_) => {
+                tracing::info!("removing the stale runtime file {}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+            None => {}
+        }
+    }
+    out.sort_by(|a, b| {
+        a.started
+            .cmp(&b.started)
+            .then(a.browser.id.cmp(&b.browser.id))
+    });
+    out
+}
+
+/// Picks a runtime by `choice` (an id, or part of a name or profile path, case-insensitive);
+/// without a choice, the oldest. The error lists what is connected.
+pub fn pick(list: &[RuntimeInfo], choice: Option<&str>) -> Result<RuntimeInfo, String> {
+    if list.is_empty() {
+        return Err(format!(
+            "no browser with the Tabwright extension is connected (no live runtime file in {}): \
+             install the extension, run `tabwright install`, and make sure the browser is running",
+            runtime_dir().display()
+        ));
+    }
+    let Some(c) = choice.filter(|c| !c.is_empty()) else {
+        return Ok(list[0].clone());
+    };
+    let lc = c.to_lowercase();
+    if let Some(i) = list.iter().find(|i| i.browser.id == c) {
+        return Ok(i.clone());
+    }
+    list.iter()
+        .find(|i| {
+            i.browser.name.to_lowercase().contains(&lc)
+                || i.browser
+                    .profile
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().contains(&lc))
+        })
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "no connected browser matches \"{c}\"; connected: {}",
+                describe_all(list)
+            )
+        })
+}
+
+/// "id (name), …" for messages.
+pub fn describe_all(list: &[RuntimeInfo]) -> String {
+    list.iter()
+        .map(|i| format!("{} ({})", i.browser.id, i.browser.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(pid: u32, id: &str, name: &str, started: u64) -> RuntimeInfo {
+        RuntimeInfo {
+            version: 1,
+            pid,
+            url: "ws://127.0.0.1:1/devtools/browser/x".into(),
+            token: "x".into(),
+            browser: BrowserIdent {
+                id: id.into(),
+                name: name.into(),
+                brand: "Chromium".into(),
+                profile: Some(format!("/tmp/{name}")),
+                product: String::new(),
+            },
+            extension_id: String::new(),
+            protocol: 1,
+            started,
+        }
+    }
+
+    #[test]
+    fn write_list_pick_and_stale_removal() {
+        let dir = std::env::temp_dir().join(format!("tw-rt-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let me = std::process::id();
+        let p = write(&dir, &info(me, "aaaa0001", "Chromium (work)", 2)).expect("write");
+        write(&dir, &info(me, "bbbb0002", "Microsoft Edge (home)", 1)).expect("write");
+        // A dead pid: the largest pid number is never in use.
+        let stale = write(&dir, &info(4_194_304, "cccc0003", "Brave", 0)).expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let live = list_live(&dir);
+        assert_eq!(live.len(), 2, "{live:?}");
+        assert!(!stale.exists(), "the stale file is removed");
+        assert_eq!(live[0].browser.id, "bbbb0002", "oldest first");
+        assert_eq!(
+            pick(&live, None).map(|i| i.browser.id),
+            Ok("bbbb0002".into())
+        );
+        assert_eq!(
+            pick(&live, Some("aaaa0001")).map(|i| i.browser.id),
+            Ok("aaaa0001".into())
+        );
+        assert_eq!(
+            pick(&live, Some("edge")).map(|i| i.browser.id),
+            Ok("bbbb0002".into())
+        );
+        let e = pick(&live, Some("safari")).expect_err("no match");
+        assert!(e.contains("aaaa0001 (Chromium (work))"), "{e}");
+        remove_if_ours(&p, me + 1);
+        assert!(p.exists(), "not removed for another pid");
+        remove_if_ours(&p, me);
+        assert!(!p.exists());
+        assert_eq!(
+            stable_id("Chromium", Some("/a")),
+            stable_id("Chromium", Some("/a"))
+        );
+        assert_ne!(
+            stable_id("Chromium", Some("/a")),
+            stable_id("Chromium", Some("/b"))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -19,6 +19,7 @@ pub mod find;
 pub mod fixture_server;
 pub mod mcp;
 pub mod outline;
+pub mod policy;
 pub mod recording;
 pub mod shortcuts;
 #[cfg(any(test, feature = "test-support"))]

@@ -168,6 +168,19 @@ impl Registry {
         r
     }
 
+    /// A registry with only the named tools (unknown names are ignored).
+    pub fn only(&self, names: &[String]) -> Registry {
+        let mut r = Registry::new();
+        for n in &self.order {
+            if names.iter().any(|x| x == n) {
+                if let Some((_, t)) = self.tools.get(n) {
+                    r.add(t.clone());
+                }
+            }
+        }
+        r
+    }
+
     /// Adds a tool (a later one with the same name replaces the earlier).
     pub fn add(&mut self, tool: Arc<dyn ToolHandler>) {
         let spec = tool.spec();
@@ -276,4 +289,4 @@ macro_rules! tool {
 }
 pub(crate) use tool;
 
-pub(crate) use element::{prefix_of as element_prefix, stale as stale_ref};
+pub(crate) use element::{prefix_of as element_prefix, resolve as resolve_ref, stale as stale_ref};

@@ -63,6 +63,14 @@ enum Command {
         /// The shortcuts folder (default: $XDG_DATA_HOME/tabwright/shortcuts).
         #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
         shortcuts_dir: Option<PathBuf>,
+        /// Put tool calls behind the host policy: off (default: the client's own approvals
+        /// apply), ask (a plan must be approved; risky actions and off-plan domains are
+        /// asked through MCP elicitation) or auto (risky actions still asked).
+        #[arg(long, default_value = "off")]
+        policy: String,
+        /// A domain approved up front (repeatable), with --policy.
+        #[arg(long = "allow-domain", value_name = "DOMAIN")]
+        allow_domains: Vec<String>,
         #[command(flatten)]
         browser: BrowserArgs,
     },
@@ -96,6 +104,13 @@ enum Command {
         /// The shortcuts folder, for saved shortcuts given by name.
         #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
         shortcuts_dir: Option<PathBuf>,
+        #[command(flatten)]
+        browser: BrowserArgs,
+    },
+    /// Run the agent on a task in this terminal: model + browser + approvals on the TTY.
+    Run {
+        #[command(flatten)]
+        run: crate::agent::run_cmd::RunArgs,
         #[command(flatten)]
         browser: BrowserArgs,
     },
@@ -301,6 +316,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Run { run, browser } => {
+            let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            crate::agent::run_cmd::run(run, backend, browser.workspace()).await
+        }
         Command::Call {
             tool,
             args,
@@ -340,9 +359,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             token,
             save_shortcut,
             shortcuts_dir,
+            policy,
+            allow_domains,
             browser,
         } => {
             let backend = browser.backend().map_err(anyhow::Error::msg)?;
+            let policy = match policy.as_str() {
+                "off" => None,
+                "ask" | "auto" => {
+                    let mut p = crate::policy::PolicyConfig {
+                        mode: if policy == "ask" {
+                            crate::policy::Mode::Ask
+                        } else {
+                            crate::policy::Mode::Auto
+                        },
+                        allowed_domains: allow_domains,
+                        ..Default::default()
+                    };
+                    if let Some(path) = crate::policy::PolicyFile::path() {
+                        crate::policy::PolicyFile::load(&path)
+                            .map_err(anyhow::Error::msg)?
+                            .apply(&mut p, true);
+                    }
+                    Some(p)
+                }
+                other => anyhow::bail!("unknown --policy \"{other}\": use off, ask or auto"),
+            };
             if let Some(dir) = shortcuts_dir {
                 crate::shortcuts::store::set_process_dir(dir);
             }
@@ -364,9 +406,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let workspace = browser.workspace();
             let serve = async {
                 match http {
-                    None => crate::mcp::serve_stdio(registry, b.clone(), workspace).await,
+                    None => crate::mcp::serve_stdio(registry, b.clone(), workspace, policy).await,
                     Some(addr) => {
-                        let opts = crate::mcp::http::HttpOptions { addr, token };
+                        let opts = crate::mcp::http::HttpOptions {
+                            addr,
+                            token,
+                            policy,
+                        };
                         crate::mcp::http::serve_http(registry, b.clone(), workspace, opts, |a| {
                             eprintln!("tabwright: MCP over HTTP at http://{a}/mcp");
                         })

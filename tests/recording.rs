@@ -445,3 +445,61 @@ fn a_tab_behind_another_is_brought_to_the_front_and_recorded() {
         }
     });
 }
+
+#[test]
+fn a_page_changed_between_calls_gets_a_before_frame_with_a_ring() {
+    let _one = serial();
+    run(|c| async move {
+        c.open("buttons.html").await;
+        let save = c.ref_of("button", "Save").await;
+        c.ok(
+            "gif_creator",
+            json!({"action": "start_recording", "options": {"show_progress_bar": false}}),
+        )
+        .await;
+        // The page changes on its own (not through a tool): the next action's "before" frame
+        // differs from the last frame, so it is kept, marked with where the click will land.
+        let tab = c.session.tab(None).await.expect("tab");
+        let _: serde_json::Value = tab
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": "document.querySelector('#status').textContent = 'changed outside'"}),
+            )
+            .await
+            .expect("evaluate");
+        let r = c
+            .ok("computer", json!({"action": "left_click", "ref": save}))
+            .await;
+        c.ok("gif_creator", json!({"action": "stop_recording"}))
+            .await;
+        c.ok(
+            "gif_creator",
+            json!({"action": "export", "filename": "before"}),
+        )
+        .await;
+        let g = decode(&c.workspace.join("recordings/before.gif"));
+        assert_eq!(g.frames.len(), 3, "start, before the click, after it");
+        let (vw, _) = viewport(&c).await;
+        let scale = g.width as f64 / vw;
+        let (x, y) = point_of(&r);
+        let (px, py) = ((x * scale) as u32, (y * scale) as u32);
+        let m = Metrics::for_width(g.width);
+        let ring_x = (x * scale - m.ring + 1.5) as u32;
+        // Before: the ring, no dot; after: ring and dot.
+        assert!(near(g.rgb(1, ring_x, py), colors::ACCENT, 8), "ring before");
+        assert!(!near(g.rgb(1, px, py), colors::ACCENT, 60), "no dot before");
+        assert!(near(g.rgb(2, ring_x, py), colors::ACCENT, 8), "ring after");
+        assert!(near(g.rgb(2, px, py), colors::ACCENT, 8), "dot after");
+        assert!(
+            !near(g.rgb(0, ring_x, py), colors::ACCENT, 60),
+            "nothing at the start"
+        );
+        // Both marked frames carry the label, so each shows at least 0.5 s.
+        let (lx, ly) = (
+            4 * m.font as u32 + 1,
+            g.height - m.bar as u32 - 4 * m.font as u32 - 2,
+        );
+        assert!(near(g.rgb(1, lx, ly), colors::DARK, 8) && near(g.rgb(2, lx, ly), colors::DARK, 8));
+        assert!(g.delays[1] >= 50, "{:?}", g.delays);
+    });
+}

@@ -100,7 +100,7 @@ json.dump({
     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     "machine": {"cpu": cpu, "cores": __import__("os").cpu_count(), "kernel": platform.release()},
     "versions": {"rustc": ver(["rustc", "--version"]), "chromium": ver(["/usr/bin/chromium", "--version"]),
-                 "gifski": ver([sys.argv[0] and "bench/gif/node_modules/gifski/bin/debian/gifski", "--version"])},
+                 "gifski": ver(["bench/gif/node_modules/gifski/bin/debian/gifski", "--version"])},
     "frames": int(n), "width": int(w), "height": int(h), "gifski_fps": int(fps),
     "tabwright": {"ms": tw_ms, "bytes": tw_b, **twq, "encoder": tw},
     "gifski": {"ms": gs_ms, "bytes": gs_b, **gsq},

@@ -203,3 +203,43 @@ fn slow_pages_are_waited_for_within_bounds() {
         assert_eq!(c.js("document.body.textContent").await, json!("ok"));
     });
 }
+
+/// Two sessions over one browser screenshot their own tabs at the same time, and the first
+/// session's tab still answers after the second opened its own.
+#[test]
+fn two_sessions_screenshot_side_by_side() {
+    run(|c| async move {
+        let other = tabwright::browser::Session::new(tabwright_e2e::browser(), c.workspace.clone());
+        c.open("buttons.html").await;
+        c.registry
+            .call(&other, "navigate", json!({"url": url("forms.html")}))
+            .await
+            .expect("second session navigates");
+        let shot = json!({"action": "screenshot"});
+        let (a, b) = tokio::join!(
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                c.call("computer", shot.clone())
+            ),
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                c.registry.call(&other, "computer", shot.clone())
+            ),
+        );
+        let a = a
+            .expect("first screenshot within 10 s")
+            .expect("first screenshot");
+        let b = b
+            .expect("second screenshot within 10 s")
+            .expect("second screenshot");
+        assert_eq!(a.images.len(), 1);
+        assert_eq!(b.images.len(), 1);
+        // And again, the other way round (the first tab is now not the last one opened).
+        let a2 = tokio::time::timeout(std::time::Duration::from_secs(10), c.call("computer", shot))
+            .await;
+        assert!(
+            a2.is_ok_and(|r| r.is_ok()),
+            "the first session's tab still paints"
+        );
+    });
+}

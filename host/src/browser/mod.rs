@@ -77,6 +77,9 @@ pub struct Live {
     /// Through the extension: which connected browser this is.
     pub via_extension: Option<crate::bridge::runtime::BrowserIdent>,
     launched: Option<launch::Launched>,
+    /// Open each new tab in a window of its own: a headless browser paints only the front tab
+    /// of a window, so tabs sharing one window could not be captured side by side.
+    own_windows: bool,
     targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
     tabs: tokio::sync::Mutex<HashMap<String, Arc<Tab>>>,
     next_tab: Arc<AtomicU32>,
@@ -329,10 +332,12 @@ impl Browser {
                 }
             }
         }
+        let own_windows = matches!(&self.backend, Backend::Launch(o) if !o.headed);
         Ok(Arc::new(Live {
             cdp,
             product,
             via_extension,
+            own_windows,
             launched,
             targets,
             tabs: tokio::sync::Mutex::new(HashMap::new()),
@@ -416,7 +421,11 @@ impl Live {
         }
         let c: Created = self
             .cdp
-            .call(None, "Target.createTarget", json!({"url": url}))
+            .call(
+                None,
+                "Target.createTarget",
+                json!({"url": url, "newWindow": self.own_windows}),
+            )
             .await?;
         // The discovery event may still be on its way; make sure the table has it.
         let mut t = self

@@ -114,6 +114,10 @@ fn short_target(desc: &str) -> String {
             }
         }
     }
+    if desc.starts_with('(') {
+        // A coordinate: "(44, 20)".
+        return clip(desc, 40);
+    }
     let head = desc.split(" at (").next().unwrap_or(desc);
     let role = head.split_whitespace().find(|w| *w != "-").unwrap_or(head);
     clip(role, 40)

@@ -41,17 +41,15 @@ async fn tabwright_run(server: &ModelServer, api: Api, sessions: &Path, args: &[
     tabwright_run_env(server, api, sessions, args, &[]).await
 }
 
-async fn tabwright_run_env(
+/// `tabwright run ARGS` wired to the scripted model server, with its own sessions and config
+/// folders and no stdin.
+fn run_command(
     server: &ModelServer,
     api: Api,
     sessions: &Path,
     args: &[&str],
-    env: &[(&str, String)],
-) -> Ran {
+) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(binary());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     cmd.arg("run").args(args);
     match api {
         Api::Anthropic => {
@@ -70,6 +68,20 @@ async fn tabwright_run_env(
         .env_remove("TABWRIGHT_MODEL")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
+    cmd
+}
+
+async fn tabwright_run_env(
+    server: &ModelServer,
+    api: Api,
+    sessions: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Ran {
+    let mut cmd = run_command(server, api, sessions, args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let out = tokio::time::timeout(Duration::from_secs(80), cmd.output())
         .await
         .expect("tabwright run finished within 80 s")
@@ -672,23 +684,14 @@ fn ctrl_c_cancels_cleanly_and_the_token_limit_stops_the_run() {
         let server = ModelServer::start().await;
         server.push(Reply::Hang(Duration::from_secs(60)));
         let sessions = temp_dir("cancel");
-        let mut cmd = tokio::process::Command::new(binary());
-        cmd.args([
-            "run",
-            "Wait for me",
-            "--approve",
-            "auto",
-            "--model",
-            "anthropic:scripted-model",
-        ])
-        .env("ANTHROPIC_BASE_URL", server.anthropic_url())
-        .env("ANTHROPIC_API_KEY", "test-key")
-        .env("TABWRIGHT_SESSIONS_DIR", &sessions)
-        .env("XDG_CONFIG_HOME", sessions.join("config"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
+        let mut cmd = run_command(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &["Wait for me", "--approve", "auto"],
+        );
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let child = cmd.spawn().expect("spawn");
         let pid = child.id().expect("pid");
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -78,6 +78,19 @@ async fn call(g: &Gate, c: &Ctx, tool: &str, args: Value) -> Result<ToolOutput, 
     g.call(&c.session, tool, args).await
 }
 
+/// Reads the page through the gate.
+async fn read(g: &Gate, c: &Ctx) -> String {
+    call(g, c, "read_page", json!({}))
+        .await
+        .expect("read_page")
+        .text
+}
+
+/// Clicks a ref through the gate.
+async fn click(g: &Gate, c: &Ctx, r: &str) -> Result<ToolOutput, ToolError> {
+    call(g, c, "computer", json!({"action": "left_click", "ref": r})).await
+}
+
 async fn approve_plan(g: &Gate, c: &Ctx, domains: &[&str]) {
     let r = call(
         g,
@@ -122,19 +135,11 @@ fn ask_mode_needs_an_approved_plan_before_acting() {
         call(&g, &c, "navigate", json!({"url": url("injection.html")}))
             .await
             .expect("navigate on the plan");
-        let outline = call(&g, &c, "read_page", json!({}))
-            .await
-            .expect("read")
-            .text;
+        let outline = read(&g, &c).await;
         let add = find_ref(&outline, "button", "Add to cart").expect("Add to cart");
-        call(
-            &g,
-            &c,
-            "computer",
-            json!({"action": "left_click", "ref": add}),
-        )
-        .await
-        .expect("a plain click on the plan is allowed");
+        click(&g, &c, &add)
+            .await
+            .expect("a plain click on the plan is allowed");
         assert_eq!(
             c.wait_text("#status", "added").await,
             "added: Rocket Skates"
@@ -170,19 +175,9 @@ fn a_compromised_model_cannot_leave_the_plan_or_delete() {
         let here = c.js("location.href").await;
         assert_eq!(here, json!(url("injection.html")), "still on the shop");
         // … and delete the account, by ref, by coordinate and by script.
-        let outline = call(&g, &c, "read_page", json!({}))
-            .await
-            .expect("read")
-            .text;
+        let outline = read(&g, &c).await;
         let del = find_ref(&outline, "button", "Delete account").expect("Delete account");
-        let e = call(
-            &g,
-            &c,
-            "computer",
-            json!({"action": "left_click", "ref": del}),
-        )
-        .await
-        .expect_err("deleting is asked");
+        let e = click(&g, &c, &del).await.expect_err("deleting is asked");
         assert!(e.0.contains("declined"), "{e}");
         let p = c
             .js("(() => { const r = document.querySelector('#delete-account').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()")
@@ -258,29 +253,12 @@ fn risky_actions_are_confirmed_in_auto_mode_too() {
         call(&g, &c, "navigate", json!({"url": url("injection.html")}))
             .await
             .expect("auto mode acts without a plan");
-        let outline = call(&g, &c, "read_page", json!({}))
-            .await
-            .expect("read")
-            .text;
+        let outline = read(&g, &c).await;
         let add = find_ref(&outline, "button", "Add to cart").expect("add");
         let order = find_ref(&outline, "button", "Place order").expect("order");
-        call(
-            &g,
-            &c,
-            "computer",
-            json!({"action": "left_click", "ref": add}),
-        )
-        .await
-        .expect("add");
+        click(&g, &c, &add).await.expect("add");
         assert!(person.asked().is_empty(), "a plain click is not asked");
-        call(
-            &g,
-            &c,
-            "computer",
-            json!({"action": "left_click", "ref": order}),
-        )
-        .await
-        .expect("approved purchase runs");
+        click(&g, &c, &order).await.expect("approved purchase runs");
         assert_eq!(
             c.wait_text("#status", "order placed").await,
             "order placed: Rocket Skates"
@@ -303,19 +281,9 @@ fn enter_in_a_signup_form_is_account_creation() {
         call(&g, &c, "navigate", json!({"url": url("forms.html")}))
             .await
             .expect("navigate");
-        let outline = call(&g, &c, "read_page", json!({}))
-            .await
-            .expect("read")
-            .text;
+        let outline = read(&g, &c).await;
         let pw = find_ref(&outline, "textbox", "Password").expect("password");
-        call(
-            &g,
-            &c,
-            "computer",
-            json!({"action": "left_click", "ref": pw}),
-        )
-        .await
-        .expect("focus the field");
+        click(&g, &c, &pw).await.expect("focus the field");
         call(
             &g,
             &c,
@@ -377,19 +345,9 @@ fn prohibited_domains_and_off_plan_links() {
             json!({"code": format!("(() => {{ const a = document.createElement('a'); a.href = {}; a.textContent = 'Partner site'; document.body.prepend(a); return 1; }})()", json!("http://partner.test/deal"))}),
         )
         .await;
-        let outline = call(&g, &c, "read_page", json!({}))
-            .await
-            .expect("read")
-            .text;
+        let outline = read(&g, &c).await;
         let link = find_ref(&outline, "link", "Partner site").expect("link");
-        let e = call(
-            &g,
-            &c,
-            "computer",
-            json!({"action": "left_click", "ref": link}),
-        )
-        .await
-        .expect_err("off-plan link");
+        let e = click(&g, &c, &link).await.expect_err("off-plan link");
         assert!(e.0.contains("declined"), "{e}");
         assert_eq!(
             person.kinds().last().map(String::as_str),

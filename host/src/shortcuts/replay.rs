@@ -421,10 +421,15 @@ async fn locate_ref(
                 (Some(i), Some(r)) => {
                     let since = *fallback_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= HEAL_GRACE || Instant::now() >= deadline {
+                        let several = if a.count > 1 {
+                            format!(" ({} matches; the first visible one was used)", a.count)
+                        } else {
+                            String::new()
+                        };
                         return Ok((
                             r,
                             Some(format!(
-                                "primary locator {} matched nothing; found by {}",
+                                "primary locator {} matched nothing; found by {}{several}",
                                 describe(&t, 0),
                                 describe(&t, i)
                             )),

@@ -265,12 +265,25 @@ pub fn encode(frames: &[ClipFrame], opts: &EncodeOptions) -> Result<Encoded, Enc
     let delays = timeline::delays(&starts, &labeled, opts.timing);
     let total_cs: u64 = delays.iter().map(|d| *d as u64).sum::<u64>().max(1);
 
-    // The canvas: the first frame, scaled to at most max_width.
-    let first = &kept[0].0.shot;
-    let width = first.width.min(opts.max_width.max(16));
-    let height = ((first.height as u64 * width as u64 + first.width as u64 / 2)
-        / first.width.max(1) as u64)
-        .max(1) as u32;
+    // The canvas: the most common frame size (a viewport change early in a recording, like a
+    // replay's setViewport, would otherwise letterbox every later frame), the later one on a
+    // tie, scaled to at most max_width.
+    let mut sizes: Vec<((u32, u32), usize)> = Vec::new();
+    for (f, _) in &kept {
+        let d = (f.shot.width, f.shot.height);
+        match sizes.iter_mut().find(|(s, _)| *s == d) {
+            Some((_, n)) => *n += 1,
+            None => sizes.push((d, 1)),
+        }
+    }
+    // `max_by_key` keeps the last of equal maxima: the later size.
+    let (cw, ch) = sizes
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(d, _)| *d)
+        .unwrap_or((kept[0].0.shot.width, kept[0].0.shot.height));
+    let width = cw.min(opts.max_width.max(16));
+    let height = ((ch as u64 * width as u64 + cw as u64 / 2) / cw.max(1) as u64).max(1) as u32;
     if width > 65535 || height > 65535 {
         return Err(EncodeError::TooLarge(width, height));
     }

@@ -57,7 +57,22 @@ function scheduleReconnect() {
   }, wait);
 }
 
+let cachedInfo = null;
+
 async function browserInfo() {
+  if (cachedInfo) return cachedInfo;
+  cachedInfo = await Promise.race([
+    readBrowserInfo(),
+    new Promise((resolve) => setTimeout(() => resolve(null), 500)),
+  ]);
+  if (!cachedInfo) {
+    const m = /Chrome\/([\d.]+)/.exec(navigator.userAgent);
+    return { product: m ? `Chrome/${m[1]}` : "Chrome/unknown", brand: "Chromium", userAgent: navigator.userAgent };
+  }
+  return cachedInfo;
+}
+
+async function readBrowserInfo() {
   let product = "";
   let brand = "Chromium";
   try {
@@ -238,12 +253,23 @@ async function joinGroup(tab) {
   }
 }
 
-async function createTab(url, active) {
+async function createTab(url, active, newWindow) {
   const run = async () => {
     const groups = await chrome.tabGroups.query({ title: GROUP_TITLE });
     const props = { url: url || "about:blank", active: active !== false };
     let tab;
-    if (groups.length) {
+    // A background tab does not paint (no screenshots, no animation frames), so a tab being
+    // driven must stay in front: when the group's window already shows a driven tab, the new
+    // tab gets a window of its own (and a Tabwright group there).
+    let own = newWindow === true;
+    if (newWindow == null && groups.length) {
+      const [front] = await chrome.tabs.query({ active: true, windowId: groups[0].windowId });
+      own = !!front && attached.has(front.id);
+    }
+    if (own) {
+      const win = await chrome.windows.create({ url: props.url, focused: true });
+      tab = win.tabs[0];
+    } else if (groups.length) {
       tab = await chrome.tabs.create({ ...props, windowId: groups[0].windowId });
     } else {
       const wins = await chrome.windows.getAll({ windowTypes: ["normal"] });
@@ -389,7 +415,7 @@ async function handle(method, p) {
     case "tabs.list":
       return { tabs: await listTabs() };
     case "tabs.create":
-      return createTab(p.url, p.active);
+      return createTab(p.url, p.active, p.newWindow);
     case "tabs.close":
       await ownTab(p.tabId);
       await chrome.tabs.remove(p.tabId);

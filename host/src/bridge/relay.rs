@@ -486,7 +486,7 @@ impl Hub {
         let rx = self.send_request("debugger.send", p);
         let hub = self.clone();
         tokio::spawn(async move {
-            let r = Self::wait(rx).await;
+            let r = Self::wait(rx).await.map_err(explain);
             hub.reply(cid, cmd.id, Some(&session), r);
         });
     }
@@ -580,8 +580,14 @@ impl Hub {
                     .get("url")
                     .and_then(|u| u.as_str())
                     .unwrap_or("about:blank");
+                // Unset: the extension decides (a new window when the group's window already
+                // shows a tab being driven, so no driven tab is a hidden background tab).
+                let new_window = params.get("newWindow").and_then(|n| n.as_bool());
                 let v = self
-                    .request("tabs.create", json!({"url": url, "active": true}))
+                    .request(
+                        "tabs.create",
+                        json!({"url": url, "active": true, "newWindow": new_window}),
+                    )
                     .await?;
                 let t: ExtTab = serde_json::from_value(v).map_err(|e| {
                     RelayError::new(-32000, format!("the extension sent a bad tab: {e}"))
@@ -685,6 +691,23 @@ impl Hub {
         }
         Ok(())
     }
+}
+
+/// Adds what a person can do about errors `chrome.debugger` words tersely.
+fn explain(mut e: RelayError) -> RelayError {
+    if e.message.contains("Detached while handling command") {
+        e.message.push_str(
+            " The browser took the tab away from the extension: it navigated to a page extensions \
+             may not debug (chrome:// pages, the Web Store, another extension's page) or it closed. \
+             Navigate to a web page or open a new tab.",
+        );
+    } else if e.message.contains("Cannot access") || e.message.contains("cannot attach") {
+        e.message.push_str(
+            " (browsers do not let extensions debug chrome:// pages, the Web Store or other \
+             extensions' pages)",
+        );
+    }
+    e
 }
 
 /// A running relay: where it listens and its secret.

@@ -81,7 +81,7 @@ pub struct Live {
     /// of a window, so tabs sharing one window could not be captured side by side.
     own_windows: bool,
     targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
-    tabs: tokio::sync::Mutex<HashMap<String, Arc<Tab>>>,
+    tabs: Arc<tokio::sync::Mutex<HashMap<String, Arc<Tab>>>>,
     next_tab: Arc<AtomicU32>,
 }
 
@@ -285,6 +285,8 @@ impl Browser {
         let table = targets.clone();
         let next_tab = self.next_tab.clone();
         let pump_cdp = cdp.clone();
+        let attached_tabs: Arc<tokio::sync::Mutex<HashMap<String, Arc<Tab>>>> = Arc::default();
+        let pump_tabs = attached_tabs.clone();
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
                 let Some(te) = ev.parse::<TargetEvent>() else {
@@ -311,6 +313,22 @@ impl Browser {
                                 .map(str::to_string)
                         }) {
                             pump_cdp.unroute(&s);
+                            // A detach without the target going away (the extension's
+                            // debugger was taken off the tab): the tab object is stale, so
+                            // the next call attaches again.
+                            let tabs = pump_tabs.clone();
+                            tokio::spawn(async move {
+                                let stale: Vec<Arc<Tab>> = tabs
+                                    .lock()
+                                    .await
+                                    .values()
+                                    .filter(|t| *t.session == *s)
+                                    .cloned()
+                                    .collect();
+                                for t in stale {
+                                    t.mark_closed();
+                                }
+                            });
                         }
                     }
                     _ => {}
@@ -340,7 +358,7 @@ impl Browser {
             own_windows,
             launched,
             targets,
-            tabs: tokio::sync::Mutex::new(HashMap::new()),
+            tabs: attached_tabs,
             next_tab: self.next_tab.clone(),
         }))
     }

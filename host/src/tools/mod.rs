@@ -19,6 +19,7 @@ mod read_page;
 mod report;
 mod resize;
 mod shortcuts;
+mod switch_browser;
 mod tabs;
 pub mod trace;
 mod upload;
@@ -163,6 +164,7 @@ impl Registry {
         logs::register(&mut r);
         resize::register(&mut r);
         upload::register(&mut r);
+        switch_browser::register(&mut r);
         gif::register(&mut r);
         shortcuts::register(&mut r);
         r

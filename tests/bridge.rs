@@ -265,7 +265,9 @@ fn native_host_handshake_relay_security_big_messages_and_events() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let file = ext.dir.join(format!("{}.json", info.browser.id));
+        let file = ext
+            .dir
+            .join(format!("{}-{}.json", info.browser.id, info.pid));
         let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "the runtime file is private");
     }
@@ -697,14 +699,17 @@ fn only_tabs_of_the_group_are_seen_and_closed_tabs_give_clear_errors() {
             .expect("close");
         let r = pending.await.expect("join");
         assert!(started.elapsed() < Duration::from_secs(10), "no hang");
-        let e = r.expect_err("the tab is gone");
+        // Either a tool error or a report; both must say the tab closed.
+        let text = match r {
+            Ok(o) => o.text,
+            Err(e) => e.0,
+        };
         assert!(
-            e.0.contains("closed")
-                || e.0.contains("not attached")
-                || e.0.contains("detached")
-                || e.0.contains("not found"),
-            "{}",
-            e.0
+            text.contains("closed")
+                || text.contains("not attached")
+                || text.contains("detached")
+                || text.contains("not found"),
+            "{text}"
         );
         // The session recovers with a new tab.
         let (t, _) = call_until_ok(&reg, &s, "navigate", json!({"url": url("buttons.html")})).await;

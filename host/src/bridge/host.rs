@@ -124,8 +124,33 @@ pub fn identify(hello: &Hello) -> BrowserIdent {
     }
 }
 
+/// Appends one line to `host.log` in the runtime directory (the host's stderr goes to the
+/// browser's log, which people rarely see).
+fn log_line(msg: &str) {
+    use std::io::Write as _;
+    let dir = runtime::runtime_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("host.log"))
+    {
+        let _ = writeln!(f, "{} pid {}: {msg}", now_secs(), std::process::id());
+    }
+}
+
 /// Runs the native host until stdin ends.
 pub async fn run() -> anyhow::Result<()> {
+    log_line("started");
+    let r = serve().await;
+    match &r {
+        Ok(()) => log_line("exits: end of input"),
+        Err(e) => log_line(&format!("exits: {e:#}")),
+    }
+    r
+}
+
+async fn serve() -> anyhow::Result<()> {
     let out = stdout_writer();
     let mut input = stdin_reader();
     let first = tokio::time::timeout(Duration::from_secs(30), input.recv())
@@ -150,6 +175,7 @@ pub async fn run() -> anyhow::Result<()> {
         anyhow::bail!("{why}");
     }
     let _ = out.send(protocol::welcome().to_string());
+    log_line("hello accepted");
     let ident = identify(&hello);
     let hub = Hub::new(out.clone(), hello.browser.clone());
     let relay = relay::serve(hub.clone())
@@ -169,10 +195,18 @@ pub async fn run() -> anyhow::Result<()> {
             .to_string(),
         protocol: protocol::PROTOCOL_VERSION,
         started: now_secs(),
+        started_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
     };
     let dir = runtime::runtime_dir();
     let path = runtime::write(&dir, &info)
         .with_context(|| format!("cannot write the runtime file in {}", dir.display()))?;
+    log_line(&format!(
+        "relay at {} for {}",
+        relay.addr, info.browser.name
+    ));
     tracing::info!(
         "relay for {} at {} (runtime file {})",
         info.browser.name,

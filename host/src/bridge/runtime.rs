@@ -45,6 +45,10 @@ pub struct RuntimeInfo {
     pub protocol: u64,
     /// When the host started (seconds since the epoch).
     pub started: u64,
+    /// When the host started (milliseconds since the epoch), to tell two hosts of one browser
+    /// apart (the newest wins).
+    #[serde(default)]
+    pub started_ms: u64,
 }
 
 /// Where runtime files live: `$TABWRIGHT_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/tabwright`, else
@@ -120,10 +124,12 @@ fn ensure_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `info` as `<dir>/<browser id>.json` (mode 0600, atomically) and returns the path.
+/// Writes `info` as `<dir>/<browser id>-<pid>.json` (mode 0600, atomically) and returns the
+/// path. One file per host process: a browser may briefly run two hosts (a service worker
+/// restarting), and each host removes only its own file.
 pub fn write(dir: &Path, info: &RuntimeInfo) -> std::io::Result<PathBuf> {
     ensure_dir(dir)?;
-    let path = dir.join(format!("{}.json", info.browser.id));
+    let path = dir.join(format!("{}-{}.json", info.browser.id, info.pid));
     let tmp = dir.join(format!(".{}.{}.tmp", info.browser.id, info.pid));
     let text = serde_json::to_string_pretty(info).map_err(std::io::Error::other)?;
     {
@@ -156,7 +162,8 @@ pub fn remove_if_ours(path: &Path, pid: u32) {
     }
 }
 
-/// The runtime files of live hosts in `dir`, oldest first; files of dead hosts are removed.
+/// The runtime files of live hosts in `dir`, one per browser (its newest host), oldest browser
+/// first; files of dead hosts are removed.
 pub fn list_live(dir: &Path) -> Vec<RuntimeInfo> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -176,6 +183,14 @@ pub fn list_live(dir: &Path) -> Vec<RuntimeInfo> {
             None => {}
         }
     }
+    // One per browser: its newest host.
+    out.sort_by(|a, b| {
+        a.browser
+            .id
+            .cmp(&b.browser.id)
+            .then(b.started_ms.cmp(&a.started_ms))
+    });
+    out.dedup_by(|later, first| later.browser.id == first.browser.id);
     out.sort_by(|a, b| {
         a.started
             .cmp(&b.started)
@@ -246,6 +261,7 @@ mod tests {
             extension_id: String::new(),
             protocol: 1,
             started,
+            started_ms: started * 1000,
         }
     }
 
@@ -256,6 +272,11 @@ mod tests {
         let me = std::process::id();
         let p = write(&dir, &info(me, "aaaa0001", "Chromium (work)", 2)).expect("write");
         write(&dir, &info(me, "bbbb0002", "Microsoft Edge (home)", 1)).expect("write");
+        // A second, newer host of the same browser (another live pid: our parent) wins.
+        let parent = std::os::unix::process::parent_id();
+        let mut newer = info(parent, "bbbb0002", "Microsoft Edge (home)", 1);
+        newer.started_ms += 500;
+        write(&dir, &newer).expect("write");
         // A dead pid: the largest pid number is never in use.
         let stale = write(&dir, &info(4_194_304, "cccc0003", "Brave", 0)).expect("write");
         #[cfg(unix)]
@@ -268,6 +289,7 @@ mod tests {
         assert_eq!(live.len(), 2, "{live:?}");
         assert!(!stale.exists(), "the stale file is removed");
         assert_eq!(live[0].browser.id, "bbbb0002", "oldest first");
+        assert_eq!(live[0].pid, parent, "the newest host of a browser");
         assert_eq!(
             pick(&live, None).map(|i| i.browser.id),
             Ok("bbbb0002".into())

@@ -1,0 +1,128 @@
+//! Latency per tool call through the extension bridge vs the launch backend, on the same pages
+//! in one run. Run: `cargo run --release -p tabwright-e2e --example bridge_bench [-- ROUNDS]`
+//! (build the workspace first: the extension's native host is the built `tabwright`).
+//!
+//! Each backend gets its own headless Chromium; the extension one has `extension/` loaded and
+//! is driven through the relay. Prints the median per tool and overall, and the difference.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tabwright::browser::{Backend, Browser, LaunchOptions, Session};
+use tabwright::tools::Registry;
+use tabwright_e2e::{start_extension_browser, url};
+
+const CALLS: &[(&str, &str)] = &[
+    ("read_page", r#"{}"#),
+    ("find", r#"{"query": "email field"}"#),
+    ("javascript_tool", r#"{"code": "document.title"}"#),
+    ("get_page_text", r#"{}"#),
+    (
+        "computer",
+        r#"{"action": "scroll", "scroll_direction": "down", "scroll_amount": 1}"#,
+    ),
+    (
+        "form_input",
+        r#"{"ref": "REF", "value": "bench@example.com"}"#,
+    ),
+    ("computer", r#"{"action": "screenshot"}"#),
+    ("tabs_context", r#"{}"#),
+];
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+async fn measure(name: &str, backend: Backend, rounds: usize) -> Vec<(String, Vec<f64>)> {
+    let browser = Browser::new(backend);
+    let s = Session::new(browser.clone(), std::env::temp_dir());
+    let reg = Registry::browser();
+    reg.call(&s, "navigate", json!({"url": url("forms.html")}))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: navigate: {e}"));
+    let outline = reg
+        .call(&s, "read_page", json!({}))
+        .await
+        .expect("read")
+        .text;
+    let email_ref = outline
+        .lines()
+        .find(|l| l.contains("textbox \"Email\""))
+        .and_then(|l| l.split("[ref=").nth(1))
+        .and_then(|r| r.split(']').next())
+        .unwrap_or("e6")
+        .to_string();
+    let mut out: Vec<(String, Vec<f64>)> = CALLS
+        .iter()
+        .map(|(t, a)| (format!("{t} {a}"), Vec::new()))
+        .collect();
+    for round in 0..rounds + 2 {
+        for (i, (tool, args)) in CALLS.iter().enumerate() {
+            let args: Value = serde_json::from_str(&args.replace("REF", &email_ref)).expect("args");
+            let t = Instant::now();
+            reg.call(&s, tool, args)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {tool}: {e}"));
+            // The first two rounds warm up.
+            if round >= 2 {
+                out[i].1.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    browser.shutdown().await;
+    out
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(30);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _ = url("forms.html");
+    let (launch, ext) = rt.block_on(async {
+        let launch = measure(
+            "launch",
+            Backend::Launch(LaunchOptions {
+                window: (1280, 800),
+                ..Default::default()
+            }),
+            rounds,
+        )
+        .await;
+        let (backend, _browser) = start_extension_browser().await;
+        let ext = measure("extension", backend, rounds).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        (launch, ext)
+    });
+    println!("{rounds} rounds per tool; median ms per call (launch | extension | difference)");
+    let mut all_l = Vec::new();
+    let mut all_e = Vec::new();
+    let mut diffs = Vec::new();
+    for ((name, mut l), (_, mut e)) in launch.into_iter().zip(ext) {
+        all_l.extend(l.iter().copied());
+        all_e.extend(e.iter().copied());
+        let (ml, me) = (median(&mut l), median(&mut e));
+        diffs.push(me - ml);
+        println!("{name:<75} {ml:>8.2} | {me:>8.2} | {:>+7.2}", me - ml);
+    }
+    let (ml, me) = (median(&mut all_l), median(&mut all_e));
+    println!(
+        "{:<75} {ml:>8.2} | {me:>8.2} | {:>+7.2}",
+        "all calls",
+        me - ml
+    );
+    println!(
+        "median of the per-tool differences: {:+.2} ms",
+        median(&mut diffs)
+    );
+}

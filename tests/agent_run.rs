@@ -745,3 +745,64 @@ fn ctrl_c_cancels_cleanly_and_the_token_limit_stops_the_run() {
         assert_eq!(server.requests().len(), 1);
     });
 }
+
+/// `--save-shortcut`: the run's successful actions become a shortcut that `tabwright replay`
+/// then runs green with no model.
+#[test]
+fn a_run_saved_as_a_shortcut_replays_without_a_model() {
+    run(|c| async move {
+        let (field, add) = todo_refs(&c).await;
+        let server = ModelServer::start().await;
+        todo_script(&server, &field, &add);
+        let sessions = temp_dir("save");
+        let shortcuts = sessions.join("shortcuts");
+        let r = tabwright_run_env(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "Add two todos",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+                "--save-shortcut",
+                "two todos",
+            ],
+            &[("TABWRIGHT_SHORTCUTS_DIR", shortcuts.display().to_string())],
+        )
+        .await;
+        assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+        assert!(
+            r.stderr.contains("shortcut \"two todos\" saved"),
+            "{}",
+            r.stderr
+        );
+        let saved: Vec<PathBuf> = std::fs::read_dir(&shortcuts)
+            .expect("shortcuts folder")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        assert_eq!(saved.len(), 1, "{saved:?}");
+        let text = std::fs::read_to_string(&saved[0]).expect("shortcut");
+        assert!(
+            text.contains("Buy milk") && text.contains("Walk the dog"),
+            "{text}"
+        );
+        let replay = tokio::process::Command::new(binary())
+            .arg("replay")
+            .arg(&saved[0])
+            .output()
+            .await
+            .expect("replay runs");
+        let out = String::from_utf8_lossy(&replay.stdout);
+        assert_eq!(
+            replay.status.code(),
+            Some(0),
+            "{out}\n{}",
+            String::from_utf8_lossy(&replay.stderr)
+        );
+        assert!(out.contains("PASSED"), "{out}");
+    });
+}

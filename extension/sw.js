@@ -120,7 +120,14 @@ async function connect() {
     }
     attached.clear();
     announced.clear();
-    scheduleReconnect();
+    // Right away the first time (the worker may be winding down once its port is gone), with
+    // backoff after that.
+    if (backoff <= 200) {
+      backoff = 400;
+      connect();
+    } else {
+      scheduleReconnect();
+    }
   });
   heartbeat = setInterval(() => chrome.runtime.getPlatformInfo(() => {}), 20000);
   const manifest = chrome.runtime.getManifest();

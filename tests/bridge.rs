@@ -544,6 +544,10 @@ fn real() -> &'static Real {
                 Backend::Extension(o) => o.select.clone().unwrap_or_default(),
                 _ => String::new(),
             };
+            // Bounded wait until the extension's host is up, so every test starts connected.
+            if poll(Duration::from_secs(30), || runtime_of(&profile)).is_none() {
+                panic!("the extension's native host did not start within 30 s");
+            }
             Real {
                 browser: Browser::new(backend),
                 raw_ws: launched.ws_url.clone(),

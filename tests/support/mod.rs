@@ -118,7 +118,22 @@ pub async fn start_extension_browser() -> (Backend, tabwright::browser::launch::
             format!("--user-data-dir={}", profile.display()),
             format!("--load-extension={}", ext.display()),
             format!("--disable-extensions-except={}", ext.display()),
-        ],
+        ]
+        .into_iter()
+        // Debugging aid: the browser's log (extension console included) into a file.
+        .chain(
+            std::env::var("TABWRIGHT_TEST_CHROME_LOG")
+                .ok()
+                .into_iter()
+                .flat_map(|f| {
+                    [
+                        "--enable-logging".to_string(),
+                        format!("--log-file={f}"),
+                        "--v=0".into(),
+                    ]
+                }),
+        )
+        .collect(),
         ..Default::default()
     })
     .await

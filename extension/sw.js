@@ -479,6 +479,12 @@ async function handle(method, p) {
   }
 }
 
+// A periodic alarm wakes the worker (30 s is the shortest period browsers allow): if the worker
+// was stopped while its host was gone, it connects again.
+chrome.alarms.create("tabwright-reconnect", { periodInMinutes: 0.5 });
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === "tabwright-reconnect") connect();
+});
 chrome.runtime.onStartup.addListener(connect);
 chrome.runtime.onInstalled.addListener(connect);
 connect();

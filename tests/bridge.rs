@@ -725,35 +725,38 @@ fn only_tabs_of_the_group_are_seen_and_closed_tabs_give_clear_errors() {
 }
 
 #[test]
-#[ignore = "FLAKY: what navigating to chrome://version reports varies run to run (a clear \
-            'may not debug' error, or a stale 'dialog' report); run with --ignored"]
 fn pages_the_browser_forbids_give_a_clear_error() {
     real_run(|_r, s, reg| async move {
         reg.call(&s, "navigate", json!({"url": url("forms.html")}))
             .await
             .expect("navigate");
-        let r = reg
+        // The browser takes the tab away from the extension mid-navigation; what the navigate
+        // itself reports depends on timing, so look at what follows.
+        let first = match reg
             .call(&s, "navigate", json!({"url": "chrome://version"}))
-            .await;
-        let text = match r {
+            .await
+        {
             Ok(o) => o.text,
             Err(e) => e.0,
         };
-        assert!(
-            text.contains("chrome://") && text.contains("may not debug"),
-            "{text}"
-        );
-        // The tab cannot be driven any more, and says why; a new tab works.
-        let e = reg
-            .call(&s, "read_page", json!({}))
-            .await
-            .expect_err("the chrome:// tab cannot be attached");
-        assert!(
-            e.0.contains("Cannot access a chrome:// URL")
-                || e.0.contains("debugger is not attached"),
-            "{}",
-            e.0
-        );
+        // From then on the tab cannot be driven, and the error says why (bounded polling:
+        // the detach notice may still be on its way).
+        let mut seen = vec![first];
+        let clear = poll_async(Duration::from_secs(10), || {
+            let (s, reg) = (&s, &reg);
+            async move {
+                match reg.call(s, "read_page", json!({})).await {
+                    Err(e) if e.0.contains("Cannot access a chrome:// URL") => Some(e.0),
+                    _ => None,
+                }
+            }
+        })
+        .await;
+        if clear.is_none() {
+            seen.push("no clear error within 10 s".into());
+        }
+        let clear = clear.unwrap_or_else(|| panic!("{seen:?}"));
+        assert!(clear.contains("cannot attach to tab"), "{clear}");
         let (t, _) =
             call_until_ok(&reg, &s, "tabs_create", json!({"url": url("buttons.html")})).await;
         assert!(t.contains("HTTP 200"), "{t}");
@@ -765,14 +768,14 @@ fn kill9(pid: u32) {
 }
 
 async fn wait_new_host(profile: &str, old_pid: u32) -> RuntimeInfo {
-    let found = poll_async(Duration::from_secs(8), || async {
+    let found = poll_async(Duration::from_secs(30), || async {
         runtime_of(profile).filter(|i| i.pid != old_pid)
     })
     .await;
     match found {
         Some(i) => i,
         None => panic!(
-            "the extension started no new host within 45 s; runtime files in {}: {:?}",
+            "the extension started no new host within 30 s; runtime files in {}: {:?}",
             runtime::runtime_dir().display(),
             std::fs::read_dir(runtime::runtime_dir())
                 .map(|d| d

@@ -651,6 +651,12 @@ fn big_results_and_big_scripts_pass_whole_through_the_extension() {
             .await
             .expect("switch_browser");
         assert!(ctx.text.contains("(in use)"), "{}", ctx.text);
+        let tabs = reg.call(&s, "tabs_context", json!({})).await.expect("tabs");
+        assert!(
+            tabs.text.contains("browser id") && tabs.text.contains("extension ("),
+            "tabs_context names the browser and backend: {}",
+            tabs.text
+        );
     });
 }
 

@@ -279,6 +279,11 @@ impl Browser {
             .and_then(|p| p.as_str())
             .unwrap_or("unknown")
             .to_string();
+        // Through the extension, say which of the person's browsers this is.
+        let product = match &via_extension {
+            Some(b) => format!("{product} ({}, browser id {})", b.name, b.id),
+            None => product,
+        };
         let targets = Arc::new(Mutex::new(HashMap::new()));
         let (tx, mut rx) = mpsc::unbounded_channel();
         cdp.route("", tx);

@@ -885,3 +885,76 @@ fn doctor_checks_the_chain_live() {
     );
     let _ = std::fs::remove_dir_all(&other);
 }
+
+#[test]
+fn two_connected_browsers_are_listed_and_chosen_per_session() {
+    real_run(|r, a, reg| async move {
+        let (_backend, second) = start_extension_browser().await;
+        let first = runtime_of(&r.profile).expect("first browser");
+        let other = poll_async(Duration::from_secs(30), || async {
+            runtime::list_live(&runtime::runtime_dir())
+                .into_iter()
+                .find(|i| i.browser.id != first.browser.id && i.browser.profile.is_some())
+        })
+        .await
+        .expect("the second browser connects");
+        let list = reg
+            .call(&a, "switch_browser", json!({}))
+            .await
+            .expect("list")
+            .text;
+        assert!(
+            list.contains(&first.browser.id) && list.contains(&other.browser.id),
+            "{list}"
+        );
+        // Session B picks the second browser; session A stays on the first.
+        let b = Session::new(r.browser.clone(), std::env::temp_dir());
+        let chosen = reg
+            .call(
+                &b,
+                "switch_browser",
+                json!({"browser_id": other.browser.id}),
+            )
+            .await
+            .expect("switch")
+            .text;
+        assert!(
+            chosen.contains(&format!("Now using {}", other.browser.id)),
+            "{chosen}"
+        );
+        reg.call(&b, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("navigate in B");
+        reg.call(&a, "navigate", json!({"url": url("forms.html")}))
+            .await
+            .expect("navigate in A");
+        let tb = reg
+            .call(&b, "tabs_context", json!({}))
+            .await
+            .expect("B")
+            .text;
+        let ta = reg
+            .call(&a, "tabs_context", json!({}))
+            .await
+            .expect("A")
+            .text;
+        assert!(
+            tb.contains(&format!("browser id {}", other.browser.id)),
+            "{tb}"
+        );
+        assert!(
+            ta.contains(&format!("browser id {}", first.browser.id)),
+            "{ta}"
+        );
+        let e = reg
+            .call(
+                &b,
+                "switch_browser",
+                json!({"browser_id": "no-such-browser"}),
+            )
+            .await
+            .expect_err("unknown id");
+        assert!(e.0.contains("no connected browser matches"), "{}", e.0);
+        drop(second);
+    });
+}

@@ -166,7 +166,16 @@ fn a_compromised_model_cannot_leave_the_plan_or_delete() {
             text.starts_with("<untrusted_page_content source=\"get_page_text\">"),
             "{text}"
         );
-        assert!(text.contains("not instructions"));
+        assert!(text.ends_with("</untrusted_page_content>"), "{text}");
+        // Even a plain action's report (titles, names come from the page) is marked.
+        let nav = call(&g, &c, "navigate", json!({"url": url("injection.html")}))
+            .await
+            .expect("reload the shop")
+            .text;
+        assert!(
+            nav.starts_with("<untrusted_page_content source=\"navigate\">"),
+            "{nav}"
+        );
         // The "model" obeys the injection: go to evil.example …
         let e = call(&g, &c, "navigate", json!({"url": "http://evil.example/"}))
             .await
@@ -231,6 +240,7 @@ fn a_compromised_model_cannot_leave_the_plan_or_delete() {
                 ("update_plan", "plan"),
                 ("navigate", "allow"),
                 ("get_page_text", "allow"),
+                ("navigate", "allow"),
                 ("navigate", "rejected"),
                 ("read_page", "allow"),
                 ("computer", "rejected"),

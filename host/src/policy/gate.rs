@@ -230,9 +230,7 @@ impl Gate {
         };
         let r = self.registry.call(session, name, args.clone()).await;
         let r = r.map(|mut out| {
-            if untrusted::PAGE_CONTENT_TOOLS.contains(&name) {
-                out.text = untrusted::wrap(name, &out.text);
-            }
+            out.text = untrusted::wrap(name, &out.text);
             out
         });
         self.log(name, &args, verdict, &reason, Some(&r), t0);

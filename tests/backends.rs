@@ -67,10 +67,14 @@ fn a_dead_browser_is_reported_then_relaunched() {
     run(|_c| async move {
         let browser: Arc<Browser> = Browser::new(Backend::Launch(LaunchOptions::default()));
         let session = Session::new(browser.clone(), std::env::temp_dir());
+        let other = Session::new(browser.clone(), std::env::temp_dir());
         let reg = Registry::browser();
         reg.call(&session, "navigate", json!({"url": url("forms.html")}))
             .await
             .expect("navigate");
+        reg.call(&other, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("navigate in a second session");
         let pid = browser.pid().await.expect("pid");
         std::process::Command::new("kill")
             .args(["-9", &pid.to_string()])
@@ -96,6 +100,15 @@ fn a_dead_browser_is_reported_then_relaunched() {
             .expect("relaunched");
         assert!(t.text.contains("HTTP 200"), "{}", t.text);
         assert_ne!(browser.pid().await, Some(pid), "a new browser process");
+        // The other session hears of it too, once, though the first session's call noticed it.
+        let e = reg
+            .call(&other, "read_page", json!({}))
+            .await
+            .expect_err("the restart is reported to every session");
+        assert!(e.0.contains("the browser had exited"), "{}", e.0);
+        reg.call(&other, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("the second session goes on");
         let page = reg
             .call(&session, "read_page", json!({}))
             .await

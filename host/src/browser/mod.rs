@@ -92,6 +92,8 @@ pub struct Browser {
     /// Extension backend: connections to browsers a session chose by id.
     chosen: tokio::sync::Mutex<HashMap<String, Arc<Live>>>,
     next_tab: Arc<AtomicU32>,
+    /// Restarts/reconnects so far and the last report (see [`Browser::last_change`]).
+    change: Mutex<(u64, Option<BrowserError>)>,
 }
 
 /// Failures of the browser layer, worded for the model.
@@ -146,7 +148,29 @@ impl Browser {
             live: tokio::sync::Mutex::new(None),
             chosen: tokio::sync::Mutex::new(HashMap::new()),
             next_tab: Arc::new(AtomicU32::new(1)),
+            change: Mutex::new((0, None)),
         })
+    }
+
+    /// How many times the browser was restarted or reconnected, and the last such report.
+    /// Sessions compare it with what they saw, so every session hears of a change once, not
+    /// only the one whose call noticed it.
+    pub fn last_change(&self) -> (u64, Option<BrowserError>) {
+        match self.change.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn note_change(&self, r: Result<Arc<Live>, BrowserError>) -> Result<Arc<Live>, BrowserError> {
+        if let Err(e @ (BrowserError::Restarted(_) | BrowserError::Reconnected(_))) = &r {
+            let mut g = match self.change.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            *g = (g.0 + 1, Some(e.clone()));
+        }
+        r
     }
 
     /// The backend in use.
@@ -157,6 +181,11 @@ impl Browser {
     /// The live connection, starting the browser if needed. When a previously live browser
     /// died, this starts a new one (launch backend) and reports [`BrowserError::Restarted`] once.
     pub async fn live(&self) -> Result<Arc<Live>, BrowserError> {
+        let r = self.live_inner().await;
+        self.note_change(r)
+    }
+
+    async fn live_inner(&self) -> Result<Arc<Live>, BrowserError> {
         let mut guard = self.live.lock().await;
         if let Some(live) = guard.as_ref() {
             if !live.cdp.is_closed() {
@@ -197,6 +226,11 @@ impl Browser {
         let Some(choice) = choice.filter(|_| matches!(self.backend, Backend::Extension(_))) else {
             return self.live().await;
         };
+        let r = self.live_chosen(choice).await;
+        self.note_change(r)
+    }
+
+    async fn live_chosen(&self, choice: &str) -> Result<Arc<Live>, BrowserError> {
         let mut map = self.chosen.lock().await;
         if let Some(live) = map.get(choice) {
             if !live.cdp.is_closed() {

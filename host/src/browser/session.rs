@@ -26,6 +26,8 @@ pub struct Session {
     images: Mutex<std::collections::VecDeque<(String, Vec<u8>)>>,
     next_image: std::sync::atomic::AtomicU32,
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// The browser's change count when this session last looked (`u64::MAX`: never).
+    seen_change: std::sync::atomic::AtomicU64,
     /// Extension backend: the browser this session chose with `switch_browser`.
     choice: Mutex<Option<String>>,
 }
@@ -52,6 +54,7 @@ impl Session {
             images: Mutex::new(Default::default()),
             next_image: std::sync::atomic::AtomicU32::new(1),
             extensions: Mutex::new(HashMap::new()),
+            seen_change: std::sync::atomic::AtomicU64::new(u64::MAX),
             choice: Mutex::new(None),
         }
     }
@@ -200,15 +203,28 @@ impl Session {
     }
 
     /// The live browser; on a restart, the session forgets its old tabs.
+    /// A restart or reconnect noticed by another session's call is reported here once too, so
+    /// every session learns that its tab ids changed.
     pub async fn live(&self) -> Result<Arc<Live>, BrowserError> {
-        match self
+        let r = self
             .browser
             .live_for(self.browser_choice().as_deref())
-            .await
-        {
+            .await;
+        let (generation, last) = self.browser.last_change();
+        let seen = self
+            .seen_change
+            .swap(generation, std::sync::atomic::Ordering::Relaxed);
+        match r {
             Err(e @ (BrowserError::Restarted(_) | BrowserError::Reconnected(_))) => {
                 self.reset();
                 Err(e)
+            }
+            Ok(live) if seen != u64::MAX && seen != generation => {
+                self.reset();
+                match last {
+                    Some(e) => Err(e),
+                    None => Ok(live),
+                }
             }
             other => other,
         }

@@ -3,7 +3,7 @@
 //! API (`POST …/v1/messages`) and OpenAI Chat Completions (`POST …/chat/completions`), and
 //! records every request.
 //!
-//! ```ignore
+//! ```text
 //! let server = ModelServer::start().await;
 //! server.push(Turn::text("hi"));
 //! server.push(Turn::tool_use("toolu_1", "navigate", json!({"url": "https://example.com"})));

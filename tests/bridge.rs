@@ -569,6 +569,13 @@ where
     F: FnOnce(&'static Real, Session, Registry) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    // One test at a time on the shared extension browser: one test kills its host and
+    // restarts its service worker, another connects a second browser, so running them side by
+    // side would have each see the other's faults.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let r = real();
     let session = Session::new(r.browser.clone(), std::env::temp_dir());
     rt().block_on(async move {

@@ -90,6 +90,9 @@ async fn javascript(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
     let text = match outcome {
         Some(Ok(v)) => v,
         Some(Err(e)) => return Err(e),
+        None if tab.state().closed || tab.state().crashed => {
+            String::from("The script did not finish: the tab closed (or its page crashed).")
+        }
         None => String::from("The script did not finish (it opened a dialog)."),
     };
     Ok(ToolOutput::text(format!("{text}{notes}")))

@@ -56,7 +56,11 @@ where
     });
     let mut text = tokio::select! {
         r = action() => r?,
-        _ = dialog_opened => String::from("The action opened a dialog."),
+        opened = dialog_opened => String::from(if opened {
+            "The action opened a dialog."
+        } else {
+            "The tab closed (or its page crashed) while the action ran."
+        }),
     };
     let s = settle::settle(tab, &before, limits).await;
     let mut notes: Vec<String> = Vec::new();

@@ -243,3 +243,40 @@ fn two_sessions_screenshot_side_by_side() {
         );
     });
 }
+
+/// A tab that closes while a script runs in it is reported as closed (not as a dialog), and
+/// the session goes on.
+#[test]
+fn a_tab_closing_under_a_running_script_is_reported() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        let made = c
+            .ok("tabs_create", json!({"url": url("links-target.html")}))
+            .await;
+        let id: u64 = made
+            .split("Opened tab ")
+            .nth(1)
+            .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
+            .and_then(|s| s.parse().ok())
+            .expect("tab id");
+        let live = c.session.live().await.expect("browser");
+        let target = live.target_of(id as u32).expect("target").target_id;
+        // The person closes the tab while the script is still waiting.
+        let closer = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            live.close_target(&target).await.expect("close");
+        };
+        let script = c.call(
+            "javascript_tool",
+            json!({"code": "new Promise(r => setTimeout(() => r('late'), 10000))", "tab_id": id}),
+        );
+        let (r, _) = tokio::join!(script, closer);
+        let text = match r {
+            Ok(o) => o.text,
+            Err(e) => e.0,
+        };
+        assert!(text.contains("tab closed"), "{text}");
+        assert!(!text.contains("dialog"), "{text}");
+        c.ok("tabs_context", json!({})).await;
+    });
+}

@@ -111,15 +111,7 @@ fn unreachable_url_gives_the_network_error() {
 fn closed_tab_is_a_clear_error() {
     run(|c| async move {
         c.open("forms.html").await;
-        let made = c
-            .ok("tabs_create", json!({"url": url("links-target.html")}))
-            .await;
-        let id: u64 = made
-            .split("Opened tab ")
-            .nth(1)
-            .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
-            .and_then(|s| s.parse().ok())
-            .expect("tab id");
+        let id = second_tab(&c).await;
         // The person closes the tab.
         let live = c.session.live().await.expect("browser");
         let target = live.target_of(id as u32).expect("target").target_id;
@@ -250,15 +242,7 @@ fn two_sessions_screenshot_side_by_side() {
 fn a_tab_closing_under_a_running_script_is_reported() {
     run(|c| async move {
         c.open("forms.html").await;
-        let made = c
-            .ok("tabs_create", json!({"url": url("links-target.html")}))
-            .await;
-        let id: u64 = made
-            .split("Opened tab ")
-            .nth(1)
-            .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
-            .and_then(|s| s.parse().ok())
-            .expect("tab id");
+        let id = second_tab(&c).await;
         let live = c.session.live().await.expect("browser");
         let target = live.target_of(id as u32).expect("target").target_id;
         // The person closes the tab while the script is still waiting.
@@ -280,4 +264,16 @@ fn a_tab_closing_under_a_running_script_is_reported() {
         assert!(!text.contains("opened a dialog"), "{text}");
         c.ok("tabs_context", json!({})).await;
     });
+}
+
+/// Opens links-target.html in a second tab of the test's session and returns its id.
+async fn second_tab(c: &tabwright_e2e::Ctx) -> u64 {
+    let made = c
+        .ok("tabs_create", json!({"url": url("links-target.html")}))
+        .await;
+    made.split("Opened tab ")
+        .nth(1)
+        .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .expect("tab id")
 }

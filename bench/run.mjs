@@ -820,7 +820,18 @@ async function main() {
   const firstNav = FIXTURES_URL + 'buttons.html';
   const tn = await tw.call('navigate', { url: firstNav });
   const pn = await pw.call('browser_navigate', { url: firstNav });
-  await sleep(500);
+  // Let the servers' memory settle: poll until two readings 50 ms apart agree within 1 %
+  // (bounded to 3 s), not a fixed pause.
+  for (const server of [tw, pw]) {
+    const settleBy = Date.now() + 3000;
+    let last = rssKiB(server.pid) || 0;
+    while (Date.now() < settleBy) {
+      await sleep(50);
+      const now = rssKiB(server.pid) || 0;
+      if (Math.abs(now - last) <= last * 0.01) break;
+      last = now;
+    }
+  }
   mem.tabwright.afterNavigate = memoryOf(tw);
   mem.playwright.afterNavigate = memoryOf(pw);
   mem.firstNavigateMs = { tabwright: r2(tn.ms), playwright: r2(pn.ms), note: 'includes the browser launch' };

@@ -705,11 +705,19 @@ fn only_tabs_of_the_group_are_seen_and_closed_tabs_give_clear_errors() {
             reg2.call(
                 &s2,
                 "javascript_tool",
-                json!({"code": "new Promise(() => {})"}),
+                json!({"code": "document.title = 'script running'; new Promise(() => {})"}),
             )
             .await
         });
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Close it once the script is running (it says so in the title), bounded.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while live
+            .target_of(active.expect("active tab"))
+            .is_some_and(|t| t.title != "script running")
+        {
+            assert!(Instant::now() < deadline, "the script never started");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let started = Instant::now();
         raw.run(None, "Target.closeTarget", json!({"targetId": target}))
             .await

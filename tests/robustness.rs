@@ -245,14 +245,31 @@ fn a_tab_closing_under_a_running_script_is_reported() {
         let id = second_tab(&c).await;
         let live = c.session.live().await.expect("browser");
         let target = live.target_of(id as u32).expect("target").target_id;
-        // The person closes the tab while the script is still waiting.
+        // The person closes the tab once the script is running (it says so in the title).
+        let tab = c.session.tab(Some(id as u32)).await.expect("tab");
+        let title = || async {
+            tab.call::<serde_json::Value>(
+                "Runtime.evaluate",
+                json!({"expression": "document.title", "returnByValue": true}),
+            )
+            .await
+            .ok()
+            .and_then(|v| v.pointer("/result/value").cloned())
+        };
         let closer = async {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while title().await != Some(json!("script running")) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the script never started"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
             live.close_target(&target).await.expect("close");
         };
         let script = c.call(
             "javascript_tool",
-            json!({"code": "new Promise(r => setTimeout(() => r('late'), 10000))", "tab_id": id}),
+            json!({"code": "document.title = 'script running'; new Promise(r => setTimeout(() => r('late'), 10000))", "tab_id": id}),
         );
         let (r, _) = tokio::join!(script, closer);
         let text = match r {

@@ -20,6 +20,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+/// CDP commands sent by this process so far (all connections); benchmarks read it to count
+/// round trips per tool call.
+static CALLS_MADE: AtomicU64 = AtomicU64::new(0);
+
+/// How many CDP commands this process has sent so far, over all connections.
+pub fn calls_made() -> u64 {
+    CALLS_MADE.load(Ordering::Relaxed)
+}
+
 /// How long one CDP call may take unless the caller says otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -238,6 +247,8 @@ impl Cdp {
             return Err(CdpError::Closed(self.close_reason()));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        CALLS_MADE.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "tabwright::cdp", %method, ?session, "call");
         let mut msg = serde_json::json!({"id": id, "method": method, "params": params});
         if let Some(s) = session {
             msg["sessionId"] = Value::String(s.to_string());

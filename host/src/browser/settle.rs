@@ -32,6 +32,9 @@ pub struct Limits {
     pub nav_max: Duration,
     /// At most this long for requests to finish.
     pub net_max: Duration,
+    /// Animation frames that must pass before the DOM counts as quiet (2 after scrolling, so
+    /// the scroll position read at the end is the applied one).
+    pub frames: u32,
 }
 
 impl Default for Limits {
@@ -41,6 +44,7 @@ impl Default for Limits {
             dom_max: Duration::from_millis(1000),
             nav_max: Duration::from_secs(15),
             net_max: Duration::from_secs(3),
+            frames: 0,
         }
     }
 }
@@ -64,6 +68,36 @@ pub struct Settled {
     pub downloads: Vec<String>,
     /// How long settling took.
     pub waited: Duration,
+    /// The focused element's outline line, read in the last DOM wait: `None` when it was not
+    /// read (a dialog, a navigation, a page without the outline script), `Some(None)` when
+    /// the focus is on the body.
+    pub focus: Option<Option<String>>,
+    /// Scroll position and sizes read in the last DOM wait.
+    pub view: Option<View>,
+}
+
+/// Scroll position and sizes of the main frame, in CSS pixels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct View {
+    /// Horizontal scroll.
+    pub sx: i64,
+    /// Vertical scroll.
+    pub sy: i64,
+    /// Scrollable width.
+    pub sw: i64,
+    /// Scrollable height.
+    pub sh: i64,
+    /// Viewport width.
+    pub vw: i64,
+    /// Viewport height.
+    pub vh: i64,
+}
+
+/// What one DOM wait saw when it ended.
+#[derive(Debug, Clone, Default)]
+struct Quiet {
+    focus: Option<Option<String>>,
+    view: Option<View>,
 }
 
 /// Takes the counters before an action.
@@ -79,25 +113,38 @@ pub fn marks(tab: &Tab) -> Marks {
     }
 }
 
-const DOM_QUIET_JS: &str = r#"(quiet, max) => new Promise(resolve => {
-  const start = performance.now(); let last = start;
+// Resolves once the DOM has been quiet for `quiet` ms and `frames` animation frames have
+// passed (or after `max` ms), with what the tool reports next: the focused element's line and
+// the scroll position. Reading them here saves the bridge a round trip per action.
+const DOM_QUIET_JS: &str = r#"(quiet, max, frames) => new Promise(resolve => {
+  const start = performance.now(); let last = start; let seen = 0;
   const mo = new MutationObserver(() => { last = performance.now(); });
   mo.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  if (frames > 0) { const f = () => { if (++seen < frames) requestAnimationFrame(f); }; requestAnimationFrame(f); }
+  const done = now => {
+    mo.disconnect();
+    let focus = null;
+    try { focus = globalThis.__tabwright && __tabwright.focusLine ? __tabwright.focusLine('e') : null; } catch (e) { focus = null; }
+    const d = document.documentElement;
+    resolve({ms: Math.round(now - start), focus,
+      view: [Math.round(scrollX), Math.round(scrollY), d ? d.scrollWidth : 0, d ? d.scrollHeight : 0, innerWidth, innerHeight]});
+  };
   const tick = () => {
     const now = performance.now();
-    if (now - last >= quiet || now - start >= max) { mo.disconnect(); resolve(Math.round(now - start)); }
+    if ((now - last >= quiet && seen >= frames) || now - start >= max) done(now);
     else setTimeout(tick, Math.max(5, quiet - (now - last)));
   };
   setTimeout(tick, quiet);
 })"#;
 
-/// Waits until the main frame's DOM has been quiet for `quiet` (at most `max`), or a dialog opens.
-pub async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration) {
+/// Waits until the main frame's DOM has been quiet for `quiet` and `frames` animation frames
+/// have passed (at most `max`), or a dialog opens; returns what it saw at the end.
+async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration, frames: u32) -> Quiet {
     let Some(world) = tab.world(&tab.target_id).await else {
-        return;
+        return Quiet::default();
     };
     let expr = format!(
-        "({DOM_QUIET_JS})({}, {})",
+        "({DOM_QUIET_JS})({}, {}, {frames})",
         quiet.as_millis(),
         max.as_millis()
     );
@@ -108,9 +155,39 @@ pub async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration) {
         max + Duration::from_millis(500),
     );
     tokio::select! {
-        _ = call => {}
-        _ = tab.wait_for(max + Duration::from_millis(500), |st| st.dialog.is_some()) => {}
+        r = call => r.ok().map(|raw| parse_quiet(raw.get())).unwrap_or_default(),
+        _ = tab.wait_for(max + Duration::from_millis(500), |st| st.dialog.is_some()) => Quiet::default(),
     }
+}
+
+fn parse_quiet(raw: &str) -> Quiet {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) else {
+        return Quiet::default();
+    };
+    let Some(value) = v.pointer("/result/value") else {
+        return Quiet::default();
+    };
+    let focus = match value.get("focus") {
+        Some(serde_json::Value::String(s)) => Some(Some(s.clone())),
+        Some(serde_json::Value::Null) => Some(None),
+        _ => None,
+    };
+    let view = value.get("view").and_then(|a| a.as_array()).and_then(|a| {
+        let n: Vec<i64> = a.iter().filter_map(|x| x.as_i64()).collect();
+        (n.len() == 6).then(|| View {
+            sx: n[0],
+            sy: n[1],
+            sw: n[2],
+            sh: n[3],
+            vw: n[4],
+            vh: n[5],
+        })
+    });
+    Quiet { focus, view }
+}
+
+fn st_dialog_free(tab: &Tab) -> bool {
+    tab.state().dialog.is_none()
 }
 
 fn inflight_since(st: &TabState, seq: u64) -> usize {
@@ -121,8 +198,9 @@ fn inflight_since(st: &TabState, seq: u64) -> usize {
 pub async fn settle(tab: &Tab, before: &Marks, limits: Limits) -> Settled {
     let started = Instant::now();
     let mut out = Settled::default();
+    let mut quiet = Quiet::default();
     if tab.state().dialog.is_none() {
-        dom_quiet(tab, limits.dom_quiet, limits.dom_max).await;
+        quiet = dom_quiet(tab, limits.dom_quiet, limits.dom_max, limits.frames).await;
     }
     let navigating = {
         let st = tab.state();
@@ -146,8 +224,12 @@ pub async fn settle(tab: &Tab, before: &Marks, limits: Limits) -> Settled {
             .await;
         }
         if (net_wait_needed || out.navigated) && tab.state().dialog.is_none() {
-            dom_quiet(tab, limits.dom_quiet, limits.dom_max).await;
+            quiet = dom_quiet(tab, limits.dom_quiet, limits.dom_max, 0).await;
         }
+    }
+    if st_dialog_free(tab) && !out.navigated {
+        out.focus = quiet.focus;
+        out.view = quiet.view;
     }
     let st = tab.state();
     out.requests = (st.net_seq - before.net_seq.min(st.net_seq)) as usize;

@@ -176,14 +176,18 @@ fn frame_of_ref(tab: &Tab, r: &str) -> Result<String, ToolError> {
 
 /// Builds the outline of the whole page (or of the `root` subtree), frames spliced in.
 pub async fn snapshot(tab: &Tab, opts: &SnapOpts) -> Result<Snapshot, ToolError> {
-    let meta = page_meta(tab).await?;
     let frame = match &opts.root {
         Some(r) => frame_of_ref(tab, r)?,
         None => tab.target_id.clone(),
     };
     let mut budget = opts.max_chars;
-    let (body, too_big) =
-        frame_outline(tab, &frame, opts, opts.root.clone(), &mut budget, 0).await?;
+    // The header and the outline are read at the same time: one round trip of waiting.
+    let (meta, outline) = tokio::join!(
+        page_meta(tab),
+        frame_outline(tab, &frame, opts, opts.root.clone(), &mut budget, 0)
+    );
+    let meta = meta?;
+    let (body, too_big) = outline?;
     let lines = body.lines().count();
     Ok(Snapshot {
         header: header(&meta),

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
 use super::element::resolve;
-use super::report::{act, no_dialog};
+use super::report::{act, act_then, no_dialog};
 use super::trace::{self, ActionTrace};
 use super::{tool, ActionClass, Image, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::input::{parse_chord, parse_modifiers};
@@ -147,29 +147,14 @@ async fn target_point(
 ) -> Result<(f64, f64, String, Option<Value>), ToolError> {
     if let Some(r) = r {
         let el = resolve(tab, r).await?;
-        let (x, y, covered) = el.point(tab).await?;
+        let p = el.point(tab).await?;
+        let (x, y, covered) = (p.x, p.y, p.covered);
         let target = if locators {
-            crate::shortcuts::locate::capture(
-                tab,
-                &el.frame_id,
-                &el.world,
-                &el.object_id,
-                Some((x, y)),
-            )
-            .await
+            el.capture(tab, Some((x, y))).await
         } else {
             None
         };
-        let desc = el
-            .call(
-                tab,
-                "el => __tabwright.lineOf ? __tabwright.lineOf(el) : el.tagName.toLowerCase()",
-                &[],
-            )
-            .await
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_else(|| r.clone());
+        let desc = p.line.unwrap_or_else(|| r.clone());
         let mut d = format!("{desc} at ({x:.0}, {y:.0})");
         if let Some(cov) = covered {
             d.push_str(&format!(
@@ -359,15 +344,28 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 },
             );
             let t = &tab;
-            act(session, &tab, limits, move || async move {
-                t.wheel(x, y, dx, dy).await?;
-                wait_scroll_end(t).await;
-                let m = crate::outline::page_meta(t).await?;
-                Ok(format!(
-                    "Scrolled {dir} at ({x:.0}, {y:.0}). The page is now at scroll {},{} of {}x{} (viewport {}x{}).",
-                    m.sx, m.sy, m.sw, m.sh, m.vw, m.vh
-                ))
-            })
+            // The settle wait lets two frames pass (the scroll is applied) and reads the
+            // position as it ends.
+            let scroll_limits = Limits {
+                frames: 2,
+                ..limits
+            };
+            act_then(
+                session,
+                &tab,
+                scroll_limits,
+                move || async move {
+                    t.wheel(x, y, dx, dy).await?;
+                    Ok(format!("Scrolled {dir} at ({x:.0}, {y:.0})."))
+                },
+                |text, settled| match settled.view {
+                    Some(v) => format!(
+                        "{text} The page is now at scroll {},{} of {}x{} (viewport {}x{}).",
+                        v.sx, v.sy, v.sw, v.sh, v.vw, v.vh
+                    ),
+                    None => text,
+                },
+            )
             .await?
         }
         "scroll_to" => {
@@ -375,14 +373,7 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             let r = need(&a.target, "ref", action)?;
             let el = resolve(&tab, &r).await?;
             if trace::observed(session) {
-                let located = crate::shortcuts::locate::capture(
-                    &tab,
-                    &el.frame_id,
-                    &el.world,
-                    &el.object_id,
-                    None,
-                )
-                .await;
+                let located = el.capture(&tab, None).await;
                 trace::note(
                     session,
                     ActionTrace {
@@ -394,7 +385,11 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             }
             let t = &tab;
             let el = &el;
-            act(session, &tab, limits, move || async move {
+            let scroll_limits = Limits {
+                frames: 2,
+                ..limits
+            };
+            act(session, &tab, scroll_limits, move || async move {
                 let v = el
                     .call(
                         t,
@@ -402,7 +397,6 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                         &[],
                     )
                     .await?;
-                wait_scroll_end(t).await;
                 Ok(format!("Scrolled {r} into view; its center is now at ({}, {}) in its frame.", v["x"], v["y"]))
             })
             .await?
@@ -477,22 +471,6 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
         _ => unreachable!("checked against ACTIONS above"),
     };
     Ok(ToolOutput::text(text))
-}
-
-/// Waits until scrolling has been applied (two animation frames), bounded.
-async fn wait_scroll_end(tab: &Tab) {
-    if let Some(world) = tab.world(&tab.target_id).await {
-        let _ = tab
-            .cdp()
-            .call_raw(
-                Some(&world.session),
-                "Runtime.evaluate",
-                json!({"expression": "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))",
-                       "contextId": world.context, "awaitPromise": true}),
-                Duration::from_millis(500),
-            )
-            .await;
-    }
 }
 
 async fn answer_dialog(

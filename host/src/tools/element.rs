@@ -8,6 +8,10 @@ use crate::browser::tab::{Tab, WorldRef};
 use crate::outline;
 
 /// A live element behind a ref.
+///
+/// Resolving a ref costs no CDP round trip: [`Element::call`] finds the element in the page
+/// and runs the function in one `Runtime.evaluate` (through the extension bridge every round
+/// trip counts). A remote object id is made only for CDP methods that need one.
 pub struct Element {
     /// The ref as given.
     pub r#ref: String,
@@ -15,8 +19,7 @@ pub struct Element {
     pub frame_id: String,
     /// That frame's isolated world.
     pub world: WorldRef,
-    /// The CDP remote object id of the element.
-    pub object_id: String,
+    object_id: tokio::sync::OnceCell<String>,
 }
 
 /// The error for a ref that no longer points at a live element.
@@ -58,37 +61,63 @@ pub async fn resolve(tab: &Tab, r: &str) -> Result<Element, ToolError> {
         .cloned()
         .ok_or_else(|| stale(r))?;
     let world = tab.world(&frame_id).await.ok_or_else(|| stale(r))?;
-    let object_id = outline::element_object(tab, &world, r)
-        .await
-        .map_err(|e| ToolError(format!("cannot resolve {r}: {e}")))?
-        .ok_or_else(|| stale(r))?;
     Ok(Element {
         r#ref: r.to_string(),
         frame_id,
         world,
-        object_id,
+        object_id: tokio::sync::OnceCell::new(),
     })
 }
 
+/// The marker a call's wrapper returns when the ref no longer points at a live element.
+const STALE: &str = "__tabwright_stale_ref__";
+
 impl Element {
+    /// The CDP remote object id of the element (made on first use), or the stale-ref error.
+    pub async fn object_id(&self, tab: &Tab) -> Result<&str, ToolError> {
+        let id = self
+            .object_id
+            .get_or_try_init(|| async {
+                outline::element_object(tab, &self.world, &self.r#ref)
+                    .await
+                    .map_err(|e| ToolError(format!("cannot resolve {}: {e}", self.r#ref)))?
+                    .ok_or_else(|| stale(&self.r#ref))
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// The element's locators for recorders ([`crate::shortcuts::locate::capture`]); `None`
+    /// when it cannot be described.
+    pub async fn capture(&self, tab: &Tab, point: Option<(f64, f64)>) -> Option<Value> {
+        let id = self.object_id(tab).await.ok()?;
+        crate::shortcuts::locate::capture(tab, &self.frame_id, &self.world, id, point).await
+    }
+
     /// Calls `function(el, ...args)` on the element in its isolated world; returns the value.
+    /// The element is looked up and the function run in one round trip; a ref that no longer
+    /// points at a live element gives the stale-ref error.
     pub async fn call(
         &self,
         tab: &Tab,
         function: &str,
         args: &[Value],
     ) -> Result<Value, ToolError> {
-        let mut arguments = vec![json!({"objectId": self.object_id})];
-        arguments.extend(args.iter().map(|a| json!({"value": a})));
+        let args = Value::Array(args.to_vec()).to_string();
+        let expr = format!(
+            "(async () => {{ const el = __tabwright.element({r}); if (!el) return {stale}; \
+             return {{v: await ({function})(el, ...{args})}}; }})()",
+            r = json!(self.r#ref),
+            stale = json!(STALE),
+        );
         let res: Value = tab
             .cdp()
             .call(
                 Some(&self.world.session),
-                "Runtime.callFunctionOn",
+                "Runtime.evaluate",
                 json!({
-                    "functionDeclaration": format!("function(el, ...args) {{ return ({function})(el, ...args); }}"),
-                    "objectId": self.object_id,
-                    "arguments": arguments,
+                    "expression": expr,
+                    "contextId": self.world.context,
                     "returnByValue": true,
                     "awaitPromise": true,
                 }),
@@ -106,12 +135,20 @@ impl Element {
                 msg.lines().next().unwrap_or(msg)
             )));
         }
-        Ok(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
+        let value = res.pointer("/result/value");
+        if value.and_then(|v| v.as_str()) == Some(STALE) {
+            return Err(stale(&self.r#ref));
+        }
+        Ok(value
+            .and_then(|v| v.get("v"))
+            .cloned()
+            .unwrap_or(Value::Null))
     }
 
-    /// Scrolls the element into view and returns its center in viewport CSS pixels, plus a
-    /// description of whatever covers that point (when something else would get the click).
-    pub async fn point(&self, tab: &Tab) -> Result<(f64, f64, Option<String>), ToolError> {
+    /// Scrolls the element into view and returns its center in viewport CSS pixels, what
+    /// covers that point (when something else would get the click) and the element's outline
+    /// line, in one round trip.
+    pub async fn point(&self, tab: &Tab) -> Result<Point, ToolError> {
         let v = self.call(tab, POINT_JS, &[]).await?;
         if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
             return Err(ToolError(format!(
@@ -125,9 +162,28 @@ impl Element {
             .get("covered")
             .and_then(|c| c.as_str())
             .map(str::to_string);
+        let line = v.get("line").and_then(|c| c.as_str()).map(str::to_string);
         let (ox, oy) = frame_offset(tab, &self.frame_id).await?;
-        Ok((x + ox, y + oy, covered))
+        Ok(Point {
+            x: x + ox,
+            y: y + oy,
+            covered,
+            line,
+        })
     }
+}
+
+/// Where to click an element, from [`Element::point`].
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// Center x in top-level viewport CSS pixels.
+    pub x: f64,
+    /// Center y in top-level viewport CSS pixels.
+    pub y: f64,
+    /// What covers that point instead of the element, if anything.
+    pub covered: Option<String>,
+    /// The element's outline line.
+    pub line: Option<String>,
 }
 
 /// Where a frame's viewport starts in the top-level viewport, summing iframe content-box
@@ -173,7 +229,9 @@ const POINT_JS: &str = r#"el => {
     const t = (hit.innerText || hit.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
     covered = '<' + hit.tagName.toLowerCase() + (hit.id ? ' id=' + hit.id : '') + '>' + (t ? ' "' + t + '"' : '');
   }
-  return {x, y, covered};
+  let line = null;
+  try { line = __tabwright.lineOf ? __tabwright.lineOf(el) : el.tagName.toLowerCase(); } catch (e) { line = el.tagName.toLowerCase(); }
+  return {x, y, covered, line};
 }"#;
 
 #[cfg(test)]

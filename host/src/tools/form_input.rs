@@ -107,9 +107,7 @@ async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
     let el = resolve(&tab, &args.target).await?;
     if trace::observed(session) {
         // For recorders: the control's locators, captured before its value changes.
-        let mut located =
-            crate::shortcuts::locate::capture(&tab, &el.frame_id, &el.world, &el.object_id, None)
-                .await;
+        let mut located = el.capture(&tab, None).await;
         if let Some(Value::Object(m)) = &mut located {
             m.insert("_value".into(), args.value.clone());
         }

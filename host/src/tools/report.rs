@@ -49,12 +49,28 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, ToolError>>,
 {
+    act_then(session, tab, limits, action, |text, _| text).await
+}
+
+/// [`act`], with `finish` turning the action's text into its final form once the page has
+/// settled (for reports that need the settled page, such as the scroll position).
+pub async fn act_then<F, Fut>(
+    session: &Session,
+    tab: &Arc<Tab>,
+    limits: Limits,
+    action: F,
+    finish: impl FnOnce(String, &settle::Settled) -> String,
+) -> Result<String, ToolError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, ToolError>>,
+{
     let before = settle::marks(tab);
     let opened_before = tab.state().dialogs_opened;
     let dialog_opened = tab.wait_for(Duration::from_secs(3600), |st| {
         st.dialogs_opened > opened_before
     });
-    let mut text = tokio::select! {
+    let text = tokio::select! {
         r = action() => r?,
         opened = dialog_opened => String::from(if opened {
             "The action opened a dialog."
@@ -63,6 +79,7 @@ where
         }),
     };
     let s = settle::settle(tab, &before, limits).await;
+    let mut text = finish(text, &s);
     let mut notes: Vec<String> = Vec::new();
     if s.navigated || s.url.is_some() {
         let st = tab.state();
@@ -101,7 +118,12 @@ where
         notes.push(format!("{} request(s) still running", s.pending));
     }
     if s.dialog.is_none() && !s.navigated {
-        if let Some(f) = focus_line(tab).await {
+        // The settle wait read the focus as it ended; ask again only when it could not.
+        let focus = match s.focus.clone() {
+            Some(f) => f,
+            None => focus_line(tab).await,
+        };
+        if let Some(f) = focus {
             notes.push(format!("Focus: {f}"));
         }
     }

@@ -34,7 +34,70 @@ function log(...args) {
   console.debug("[tabwright]", ...args);
 }
 
+/** The fast channel: a WebSocket to the host's relay, opened from the welcome's URL. */
+let fast = null;
+let fastUrl = null;
+let fastRetry = null;
+
+/**
+ * Opens the fast channel. Chrome hands a native-messaging frame to this worker late (several
+ * ms) when the browser was idle; a WebSocket message arrives at once. Everything goes over it
+ * while it is open; the native port stays the control line and the fallback.
+ */
+function openChannel(url) {
+  fastUrl = url;
+  if (fast || !port || !url) return;
+  let ws;
+  try {
+    ws = new WebSocket(url);
+  } catch (e) {
+    log("fast channel", e);
+    return;
+  }
+  ws.onopen = () => {
+    if (fastUrl === url && port) fast = ws;
+    else ws.close();
+  };
+  ws.onmessage = (e) => {
+    let msg;
+    try {
+      msg = JSON.parse(e.data);
+    } catch (err) {
+      log("bad message on the fast channel", err);
+      return;
+    }
+    onHostMessage(msg);
+  };
+  ws.onclose = () => {
+    if (fast === ws) fast = null;
+    // The host is still there (its port is open): try again in a moment.
+    if (port && fastUrl === url && fastRetry === null) {
+      fastRetry = setTimeout(() => {
+        fastRetry = null;
+        if (port && fastUrl === url) openChannel(url);
+      }, 1000);
+    }
+  };
+  ws.onerror = () => {};
+}
+
+function closeChannel() {
+  fastUrl = null;
+  if (fastRetry !== null) clearTimeout(fastRetry);
+  fastRetry = null;
+  if (fast) fast.close();
+  fast = null;
+}
+
 function send(msg) {
+  if (fast && fast.readyState === WebSocket.OPEN) {
+    try {
+      fast.send(JSON.stringify(msg));
+      return;
+    } catch (e) {
+      log("fast channel send failed; using the native port", e);
+    }
+  }
   if (!port) return;
   try {
     port.postMessage(msg);
@@ -112,6 +175,7 @@ async function connect() {
   p.onDisconnect.addListener(() => {
     log("host disconnected", chrome.runtime.lastError?.message);
     if (port === p) port = null;
+    closeChannel();
     if (heartbeat !== null) clearInterval(heartbeat);
     heartbeat = null;
     // The host is gone: nothing drives the tabs now, so let them go.
@@ -152,6 +216,7 @@ function onHostMessage(raw) {
   switch (msg.type) {
     case "welcome":
       backoff = 200;
+      if (typeof msg.channel === "string") openChannel(msg.channel);
       if (msg.protocol < MIN_PROTOCOL_VERSION) log("host protocol too old", msg.protocol);
       return;
     case "request":

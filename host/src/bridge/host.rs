@@ -174,25 +174,27 @@ async fn serve() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
         anyhow::bail!("{why}");
     }
-    let _ = out.send(protocol::welcome().to_string());
-    log_line("hello accepted");
     let ident = identify(&hello);
+    let extension_id = hello
+        .extension
+        .get("id")
+        .and_then(|i| i.as_str())
+        .unwrap_or(protocol::EXTENSION_ID)
+        .to_string();
     let hub = Hub::new(out.clone(), hello.browser.clone());
-    let relay = relay::serve(hub.clone())
+    let relay = relay::serve(hub.clone(), format!("chrome-extension://{extension_id}"))
         .await
         .context("cannot start the CDP relay")?;
+    let channel = relay.channel_url();
+    let _ = out.send(protocol::welcome(Some(&channel)).to_string());
+    log_line("hello accepted");
     let info = RuntimeInfo {
         version: 1,
         pid: std::process::id(),
         url: relay.url(),
         token: relay.token.clone(),
         browser: ident,
-        extension_id: hello
-            .extension
-            .get("id")
-            .and_then(|i| i.as_str())
-            .unwrap_or(protocol::EXTENSION_ID)
-            .to_string(),
+        extension_id,
         protocol: protocol::PROTOCOL_VERSION,
         started: now_secs(),
         started_ms: std::time::SystemTime::now()

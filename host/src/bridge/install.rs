@@ -327,8 +327,15 @@ pub async fn round_trip(info: &super::runtime::RuntimeInfo) -> Result<String, St
         .await
         .map_err(|e| e.to_string())?;
     let _ = cdp.run(None, "Browser.close", json!({})).await;
+    let channel = match v.get("tabwrightChannel").and_then(|c| c.as_str()) {
+        Some("websocket") => "fast channel open",
+        Some(_) => {
+            "native port only (the fast channel is not open: reload the extension if this stays)"
+        }
+        None => "channel unknown (an older host)",
+    };
     Ok(format!(
-        "{} answers: {}, {} tab(s) in the Tabwright group, {} ms",
+        "{} answers: {}, {channel}, {} tab(s) in the Tabwright group, {} ms",
         info.browser.name,
         v.get("product").and_then(|p| p.as_str()).unwrap_or("?"),
         t.get("targetInfos")

@@ -95,13 +95,18 @@ pub fn check_hello(h: &Hello) -> Result<(), String> {
     Ok(())
 }
 
-/// The host's answer to a good hello.
-pub fn welcome() -> Value {
-    json!({
+/// The host's answer to a good hello; `channel` is the URL of the fast channel
+/// (a WebSocket the extension opens to the relay, see PROTOCOL.md).
+pub fn welcome(channel: Option<&str>) -> Value {
+    let mut w = json!({
         "type": "welcome",
         "protocol": PROTOCOL_VERSION,
         "host": {"version": env!("CARGO_PKG_VERSION")},
-    })
+    });
+    if let Some(c) = channel {
+        w["channel"] = json!(c);
+    }
+    w
 }
 
 #[cfg(test)]

@@ -6,6 +6,14 @@
 //! only loopback `Host` headers and no `Origin` header (anything else → 403), so web pages
 //! cannot reach it.
 //!
+//! The fast channel: the same listener takes one more kind of connection, from the extension
+//! itself at `/extension/<channel token>` with `Origin: chrome-extension://<its id>` (anything
+//! else → 401/403). The channel token reaches the extension only in the welcome over native
+//! messaging. While that WebSocket is open, requests go over it instead of the native port:
+//! Chrome hands a native-messaging frame to the service worker several milliseconds late when
+//! the browser has been idle, a WebSocket message does not (bench/bridge/README.md). The
+//! native port stays the control line: when it ends, the host ends.
+//!
 //! Mapping: every tab of the Tabwright group is a `page` target whose id is the tab's real
 //! DevTools target id (also its main frame id). `Target.attachToTarget` attaches
 //! `chrome.debugger` and hands out a relay session id; commands on it become
@@ -95,11 +103,18 @@ impl State {
     }
 }
 
+/// Where the answer to one extension request goes.
+type Answer = oneshot::Sender<Result<Value, RelayError>>;
+
 /// The relay's shared state: the extension port and the connected CDP clients.
 pub struct Hub {
     ext: std::sync::mpsc::Sender<String>,
+    /// The extension's WebSocket channel while it is open: (connection number, sender).
+    fast: Mutex<Option<(u64, mpsc::UnboundedSender<Out>)>>,
     next_req: AtomicU64,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Value, RelayError>>>>,
+    /// Requests waiting for an answer: the answer's sender, and the fast-channel connection
+    /// the request went over (`None`: the native port).
+    pending: Mutex<HashMap<u64, (Answer, Option<u64>)>>,
     state: Mutex<State>,
     browser: HelloBrowser,
     next_client: AtomicU64,
@@ -167,6 +182,7 @@ impl Hub {
     pub fn new(ext: std::sync::mpsc::Sender<String>, browser: HelloBrowser) -> Arc<Hub> {
         Arc::new(Hub {
             ext,
+            fast: Mutex::new(None),
             next_req: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
             state: Mutex::new(State::default()),
@@ -192,16 +208,84 @@ impl Hub {
     ) -> oneshot::Receiver<Result<Value, RelayError>> {
         let id = self.next_req.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut p) = self.pending.lock() {
-            p.insert(id, tx);
-        }
         let msg = json!({"type": "request", "id": id, "method": method, "params": params});
-        if self.ext.send(msg.to_string()).is_err() {
-            if let Some(tx) = self.pending.lock().ok().and_then(|mut p| p.remove(&id)) {
+        // The lock is held while sending, so an answer (or the channel closing) cannot be
+        // handled before the request is on record with the channel it went over.
+        let Ok(mut pending) = self.pending.lock() else {
+            let _ = tx.send(Err(RelayError::new(-32000, "internal lock poisoned")));
+            return rx;
+        };
+        match self.send_to_extension(msg.to_string()) {
+            Ok(via) => {
+                pending.insert(id, (tx, via));
+            }
+            Err(()) => {
                 let _ = tx.send(Err(RelayError::new(-32000, "the extension port is closed")));
             }
         }
         rx
+    }
+
+    /// Sends one message to the extension: over its WebSocket channel when that is open,
+    /// else over the native port.
+    /// Returns the fast-channel connection used, `None` for the native port.
+    fn send_to_extension(&self, text: String) -> Result<Option<u64>, ()> {
+        let text = match self.fast.lock().ok().and_then(|f| f.clone()) {
+            Some((conn, tx)) => match tx.send(Out::Text(text)) {
+                Ok(()) => return Ok(Some(conn)),
+                Err(mpsc::error::SendError(Out::Text(t))) => t,
+                Err(_) => return Err(()),
+            },
+            None => text,
+        };
+        self.ext.send(text).map(|()| None).map_err(|_| ())
+    }
+
+    /// Makes `tx` the extension's channel (replacing an older one); returns its number.
+    fn open_fast(&self, tx: mpsc::UnboundedSender<Out>) -> u64 {
+        let conn = self.next_client.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut f) = self.fast.lock() {
+            *f = Some((conn, tx));
+        }
+        tracing::info!("the extension's fast channel is open");
+        conn
+    }
+
+    /// Forgets channel `conn` if it is still the current one: messages go over the native
+    /// port again.
+    /// Requests that went over it and have no answer fail now: whether the extension got
+    /// them cannot be known, and sending them again could act twice.
+    fn close_fast(&self, conn: u64) {
+        if let Ok(mut f) = self.fast.lock() {
+            if f.as_ref().is_some_and(|(c, _)| *c == conn) {
+                *f = None;
+                tracing::info!("the extension's fast channel closed; using the native port");
+            }
+        }
+        let lost: Vec<_> = self
+            .pending
+            .lock()
+            .map(|mut p| {
+                let ids: Vec<u64> = p
+                    .iter()
+                    .filter(|(_, (_, via))| *via == Some(conn))
+                    .map(|(id, _)| *id)
+                    .collect();
+                ids.into_iter().filter_map(|id| p.remove(&id)).collect()
+            })
+            .unwrap_or_default();
+        for (tx, _) in lost {
+            let _ = tx.send(Err(RelayError::new(
+                -32000,
+                "the connection to the extension closed while this command ran; it may or may not \
+                 have taken effect: check the page (read_page) before retrying",
+            )));
+        }
+    }
+
+    /// True while the extension's WebSocket channel is open.
+    pub fn fast_channel_open(&self) -> bool {
+        self.fast.lock().map(|f| f.is_some()).unwrap_or(false)
     }
 
     async fn wait(rx: oneshot::Receiver<Result<Value, RelayError>>) -> Result<Value, RelayError> {
@@ -227,7 +311,7 @@ impl Hub {
                 let Some(id) = msg.get("id").and_then(|i| i.as_u64()) else {
                     return;
                 };
-                let Some(tx) = self.pending.lock().ok().and_then(|mut p| p.remove(&id)) else {
+                let Some((tx, _)) = self.pending.lock().ok().and_then(|mut p| p.remove(&id)) else {
                     return;
                 };
                 let reply = match msg.get("error") {
@@ -257,7 +341,7 @@ impl Hub {
             .lock()
             .map(|mut p| p.drain().collect())
             .unwrap_or_default();
-        for (_, tx) in pending {
+        for (_, (tx, _)) in pending {
             let _ = tx.send(Err(RelayError::new(-32000, why)));
         }
     }
@@ -543,6 +627,8 @@ impl Hub {
                 "revision": "",
                 "userAgent": self.browser.user_agent,
                 "jsVersion": "",
+                // Not CDP: how the host reaches the extension now (`tabwright doctor` shows it).
+                "tabwrightChannel": if self.fast_channel_open() { "websocket" } else { "native" },
             })),
             // Closing means "this client is done": a person's browser is never closed.
             "Browser.close" => Ok(json!({})),
@@ -710,19 +796,26 @@ fn explain(mut e: RelayError) -> RelayError {
     e
 }
 
-/// A running relay: where it listens and its secret.
+/// A running relay: where it listens and its secrets.
 #[derive(Debug, Clone)]
 pub struct RelayAddr {
     /// The loopback address.
     pub addr: SocketAddr,
-    /// The secret token (the URL path).
+    /// The CDP clients' secret token (the URL path).
     pub token: String,
+    /// The extension channel's secret token.
+    pub channel_token: String,
 }
 
 impl RelayAddr {
     /// The WebSocket URL a CDP client connects to.
     pub fn url(&self) -> String {
         format!("ws://{}/devtools/browser/{}", self.addr, self.token)
+    }
+
+    /// The WebSocket URL of the extension's fast channel (sent only in the welcome).
+    pub fn channel_url(&self) -> String {
+        format!("ws://{}/extension/{}", self.addr, self.channel_token)
     }
 }
 
@@ -750,8 +843,34 @@ fn host_ok(host: &str, port: u16) -> bool {
     allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
 }
 
-/// Checks a handshake: loopback Host, no Origin (403 otherwise), then the token (401).
-pub fn check_request(req: &Request, port: u16, token: &str) -> Result<(), (StatusCode, String)> {
+/// Who a checked connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A CDP client (Tabwright's browser layer).
+    Cdp,
+    /// The extension's fast channel.
+    Extension,
+}
+
+/// The secrets a connection must show.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// The CDP clients' token.
+    pub token: String,
+    /// The extension channel's token.
+    pub channel_token: String,
+    /// The only Origin the extension channel accepts (`chrome-extension://<id>`).
+    pub extension_origin: String,
+}
+
+/// Checks a handshake: loopback Host; then either a CDP client (no Origin, else 403; the
+/// token in the path, else 401) or the extension (its exact Origin, else 403; the channel
+/// token, else 401).
+pub fn check_request(
+    req: &Request,
+    port: u16,
+    secrets: &Secrets,
+) -> Result<Peer, (StatusCode, String)> {
     let host = req
         .headers()
         .get("host")
@@ -763,6 +882,27 @@ pub fn check_request(req: &Request, port: u16, token: &str) -> Result<(), (Statu
             format!("forbidden Host header {host:?}"),
         ));
     }
+    let path = req.uri().path();
+    if let Some(given) = path.strip_prefix("/extension/") {
+        let origin = req
+            .headers()
+            .get("origin")
+            .and_then(|o| o.to_str().ok())
+            .unwrap_or("");
+        if origin != secrets.extension_origin {
+            return Err((
+                StatusCode::FORBIDDEN,
+                format!("forbidden Origin {origin:?} for the extension channel"),
+            ));
+        }
+        if !constant_time_eq(given, &secrets.channel_token) {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong channel token".into(),
+            ));
+        }
+        return Ok(Peer::Extension);
+    }
     if let Some(origin) = req.headers().get("origin") {
         return Err((
             StatusCode::FORBIDDEN,
@@ -772,20 +912,35 @@ pub fn check_request(req: &Request, port: u16, token: &str) -> Result<(), (Statu
             ),
         ));
     }
-    if req.uri().path() != format!("/devtools/browser/{token}") {
-        return Err((StatusCode::UNAUTHORIZED, "missing or wrong token".into()));
+    match path.strip_prefix("/devtools/browser/") {
+        Some(given) if constant_time_eq(given, &secrets.token) => Ok(Peer::Cdp),
+        _ => Err((StatusCode::UNAUTHORIZED, "missing or wrong token".into())),
     }
-    Ok(())
 }
 
-/// Binds the relay on 127.0.0.1 (random port) and serves CDP clients until the process ends.
-pub async fn serve(hub: Arc<Hub>) -> std::io::Result<RelayAddr> {
+/// Compares two secrets without stopping at the first difference.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Binds the relay on 127.0.0.1 (random port) and serves CDP clients, and the extension's
+/// fast channel from `extension_origin`, until the process ends.
+pub async fn serve(hub: Arc<Hub>, extension_origin: String) -> std::io::Result<RelayAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let token = random_token();
+    let secrets = Arc::new(Secrets {
+        token: random_token(),
+        channel_token: random_token(),
+        extension_origin,
+    });
     let relay = RelayAddr {
         addr,
-        token: token.clone(),
+        token: secrets.token.clone(),
+        channel_token: secrets.channel_token.clone(),
     };
     tokio::spawn(async move {
         loop {
@@ -794,9 +949,9 @@ pub async fn serve(hub: Arc<Hub>) -> std::io::Result<RelayAddr> {
             };
             let _ = stream.set_nodelay(true);
             let hub = hub.clone();
-            let token = token.clone();
+            let secrets = secrets.clone();
             tokio::spawn(async move {
-                serve_client(hub, stream, addr.port(), token).await;
+                serve_client(hub, stream, addr.port(), &secrets).await;
             });
         }
     });
@@ -805,10 +960,17 @@ pub async fn serve(hub: Arc<Hub>) -> std::io::Result<RelayAddr> {
 
 // The handshake callback's signature (a large Err type) is tungstenite's.
 #[allow(clippy::result_large_err)]
-async fn serve_client(hub: Arc<Hub>, stream: TcpStream, port: u16, token: String) {
-    let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        match check_request(req, port, &token) {
-            Ok(()) => Ok(resp),
+async fn serve_client(hub: Arc<Hub>, stream: TcpStream, port: u16, secrets: &Secrets) {
+    let peer = Arc::new(Mutex::new(None));
+    let seen = peer.clone();
+    let check = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+        match check_request(req, port, secrets) {
+            Ok(p) => {
+                if let Ok(mut s) = seen.lock() {
+                    *s = Some(p);
+                }
+                Ok(resp)
+            }
             Err((status, why)) => {
                 tracing::info!("relay refused a connection: {why}");
                 let mut r = ErrorResponse::new(Some(why));
@@ -828,9 +990,9 @@ async fn serve_client(hub: Arc<Hub>, stream: TcpStream, port: u16, token: String
                 return;
             }
         };
+    let peer = peer.lock().ok().and_then(|p| *p);
     let (mut sink, mut stream) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Out>();
-    let cid = hub.add_client(tx);
     let writer = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
             match out {
@@ -844,6 +1006,28 @@ async fn serve_client(hub: Arc<Hub>, stream: TcpStream, port: u16, token: String
         }
         let _ = sink.close().await;
     });
+    if peer == Some(Peer::Extension) {
+        let conn = hub.open_fast(tx);
+        while let Some(msg) = stream.next().await {
+            let text = match &msg {
+                Ok(Message::Text(t)) => t.as_str(),
+                Ok(Message::Binary(b)) => std::str::from_utf8(b).unwrap_or(""),
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(_) => continue,
+            };
+            match serde_json::from_str::<Value>(text) {
+                Ok(v) => hub.on_extension_message(v),
+                Err(e) => tracing::warn!("dropping a bad message on the extension channel: {e}"),
+            }
+            if writer.is_finished() {
+                break;
+            }
+        }
+        hub.close_fast(conn);
+        writer.abort();
+        return;
+    }
+    let cid = hub.add_client(tx);
     while let Some(msg) = stream.next().await {
         match msg {
             Ok(Message::Text(t)) => hub.on_command(cid, t.as_str()),
@@ -876,34 +1060,86 @@ mod tests {
         b.body(()).expect("request")
     }
 
+    fn secrets() -> Secrets {
+        Secrets {
+            token: "t0k".into(),
+            channel_token: "ch4n".into(),
+            extension_origin: "chrome-extension://abc".into(),
+        }
+    }
+
+    fn status(path: &str, host: &str, origin: Option<&str>) -> Result<Peer, StatusCode> {
+        check_request(&req(path, host, origin), 9, &secrets()).map_err(|e| e.0)
+    }
+
     #[test]
     fn handshake_checks() {
-        let ok = req("/devtools/browser/t0k", "127.0.0.1:9", None);
-        assert!(check_request(&ok, 9, "t0k").is_ok());
-        assert!(
-            check_request(&req("/devtools/browser/t0k", "localhost:9", None), 9, "t0k").is_ok()
+        use StatusCode as S;
+        assert_eq!(
+            status("/devtools/browser/t0k", "127.0.0.1:9", None),
+            Ok(Peer::Cdp)
         );
-        let e = check_request(&req("/devtools/browser/bad", "127.0.0.1:9", None), 9, "t0k");
-        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::UNAUTHORIZED));
-        let e = check_request(&req("/", "127.0.0.1:9", None), 9, "t0k");
-        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::UNAUTHORIZED));
-        let e = check_request(&req("/devtools/browser/t0k", "evil.com:9", None), 9, "t0k");
-        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::FORBIDDEN));
-        let e = check_request(
-            &req("/devtools/browser/t0k", "127.0.0.1:10", None),
-            9,
-            "t0k",
+        assert_eq!(
+            status("/devtools/browser/t0k", "localhost:9", None),
+            Ok(Peer::Cdp)
         );
-        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::FORBIDDEN));
-        let e = check_request(
-            &req(
-                "/devtools/browser/t0k",
-                "127.0.0.1:9",
-                Some("https://evil.com"),
-            ),
-            9,
-            "t0k",
+        assert_eq!(
+            status("/devtools/browser/bad", "127.0.0.1:9", None),
+            Err(S::UNAUTHORIZED)
         );
-        assert_eq!(e.map_err(|e| e.0), Err(StatusCode::FORBIDDEN));
+        assert_eq!(
+            status("/devtools/browser/t0", "127.0.0.1:9", None),
+            Err(S::UNAUTHORIZED)
+        );
+        assert_eq!(status("/", "127.0.0.1:9", None), Err(S::UNAUTHORIZED));
+        assert_eq!(
+            status("/devtools/browser/t0k", "evil.com:9", None),
+            Err(S::FORBIDDEN)
+        );
+        assert_eq!(
+            status("/devtools/browser/t0k", "127.0.0.1:10", None),
+            Err(S::FORBIDDEN)
+        );
+        let evil = Some("https://evil.com");
+        assert_eq!(
+            status("/devtools/browser/t0k", "127.0.0.1:9", evil),
+            Err(S::FORBIDDEN)
+        );
+        // The CDP token does not open the extension channel, nor the reverse.
+        assert_eq!(
+            status("/devtools/browser/ch4n", "127.0.0.1:9", None),
+            Err(S::UNAUTHORIZED)
+        );
+        let ext = Some("chrome-extension://abc");
+        assert_eq!(
+            status("/extension/ch4n", "127.0.0.1:9", ext),
+            Ok(Peer::Extension)
+        );
+        assert_eq!(
+            status("/extension/t0k", "127.0.0.1:9", ext),
+            Err(S::UNAUTHORIZED)
+        );
+        assert_eq!(
+            status("/extension/", "127.0.0.1:9", ext),
+            Err(S::UNAUTHORIZED)
+        );
+        // Only the extension's own origin, on a loopback Host.
+        assert_eq!(
+            status("/extension/ch4n", "127.0.0.1:9", None),
+            Err(S::FORBIDDEN)
+        );
+        assert_eq!(
+            status("/extension/ch4n", "127.0.0.1:9", evil),
+            Err(S::FORBIDDEN)
+        );
+        let other = Some("chrome-extension://abd");
+        assert_eq!(
+            status("/extension/ch4n", "127.0.0.1:9", other),
+            Err(S::FORBIDDEN)
+        );
+        assert_eq!(
+            status("/extension/ch4n", "evil.com:9", ext),
+            Err(S::FORBIDDEN)
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! Part one drives the real `tabwright` native host through its stdin/stdout with a scripted
 //! extension: handshake and version refusal, malformed frames, relay security (no token, wrong
 //! token, foreign Origin, foreign Host), messages over 1 MiB both ways, event and detach
-//! forwarding, exit at end of input. Part two uses headless Chromium with `extension/` loaded
+//! forwarding, the fast channel (its security, requests over it, fallback to the native port
+//! when it closes), exit at end of input. Part two uses headless Chromium with `extension/` loaded
 //! and a profile prepared by `tabwright install --user-data-dir`: big results, tabs outside the
 //! group, a tab closed mid-action, a killed host and a restarted service worker.
 
@@ -259,6 +260,10 @@ fn native_host_handshake_relay_security_big_messages_and_events() {
     let welcome = ext.recv();
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     assert_eq!(welcome["protocol"], 1);
+    let channel = welcome["channel"]
+        .as_str()
+        .expect("the welcome names the fast channel")
+        .to_string();
     let info = ext.runtime();
     assert_eq!(info.pid, ext.child.id());
     assert_eq!(info.browser.brand, "Scripted");
@@ -464,6 +469,14 @@ fn native_host_handshake_relay_security_big_messages_and_events() {
             .expect_err("not relayed");
         assert!(e.to_string().contains("not available through the Tabwright extension"), "{e}");
     });
+    let runtime_file = runtime::list_live(&ext.dir)
+        .first()
+        .map(|i| {
+            std::fs::read_to_string(ext.dir.join(format!("{}-{}.json", i.browser.id, i.pid)))
+                .expect("runtime file")
+        })
+        .expect("a runtime file");
+    fast_channel_part(&info, &addr, &channel, &runtime_file);
     {
         let seen = ext.seen.lock().expect("seen");
         assert!(
@@ -493,6 +506,142 @@ fn native_host_handshake_relay_security_big_messages_and_events() {
         runtime::list_live(&ext.dir).is_empty(),
         "runtime file removed"
     );
+}
+
+/// The fast channel of a running native host whose native side answers `Runtime.evaluate`
+/// with the expression's length: only the extension's origin with the channel token gets in;
+/// while it is open requests go over it; a request lost with it fails at once, and the native
+/// port carries requests again.
+fn fast_channel_part(info: &RuntimeInfo, addr: &str, channel: &str, runtime_file: &str) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let path = channel
+        .split_once(addr)
+        .map(|(_, p)| p.to_string())
+        .expect("the channel is on the relay's address");
+    let channel_token = path
+        .strip_prefix("/extension/")
+        .expect("an /extension/ path")
+        .to_string();
+    assert!(channel_token.len() >= 32, "{channel_token}");
+    assert_ne!(channel_token, info.token, "a secret of its own");
+    assert!(
+        !runtime_file.contains(&channel_token),
+        "the channel token is not in the runtime file"
+    );
+    let origin = format!("chrome-extension://{EXTENSION_ID}");
+    let status = |p: &str, o: Option<&str>| handshake_status(addr, p, addr, o);
+    assert_eq!(status(&path, None), 403, "no Origin");
+    assert_eq!(
+        status(&path, Some("https://evil.example")),
+        403,
+        "a web page"
+    );
+    assert_eq!(
+        status(
+            &path,
+            Some("chrome-extension://aaaabbbbccccddddeeeeffffgggghhhh")
+        ),
+        403,
+        "another extension"
+    );
+    let with_cdp_token = format!("/extension/{}", info.token);
+    assert_eq!(status(&with_cdp_token, Some(&origin)), 401, "the CDP token");
+    assert_eq!(status("/extension/", Some(&origin)), 401, "no token");
+    let foreign_host = handshake_status(addr, &path, "evil.example:80", Some(&origin));
+    assert_eq!(foreign_host, 403, "a foreign Host");
+
+    rt().block_on(async {
+        let mut req = channel.into_client_request().expect("request");
+        req.headers_mut()
+            .insert("origin", origin.parse().expect("header"));
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("the extension's origin with the channel token gets in");
+        // The scripted extension's channel side: answers evaluations with "via the channel",
+        // and closes the channel, unanswered, on the expression "LOSE".
+        let (mut sink, mut stream) = ws.split();
+        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            while let Some(Ok(Message::Text(t))) = stream.next().await {
+                let m: Value = serde_json::from_str(t.as_str()).expect("JSON on the channel");
+                let method = m["method"].as_str().unwrap_or("").to_string();
+                let expr = m["params"]["params"]["expression"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let _ = seen_tx.send(format!("{method} {expr}"));
+                if expr == "LOSE" {
+                    let _ = sink.close().await;
+                    return;
+                }
+                let result = if m["params"]["method"] == "Runtime.evaluate" {
+                    json!({"result": {"type": "string", "value": "via the channel"}})
+                } else {
+                    json!({})
+                };
+                let answer = json!({"type": "response", "id": m["id"], "result": result});
+                if sink.send(Message::text(answer.to_string())).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let cdp = Cdp::connect(&info.url).await.expect("connect");
+        let open = poll_async(Duration::from_secs(5), || async {
+            let v: Value = cdp.call(None, "Browser.getVersion", json!({})).await.ok()?;
+            (v["tabwrightChannel"] == "websocket").then_some(())
+        })
+        .await;
+        assert!(open.is_some(), "the relay reports the channel open");
+        let a: Value = cdp
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": "TARGET7", "flatten": true}),
+            )
+            .await
+            .expect("attach");
+        let session = a["sessionId"].as_str().expect("session").to_string();
+        let eval = |expr: &'static str| {
+            let cdp = &cdp;
+            let session = session.clone();
+            async move {
+                cdp.call::<Value>(
+                    Some(&session),
+                    "Runtime.evaluate",
+                    json!({"expression": expr}),
+                )
+                .await
+            }
+        };
+        let r = eval("2+2").await.expect("answered over the channel");
+        assert_eq!(r["result"]["value"], "via the channel", "{r}");
+        let started = Instant::now();
+        let e = eval("LOSE").await.expect_err("lost with the channel");
+        assert!(
+            e.to_string().contains("closed while this command ran"),
+            "{e}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "it failed at once"
+        );
+        let mut seen = Vec::new();
+        while let Ok(m) = seen_rx.try_recv() {
+            seen.push(m);
+        }
+        assert!(seen.iter().any(|m| m == "debugger.send 2+2"), "{seen:?}");
+        // The native port carries requests again (its side answers with the length).
+        let r = eval("1+1").await.expect("answered over the native port");
+        assert_eq!(r["result"]["value"], 3, "{r}");
+        let v: Value = cdp
+            .call(None, "Browser.getVersion", json!({}))
+            .await
+            .expect("version");
+        assert_eq!(v["tabwrightChannel"], "native", "{v}");
+    });
 }
 
 #[test]
@@ -880,6 +1029,20 @@ fn doctor_checks_the_chain_live() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("ID {EXTENSION_ID}")), "{text}");
     assert!(text.contains("answers: Chrome/"), "{text}");
+    // The real extension opened the fast channel (it is open a moment after the welcome).
+    let fast = poll(Duration::from_secs(10), || {
+        let out = Command::new(binary())
+            .args(["doctor", "--user-data-dir"])
+            .arg(profile)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.contains("fast channel open").then_some(text)
+    });
+    assert!(
+        fast.is_some(),
+        "doctor never saw the fast channel open: {text}"
+    );
     assert!(text.contains("ok   manifest"), "{text}");
     // A broken manifest fails with the command that fixes it.
     let other = unique_dir("doctor-udd");

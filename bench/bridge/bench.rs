@@ -38,6 +38,16 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// The median proper: the mean of the two middle values for an even count.
+fn true_median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 async fn measure(name: &str, backend: Backend, rounds: usize) -> Vec<(String, Vec<f64>)> {
     let browser = Browser::new(backend);
     let s = Session::new(browser.clone(), std::env::temp_dir());
@@ -65,14 +75,52 @@ async fn measure(name: &str, backend: Backend, rounds: usize) -> Vec<(String, Ve
         for (i, (tool, args)) in CALLS.iter().enumerate() {
             let args: Value = serde_json::from_str(&args.replace("REF", &email_ref)).expect("args");
             let t = Instant::now();
+            let calls_before = tabwright::browser::cdp::calls_made();
             reg.call(&s, tool, args)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {tool}: {e}"));
+            if round == rounds + 1 {
+                eprintln!(
+                    "{name}: {tool} made {} CDP calls",
+                    tabwright::browser::cdp::calls_made() - calls_before
+                );
+            }
             // The first two rounds warm up.
             if round >= 2 {
                 out[i].1.push(t.elapsed().as_secs_f64() * 1000.0);
             }
         }
+    }
+    // Raw CDP round trips: what one call costs on its own, small and large results.
+    let tab = s.tab(None).await.expect("tab");
+    for (label, expr) in [
+        ("raw Runtime.evaluate 1", "1"),
+        ("raw Runtime.evaluate 1 after 5 ms idle", "1"),
+        ("raw Runtime.evaluate 100 KB", "'x'.repeat(100000)"),
+        ("raw Runtime.evaluate 1 MB", "'x'.repeat(1000000)"),
+        (
+            "raw Runtime.evaluate 40 ms timer",
+            "new Promise(r => setTimeout(() => r(1), 40))",
+        ),
+    ] {
+        let mut times = Vec::new();
+        for round in 0..rounds + 2 {
+            if label.contains("idle") {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let t = Instant::now();
+            let _: Value = tab
+                .call(
+                    "Runtime.evaluate",
+                    json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {label}: {e}"));
+            if round >= 2 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        out.push((label.to_string(), times));
     }
     browser.shutdown().await;
     out
@@ -108,21 +156,36 @@ fn main() {
     let mut all_l = Vec::new();
     let mut all_e = Vec::new();
     let mut diffs = Vec::new();
+    let mut raw = Vec::new();
     for ((name, mut l), (_, mut e)) in launch.into_iter().zip(ext) {
+        let (ml, me) = (median(&mut l), median(&mut e));
+        let row = format!("{name:<75} {ml:>8.2} | {me:>8.2} | {:>+7.2}", me - ml);
+        // Raw CDP round trips are shown apart: they are not tool calls.
+        if name.starts_with("raw ") {
+            raw.push(row);
+            continue;
+        }
         all_l.extend(l.iter().copied());
         all_e.extend(e.iter().copied());
-        let (ml, me) = (median(&mut l), median(&mut e));
         diffs.push(me - ml);
-        println!("{name:<75} {ml:>8.2} | {me:>8.2} | {:>+7.2}", me - ml);
+        println!("{row}");
     }
     let (ml, me) = (median(&mut all_l), median(&mut all_e));
     println!(
-        "{:<75} {ml:>8.2} | {me:>8.2} | {:>+7.2}",
+        "{:<75} {ml:>8.2} | {me:>8.2} | {:>+7.2}  (bimodal: reads ~3 ms, actions ~45 ms)",
         "all calls",
         me - ml
     );
     println!(
-        "median of the per-tool differences: {:+.2} ms",
-        median(&mut diffs)
+        "mean of the per-tool differences: {:+.2} ms",
+        diffs.iter().sum::<f64>() / diffs.len().max(1) as f64
     );
+    println!(
+        "median of the per-tool differences: {:+.2} ms",
+        true_median(&mut diffs)
+    );
+    println!("\nsingle CDP round trips (not tool calls):");
+    for row in raw {
+        println!("{row}");
+    }
 }

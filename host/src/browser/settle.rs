@@ -93,9 +93,9 @@ pub struct View {
     pub vh: i64,
 }
 
-/// What one DOM wait saw when it ended.
+/// What one DOM wait saw when it ended ([`first_wait`]).
 #[derive(Debug, Clone, Default)]
-struct Quiet {
+pub struct Quiet {
     focus: Option<Option<String>>,
     view: Option<View>,
 }
@@ -194,12 +194,34 @@ fn inflight_since(st: &TabState, seq: u64) -> usize {
     st.inflight.values().filter(|s| **s > seq).count()
 }
 
+/// The first DOM wait of [`settle`] on its own, for an action that is a single page call:
+/// sent right after that call, it runs in the page right after it, so the action's round trip
+/// and the wait overlap. Pass what it saw to [`settle_after`].
+pub async fn first_wait(tab: &Tab, limits: Limits) -> Quiet {
+    if tab.state().dialog.is_some() {
+        return Quiet::default();
+    }
+    dom_quiet(tab, limits.dom_quiet, limits.dom_max, limits.frames).await
+}
+
 /// Waits for the page to settle after an action taken with `before` as the counters.
 pub async fn settle(tab: &Tab, before: &Marks, limits: Limits) -> Settled {
+    settle_after(tab, before, limits, None).await
+}
+
+/// [`settle`], whose first DOM wait already ran ([`first_wait`]) when `first` is given.
+pub async fn settle_after(
+    tab: &Tab,
+    before: &Marks,
+    limits: Limits,
+    first: Option<Quiet>,
+) -> Settled {
     let started = Instant::now();
     let mut out = Settled::default();
     let mut quiet = Quiet::default();
-    if tab.state().dialog.is_none() {
+    if let Some(q) = first {
+        quiet = q;
+    } else if tab.state().dialog.is_none() {
         quiet = dom_quiet(tab, limits.dom_quiet, limits.dom_max, limits.frames).await;
     }
     let navigating = {

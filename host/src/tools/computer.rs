@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
 use super::element::resolve;
-use super::report::{act, act_then, no_dialog};
+use super::report::{act, act_overlapped, act_then, no_dialog};
 use super::trace::{self, ActionTrace};
 use super::{tool, ActionClass, Image, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::input::{parse_chord, parse_modifiers};
@@ -389,7 +389,7 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 frames: 2,
                 ..limits
             };
-            act(session, &tab, scroll_limits, move || async move {
+            act_overlapped(session, &tab, scroll_limits, move || async move {
                 let v = el
                     .call(
                         t,

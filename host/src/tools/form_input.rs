@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
 use super::element::resolve;
-use super::report::{act, no_dialog};
+use super::report::{act_overlapped, no_dialog};
 use super::trace::{self, ActionTrace};
 use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
@@ -133,7 +133,7 @@ async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
     let t = &tab;
     let el = &el;
     let value = &args.value;
-    let text = act(session, &tab, Limits::default(), move || async move {
+    let text = act_overlapped(session, &tab, Limits::default(), move || async move {
         let v = el
             .call(t, SET_JS, std::slice::from_ref(value))
             .await

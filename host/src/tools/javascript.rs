@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
-use super::report::{act, no_dialog};
+use super::report::{act_overlapped, no_dialog};
 use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
 use crate::browser::{Session, TabId};
@@ -43,7 +43,7 @@ async fn javascript(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
     let slot = &mut outcome;
     let t = &tab;
     let code = &args.code;
-    let notes = act(session, &tab, Limits::default(), move || async move {
+    let notes = act_overlapped(session, &tab, Limits::default(), move || async move {
         let limit = Duration::from_secs(35);
         let mut r: Value = t
             .call_with(

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::ToolError;
 use crate::browser::settle::{self, Limits};
@@ -52,6 +52,23 @@ where
     act_then(session, tab, limits, action, |text, _| text).await
 }
 
+/// [`act`] for an action that is one page call (a script, setting a value): the settle's
+/// first DOM wait is sent right behind it, so the page starts waiting as soon as the action
+/// ran instead of one round trip later. When the action outlasts that wait (a slow promise),
+/// the wait runs again after it.
+pub async fn act_overlapped<F, Fut>(
+    session: &Session,
+    tab: &Arc<Tab>,
+    limits: Limits,
+    action: F,
+) -> Result<String, ToolError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, ToolError>>,
+{
+    run_act(session, tab, limits, action, true, |text, _| text).await
+}
+
 /// [`act`], with `finish` turning the action's text into its final form once the page has
 /// settled (for reports that need the settled page, such as the scroll position).
 pub async fn act_then<F, Fut>(
@@ -65,20 +82,54 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, ToolError>>,
 {
+    run_act(session, tab, limits, action, false, finish).await
+}
+
+async fn run_act<F, Fut>(
+    session: &Session,
+    tab: &Arc<Tab>,
+    limits: Limits,
+    action: F,
+    overlap: bool,
+    finish: impl FnOnce(String, &settle::Settled) -> String,
+) -> Result<String, ToolError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, ToolError>>,
+{
     let before = settle::marks(tab);
     let opened_before = tab.state().dialogs_opened;
     let dialog_opened = tab.wait_for(Duration::from_secs(3600), |st| {
         st.dialogs_opened > opened_before
     });
-    let text = tokio::select! {
-        r = action() => r?,
-        opened = dialog_opened => String::from(if opened {
-            "The action opened a dialog."
-        } else {
-            "The tab closed (or its page crashed) while the action ran."
-        }),
+    let mut first = None;
+    let text = if overlap {
+        // The action is polled first, so its call leaves first and runs first in the page.
+        let timed = async {
+            let r = action().await;
+            (r, Instant::now())
+        };
+        let waited = async {
+            let q = settle::first_wait(tab, limits).await;
+            (q, Instant::now())
+        };
+        tokio::select! {
+            ((r, acted), (q, quiet)) = async { tokio::join!(timed, waited) } => {
+                // A wait that ended before the action did says nothing about after it.
+                if quiet >= acted {
+                    first = Some(q);
+                }
+                r?
+            }
+            opened = dialog_opened => dialog_or_closed(opened),
+        }
+    } else {
+        tokio::select! {
+            r = action() => r?,
+            opened = dialog_opened => dialog_or_closed(opened),
+        }
     };
-    let s = settle::settle(tab, &before, limits).await;
+    let s = settle::settle_after(tab, &before, limits, first).await;
     let mut text = finish(text, &s);
     let mut notes: Vec<String> = Vec::new();
     if s.navigated || s.url.is_some() {
@@ -132,6 +183,14 @@ where
         text.push_str(&notes.join("\n"));
     }
     Ok(text)
+}
+
+fn dialog_or_closed(opened: bool) -> String {
+    String::from(if opened {
+        "The action opened a dialog."
+    } else {
+        "The tab closed (or its page crashed) while the action ran."
+    })
 }
 
 /// The outline line of the focused element, if it is not the body.

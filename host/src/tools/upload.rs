@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::args::{object, tab_id};
 use super::element::resolve;
-use super::report::{act, no_dialog};
+use super::report::{act_overlapped, no_dialog};
 use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
 use crate::browser::{Session, TabId};
@@ -161,7 +161,7 @@ async fn upload(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
     let el = &el;
     let size = bytes.len();
     let name2 = name.clone();
-    let text = act(session, &tab, Limits::default(), move || async move {
+    let text = act_overlapped(session, &tab, Limits::default(), move || async move {
         let how = el
             .call(t, DROP_JS, &[json!(name2), json!(b64), json!(mime)])
             .await?;

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -103,8 +104,10 @@ impl State {
     }
 }
 
-/// Where the answer to one extension request goes.
-type Answer = oneshot::Sender<Result<Value, RelayError>>;
+/// Where the answer to one extension request goes: the result as raw JSON, so a large result
+/// (an outline, a screenshot) is passed on to the CDP client without being parsed and
+/// written again.
+type Answer = oneshot::Sender<Result<Box<RawValue>, RelayError>>;
 
 /// The relay's shared state: the extension port and the connected CDP clients.
 pub struct Hub {
@@ -126,7 +129,7 @@ struct Command {
     id: u64,
     method: String,
     #[serde(default)]
-    params: Value,
+    params: Option<Box<RawValue>>,
     #[serde(rename = "sessionId", default)]
     session_id: Option<String>,
 }
@@ -170,6 +173,68 @@ fn target_info(t: &TabInfo, attached: bool) -> Value {
     v
 }
 
+/// `{}` as raw JSON.
+fn empty_object() -> Box<RawValue> {
+    RawValue::from_string("{}".to_string()).unwrap_or_else(|_| EMPTY.to_owned())
+}
+
+/// A static `{}`.
+static EMPTY: std::sync::LazyLock<Box<RawValue>> = std::sync::LazyLock::new(|| {
+    serde_json::value::to_raw_value(&serde_json::Map::new()).unwrap_or_default()
+});
+
+/// A message from the extension, with its result and params left raw.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<u64>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<Value>,
+    event: Option<String>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// The params of a `debugger.event`.
+#[derive(Deserialize)]
+struct DebuggerEvent<'a> {
+    #[serde(rename = "tabId")]
+    tab_id: Option<i64>,
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+    method: Option<String>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// A command's params as a value (`null` when absent or malformed), for the commands the
+/// relay answers itself.
+fn params_value(raw: &Option<Box<RawValue>>) -> Value {
+    raw.as_ref()
+        .and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// A CDP event message with raw params.
+fn event_text_raw(method: &str, params: &RawValue, session: Option<&str>) -> String {
+    #[derive(serde::Serialize)]
+    struct Ev<'a> {
+        method: &'a str,
+        params: &'a RawValue,
+        #[serde(rename = "sessionId", skip_serializing_if = "Option::is_none")]
+        session_id: Option<&'a str>,
+    }
+    serde_json::to_string(&Ev {
+        method,
+        params,
+        session_id: session,
+    })
+    .unwrap_or_default()
+}
+
 fn event_text(method: &str, params: &Value, session: Option<&str>) -> String {
     match session {
         Some(s) => json!({"method": method, "params": params, "sessionId": s}).to_string(),
@@ -205,17 +270,29 @@ impl Hub {
         &self,
         method: &str,
         params: Value,
-    ) -> oneshot::Receiver<Result<Value, RelayError>> {
+    ) -> oneshot::Receiver<Result<Box<RawValue>, RelayError>> {
+        self.send_request_raw(method, &params.to_string())
+    }
+
+    /// [`Hub::send_request`] with the params already as JSON text.
+    fn send_request_raw(
+        &self,
+        method: &str,
+        params: &str,
+    ) -> oneshot::Receiver<Result<Box<RawValue>, RelayError>> {
         let id = self.next_req.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        let msg = json!({"type": "request", "id": id, "method": method, "params": params});
+        let msg = format!(
+            r#"{{"type":"request","id":{id},"method":{},"params":{params}}}"#,
+            Value::String(method.to_string())
+        );
         // The lock is held while sending, so an answer (or the channel closing) cannot be
         // handled before the request is on record with the channel it went over.
         let Ok(mut pending) = self.pending.lock() else {
             let _ = tx.send(Err(RelayError::new(-32000, "internal lock poisoned")));
             return rx;
         };
-        match self.send_to_extension(msg.to_string()) {
+        match self.send_to_extension(msg) {
             Ok(via) => {
                 pending.insert(id, (tx, via));
             }
@@ -288,7 +365,9 @@ impl Hub {
         self.fast.lock().map(|f| f.is_some()).unwrap_or(false)
     }
 
-    async fn wait(rx: oneshot::Receiver<Result<Value, RelayError>>) -> Result<Value, RelayError> {
+    async fn wait(
+        rx: oneshot::Receiver<Result<Box<RawValue>, RelayError>>,
+    ) -> Result<Box<RawValue>, RelayError> {
         match tokio::time::timeout(EXT_TIMEOUT, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(RelayError::new(-32000, "the extension went away")),
@@ -301,36 +380,113 @@ impl Hub {
 
     /// Sends a request to the extension and waits for its answer.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, RelayError> {
-        Self::wait(self.send_request(method, params)).await
+        let raw = Self::wait(self.send_request(method, params)).await?;
+        serde_json::from_str(raw.get()).map_err(|e| {
+            RelayError::new(
+                -32000,
+                format!("the extension sent a malformed result: {e}"),
+            )
+        })
     }
 
-    /// Handles one whole message from the extension (a response or an event).
+    /// Handles one whole message from the extension (a response or an event), parsed.
     pub fn on_extension_message(&self, msg: Value) {
-        match msg.get("type").and_then(|t| t.as_str()) {
+        self.on_extension_text(&msg.to_string());
+    }
+
+    /// Handles one whole message from the extension (a response or an event) as JSON text.
+    /// A result's JSON stays raw: it goes to the CDP client as it came.
+    pub fn on_extension_text(&self, text: &str) {
+        let msg: Incoming<'_> = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("dropping a malformed message from the extension: {e}");
+                return;
+            }
+        };
+        match msg.kind.as_deref() {
             Some("response") => {
-                let Some(id) = msg.get("id").and_then(|i| i.as_u64()) else {
+                let Some(id) = msg.id else {
                     return;
                 };
                 let Some((tx, _)) = self.pending.lock().ok().and_then(|mut p| p.remove(&id)) else {
                     return;
                 };
-                let reply = match msg.get("error") {
+                let reply = match msg.error {
                     Some(e) if !e.is_null() => Err(RelayError::new(
                         e.get("code").and_then(|c| c.as_i64()).unwrap_or(-32000),
                         e.get("message")
                             .and_then(|m| m.as_str())
                             .unwrap_or("the extension reported an error"),
                     )),
-                    _ => Ok(msg.get("result").cloned().unwrap_or_else(|| json!({}))),
+                    _ => Ok(msg
+                        .result
+                        .map(|r| r.to_owned())
+                        .unwrap_or_else(empty_object)),
                 };
                 let _ = tx.send(reply);
             }
             Some("event") => {
-                let name = msg.get("event").and_then(|e| e.as_str()).unwrap_or("");
-                let params = msg.get("params").cloned().unwrap_or(Value::Null);
+                let name = msg.event.as_deref().unwrap_or("");
+                if name == "debugger.event" {
+                    if let Some(p) = msg.params {
+                        self.on_debugger_event(p);
+                    }
+                    return;
+                }
+                let params = msg
+                    .params
+                    .and_then(|p| serde_json::from_str(p.get()).ok())
+                    .unwrap_or(Value::Null);
                 self.on_event(name, params);
             }
             _ => {}
+        }
+    }
+
+    /// A CDP event from a tab: routed to the sessions on that tab, its params passed on raw.
+    fn on_debugger_event(&self, raw: &RawValue) {
+        let Ok(ev) = serde_json::from_str::<DebuggerEvent<'_>>(raw.get()) else {
+            return;
+        };
+        let Some(tab) = ev.tab_id else {
+            return;
+        };
+        let method = ev.method.as_deref().unwrap_or("");
+        let params = ev.params.unwrap_or_else(|| EMPTY.as_ref());
+        let mut st = self.state();
+        if matches!(
+            method,
+            "Target.attachedToTarget" | "Target.detachedFromTarget"
+        ) {
+            #[derive(Deserialize)]
+            struct Child {
+                #[serde(rename = "sessionId")]
+                session_id: Option<String>,
+            }
+            if let Some(s) = serde_json::from_str::<Child>(params.get())
+                .ok()
+                .and_then(|c| c.session_id)
+            {
+                if method == "Target.attachedToTarget" {
+                    st.children.insert(s, tab);
+                } else {
+                    st.children.remove(&s);
+                }
+            }
+        }
+        let Some(roots) = st.tab_sessions.get(&tab) else {
+            return;
+        };
+        for root in roots {
+            let Some((cid, _)) = st.sessions.get(root) else {
+                continue;
+            };
+            if let Some(c) = st.clients.get(cid) {
+                let s = ev.session_id.as_deref().unwrap_or(root);
+                let _ =
+                    c.tx.send(Out::Text(event_text_raw(method, params, Some(s))));
+            }
         }
     }
 
@@ -348,43 +504,6 @@ impl Hub {
 
     fn on_event(&self, name: &str, p: Value) {
         match name {
-            "debugger.event" => {
-                let Some(tab) = p.get("tabId").and_then(|t| t.as_i64()) else {
-                    return;
-                };
-                let method = p.get("method").and_then(|m| m.as_str()).unwrap_or("");
-                let child = p
-                    .get("sessionId")
-                    .and_then(|s| s.as_str())
-                    .map(str::to_string);
-                let params = p.get("params").cloned().unwrap_or_else(|| json!({}));
-                let mut st = self.state();
-                match method {
-                    "Target.attachedToTarget" => {
-                        if let Some(s) = params.get("sessionId").and_then(|s| s.as_str()) {
-                            st.children.insert(s.to_string(), tab);
-                        }
-                    }
-                    "Target.detachedFromTarget" => {
-                        if let Some(s) = params.get("sessionId").and_then(|s| s.as_str()) {
-                            st.children.remove(s);
-                        }
-                    }
-                    _ => {}
-                }
-                let Some(roots) = st.tab_sessions.get(&tab) else {
-                    return;
-                };
-                for root in roots {
-                    let Some((cid, _)) = st.sessions.get(root) else {
-                        continue;
-                    };
-                    if let Some(c) = st.clients.get(cid) {
-                        let s = child.as_deref().unwrap_or(root);
-                        let _ = c.tx.send(Out::Text(event_text(method, &params, Some(s))));
-                    }
-                }
-            }
             "debugger.detached" => {
                 let Some(tab) = p.get("tabId").and_then(|t| t.as_i64()) else {
                     return;
@@ -482,14 +601,43 @@ impl Hub {
     }
 
     fn reply(&self, cid: u64, id: u64, session: Option<&str>, r: Result<Value, RelayError>) {
-        let mut v = match r {
-            Ok(result) => json!({"id": id, "result": result}),
-            Err(e) => json!({"id": id, "error": {"code": e.code, "message": e.message}}),
-        };
-        if let Some(s) = session {
-            v["sessionId"] = Value::String(s.to_string());
+        let r = r.and_then(|v| {
+            serde_json::value::to_raw_value(&v)
+                .map_err(|e| RelayError::new(-32000, format!("cannot encode a result: {e}")))
+        });
+        self.reply_raw(cid, id, session, r);
+    }
+
+    /// Sends a CDP answer whose result is raw JSON.
+    fn reply_raw(
+        &self,
+        cid: u64,
+        id: u64,
+        session: Option<&str>,
+        r: Result<Box<RawValue>, RelayError>,
+    ) {
+        #[derive(serde::Serialize)]
+        struct Reply<'a> {
+            id: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            result: Option<&'a RawValue>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<Value>,
+            #[serde(rename = "sessionId", skip_serializing_if = "Option::is_none")]
+            session_id: Option<&'a str>,
         }
-        self.send_to(cid, Out::Text(v.to_string()));
+        let (result, error) = match &r {
+            Ok(raw) => (Some(raw.as_ref()), None),
+            Err(e) => (None, Some(json!({"code": e.code, "message": e.message}))),
+        };
+        let text = serde_json::to_string(&Reply {
+            id,
+            result,
+            error,
+            session_id: session,
+        })
+        .unwrap_or_default();
+        self.send_to(cid, Out::Text(text));
     }
 
     fn send_to(&self, cid: u64, out: Out) {
@@ -520,7 +668,9 @@ impl Hub {
         let Some(session) = cmd.session_id.clone() else {
             let hub = self.clone();
             tokio::spawn(async move {
-                let r = hub.browser_command(cid, &cmd.method, cmd.params).await;
+                let r = hub
+                    .browser_command(cid, &cmd.method, params_value(&cmd.params))
+                    .await;
                 let close = cmd.method == "Browser.close";
                 hub.reply(cid, cmd.id, None, r);
                 if close {
@@ -554,7 +704,7 @@ impl Hub {
         if cmd.method.starts_with("Browser.") {
             let hub = self.clone();
             tokio::spawn(async move {
-                let mut params = cmd.params;
+                let mut params = params_value(&cmd.params);
                 if cmd.method == "Browser.getWindowForTarget" {
                     params = json!({"tabId": tab});
                 }
@@ -563,15 +713,29 @@ impl Hub {
             });
             return;
         }
-        let mut p = json!({"tabId": tab, "method": cmd.method, "params": cmd.params});
-        if let Some(c) = &child {
-            p["sessionId"] = Value::String(c.clone());
+        // The command's params go on as they came (a large script is not parsed and written
+        // again).
+        #[derive(serde::Serialize)]
+        struct Send<'a> {
+            #[serde(rename = "tabId")]
+            tab_id: i64,
+            method: &'a str,
+            params: &'a RawValue,
+            #[serde(rename = "sessionId", skip_serializing_if = "Option::is_none")]
+            session_id: Option<&'a str>,
         }
-        let rx = self.send_request("debugger.send", p);
+        let params = serde_json::to_string(&Send {
+            tab_id: tab,
+            method: &cmd.method,
+            params: cmd.params.as_deref().unwrap_or_else(|| EMPTY.as_ref()),
+            session_id: child.as_deref(),
+        })
+        .unwrap_or_default();
+        let rx = self.send_request_raw("debugger.send", &params);
         let hub = self.clone();
         tokio::spawn(async move {
             let r = Self::wait(rx).await.map_err(explain);
-            hub.reply(cid, cmd.id, Some(&session), r);
+            hub.reply_raw(cid, cmd.id, Some(&session), r);
         });
     }
 
@@ -1015,10 +1179,7 @@ async fn serve_client(hub: Arc<Hub>, stream: TcpStream, port: u16, secrets: &Sec
                 Ok(Message::Close(_)) | Err(_) => break,
                 Ok(_) => continue,
             };
-            match serde_json::from_str::<Value>(text) {
-                Ok(v) => hub.on_extension_message(v),
-                Err(e) => tracing::warn!("dropping a bad message on the extension channel: {e}"),
-            }
+            hub.on_extension_text(text);
             if writer.is_finished() {
                 break;
             }

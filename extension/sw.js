@@ -325,19 +325,31 @@ async function joinGroup(tab) {
   }
 }
 
+/** The windows that hold a tab of ours (a group tab, or a popup one of them opened). */
+async function windowsWithOurTabs() {
+  const groups = await ourGroupIds();
+  const out = new Set();
+  for (const tab of await chrome.tabs.query({})) {
+    if (await isOurs(tab, groups)) out.add(tab.windowId);
+  }
+  return out;
+}
+
 async function createTab(url, active, newWindow) {
   const run = async () => {
     const groups = await chrome.tabGroups.query({ title: GROUP_TITLE });
     const props = { url: url || "about:blank", active: active !== false };
     let tab;
-    // A background tab does not paint (no screenshots, no animation frames), so a tab being
-    // driven must stay in front: when the group's window already shows a driven tab, the new
-    // tab gets a window of its own (and a Tabwright group there).
+    // Unless told otherwise, a new tab gets a window of its own as soon as some window holds
+    // a tab of ours: a background tab does not paint (no screenshots, no animation frames), so
+    // a tab being driven must stay in front of its window; and Chrome's openerTabId of a tab
+    // that a page opens (popup, target=_blank) is the window's front tab, not the page that
+    // opened it, so two tabs driven side by side in one window would have each other's popups
+    // attributed to them. Deciding from the windows, not from which tabs are attached yet,
+    // keeps it right when several tabs are created at once (the host attaches a tab only after
+    // this returns). The first tab goes into the person's window.
     let own = newWindow === true;
-    if (newWindow == null && groups.length) {
-      const [front] = await chrome.tabs.query({ active: true, windowId: groups[0].windowId });
-      own = !!front && attached.has(front.id);
-    }
+    if (newWindow == null) own = (await windowsWithOurTabs()).size > 0;
     if (own) {
       const win = await chrome.windows.create({ url: props.url, focused: true });
       tab = win.tabs[0];
@@ -450,15 +462,33 @@ chrome.debugger.onDetach.addListener((source, reason) => {
   event("debugger.detached", { tabId: source.tabId, reason });
 });
 
+/** Attaches in flight, by tab: a second request for the same tab waits for the first. */
+const attaching = new Map();
+
 async function attach(tabId) {
   await ownTab(tabId);
   if (attached.has(tabId)) return { alreadyAttached: true };
+  // One attach per tab at a time: a second chrome.debugger.attach while the first runs would
+  // get "already attached" and take the first one's session over (losing what it enabled).
+  let pending = attaching.get(tabId);
+  if (!pending) {
+    pending = attachNow(tabId).finally(() => attaching.delete(tabId));
+    attaching.set(tabId, pending);
+  }
+  return pending;
+}
+
+async function attachNow(tabId) {
   try {
     await chrome.debugger.attach({ tabId }, "1.3");
   } catch (e) {
     const text = (e && e.message) || String(e);
     if (/already attached/i.test(text)) {
-      // Maybe by us, in an earlier life of this worker.
+      // Chrome says "Another debugger is already attached" only when this same extension
+      // already debugs the tab (other extensions, DevTools and CDP clients may attach beside
+      // it; tests/bridge.rs shows both): here, an earlier life of this worker did. Take that
+      // session over.
+      let why = "Chrome no longer lists the tab as debugged";
       const targets = await chrome.debugger.getTargets();
       const t = targets.find((x) => x.tabId === tabId);
       if (t && t.attached) {
@@ -467,13 +497,13 @@ async function attach(tabId) {
           await chrome.debugger.attach({ tabId }, "1.3");
           attached.add(tabId);
           return { reattached: true };
-        } catch (_) {
-          // Attached by someone else (DevTools, another extension).
+        } catch (err) {
+          why = (err && err.message) || String(err);
         }
       }
       throw {
         code: -32001,
-        message: `another debugger is already attached to tab ${tabId} (DevTools or another extension): close it, then retry`,
+        message: `tab ${tabId} is still being debugged by an earlier run of the Tabwright extension and that session could not be taken over (${text}; ${why}): close the tab and open a new one, or reload the extension, then retry`,
       };
     }
     throw { code: -32002, message: `cannot attach to tab ${tabId}: ${text}` };

@@ -6,7 +6,9 @@
 //! forwarding, the fast channel (its security, requests over it, fallback to the native port
 //! when it closes), exit at end of input. Part two uses headless Chromium with `extension/` loaded
 //! and a profile prepared by `tabwright install --user-data-dir`: big results, tabs outside the
-//! group, a tab closed mid-action, a killed host and a restarted service worker.
+//! group, a tab closed mid-action, a killed host and a restarted service worker, and another
+//! debugger (a second extension, `fixtures/extensions/other-debugger`, and a CDP client) on the
+//! tabs Tabwright drives.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +23,10 @@ use tabwright::bridge::protocol::{extension_id_of_key, EXTENSION_ID};
 use tabwright::bridge::runtime::{self, RuntimeInfo};
 use tabwright::browser::{Backend, Browser, Cdp, Session};
 use tabwright::tools::Registry;
-use tabwright_e2e::{binary, repo_root, start_extension_browser, url};
+use tabwright_e2e::{
+    binary, find_ref, opened_tab, repo_root, start_extension_browser, start_extension_browser_with,
+    url,
+};
 
 // ---------------------------------------------------------------- helpers
 
@@ -688,7 +693,9 @@ fn real() -> &'static Real {
         // Start the fixture server first (support starts it lazily, on its own runtime).
         let _ = url("forms.html");
         rt().block_on(async {
-            let (backend, launched) = start_extension_browser().await;
+            // Beside Tabwright, a second extension that debugs tabs (another debugger).
+            let other = repo_root().join("fixtures/extensions/other-debugger");
+            let (backend, launched) = start_extension_browser_with(&[other]).await;
             let profile = match &backend {
                 Backend::Extension(o) => o.select.clone().unwrap_or_default(),
                 _ => String::new(),
@@ -1134,5 +1141,168 @@ fn two_connected_browsers_are_listed_and_chosen_per_session() {
             .expect_err("unknown id");
         assert!(e.0.contains("no connected browser matches"), "{}", e.0);
         drop(second);
+    });
+}
+
+/// The title and URL of one of the session's tabs as the browser lists them (no attaching).
+async fn listed(s: &Session, id: u32) -> (String, String) {
+    let Ok(live) = s.live().await else {
+        return Default::default();
+    };
+    live.refresh_targets().await;
+    live.target_of(id)
+        .map(|t| (t.title, t.url))
+        .unwrap_or_default()
+}
+
+/// Waits (bounded) until the fixture extension `fixtures/extensions/other-debugger` has
+/// attached its own debugger to tab `id` (it says so in the title) and returns the title.
+async fn other_debugger_on(s: &Session, id: u32) -> String {
+    let seen = poll_async(Duration::from_secs(15), || async {
+        let (title, url) = listed(s, id).await;
+        (title.starts_with("other debugger attached") || url.contains("other-debugger-failed"))
+            .then_some((title, url))
+    })
+    .await;
+    let Some((title, url)) = seen else {
+        panic!(
+            "the other extension never attached to tab {id}: {:?}",
+            listed(s, id).await
+        );
+    };
+    assert!(
+        !url.contains("other-debugger-failed"),
+        "the other extension could not attach: {url}"
+    );
+    title
+}
+
+/// Opens a tab from the session's active tab (a page's window.open) and returns its id.
+async fn open_from_page(s: &Session, reg: &Registry, path: &str) -> u32 {
+    let code = format!("window.open({}) ? 'opened' : 'blocked'", json!(url(path)));
+    let out = reg
+        .call(s, "javascript_tool", json!({"code": code}))
+        .await
+        .expect("window.open");
+    opened_tab(&out.text).unwrap_or_else(|| panic!("no new tab reported: {}", out.text))
+}
+
+#[test]
+fn another_debugger_on_the_tab_does_not_block_tabwright() {
+    // Chrome lets several debuggers attach to one tab: another extension's chrome.debugger,
+    // DevTools or any CDP client, before or after Tabwright's. Its "Another debugger is already
+    // attached" error comes only when one extension attaches twice to the same tab.
+    real_run(|r, s, reg| async move {
+        reg.call(&s, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("navigate");
+
+        // 1. Another extension debugs the tab first: Tabwright attaches beside it and acts.
+        let tab = open_from_page(&s, &reg, "links-target.html?other-debugger").await;
+        let title = other_debugger_on(&s, tab).await;
+        // What does give Chrome's error: the other extension attaching a second time.
+        assert!(
+            title.contains("attaching again: Another debugger is already attached to the tab"),
+            "{title}"
+        );
+        let page = reg
+            .call(&s, "read_page", json!({"tab_id": tab}))
+            .await
+            .expect("read_page beside another extension's debugger");
+        assert!(
+            page.text.contains("heading \"Target page\""),
+            "{}",
+            page.text
+        );
+        let back = find_ref(&page.text, "link", "Back to buttons").expect("link ref");
+        let clicked = reg
+            .call(
+                &s,
+                "computer",
+                json!({"action": "left_click", "ref": back, "tab_id": tab}),
+            )
+            .await
+            .expect("click beside another extension's debugger");
+        assert!(
+            clicked.text.contains("Page is now") && clicked.text.contains("buttons.html"),
+            "{}",
+            clicked.text
+        );
+
+        // 2. A CDP client (what DevTools is) attaches first: both sessions keep working.
+        let tab = open_from_page(&s, &reg, "links-target.html?cdp-client").await;
+        let live = s.live().await.expect("live");
+        let target = live.target_of(tab).expect("target").target_id;
+        let raw = Cdp::connect(&r.raw_ws).await.expect("raw CDP");
+        let attached: Value = raw
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+            )
+            .await
+            .expect("a CDP client attaches");
+        let sid = attached["sessionId"].as_str().expect("session").to_string();
+        let eval = |code: &'static str| {
+            let (raw, sid) = (&raw, &sid);
+            async move {
+                raw.call::<Value>(
+                    Some(sid),
+                    "Runtime.evaluate",
+                    json!({"expression": code, "returnByValue": true}),
+                )
+                .await
+                .expect("the CDP client's session works")["result"]["value"]
+                    .clone()
+            }
+        };
+        eval("document.title = 'CDP client attached'").await;
+        let page = reg
+            .call(&s, "read_page", json!({"tab_id": tab}))
+            .await
+            .expect("read_page beside a CDP client");
+        assert!(
+            page.text.contains("page \"CDP client attached\""),
+            "{}",
+            page.text
+        );
+        reg.call(
+            &s,
+            "javascript_tool",
+            json!({"code": "document.title = 'Tabwright was here'", "tab_id": tab}),
+        )
+        .await
+        .expect("javascript_tool beside a CDP client");
+        assert_eq!(eval("document.title").await, json!("Tabwright was here"));
+
+        // 3. Tabwright first, the other extension after: it attaches, and Tabwright goes on.
+        let nav = reg
+            .call(
+                &s,
+                "navigate",
+                json!({"url": url("buttons.html?other-debugger")}),
+            )
+            .await
+            .expect("navigate");
+        assert!(nav.text.contains("HTTP 200"), "{}", nav.text);
+        let (_, active) = s.tab_ids();
+        other_debugger_on(&s, active.expect("active tab")).await;
+        let page = reg.call(&s, "read_page", json!({})).await.expect("read");
+        let save = find_ref(&page.text, "button", "Save").expect("Save ref");
+        reg.call(&s, "computer", json!({"action": "left_click", "ref": save}))
+            .await
+            .expect("click with the other extension attached");
+        let status = reg
+            .call(
+                &s,
+                "javascript_tool",
+                json!({"code": "document.querySelector('#status').textContent"}),
+            )
+            .await
+            .expect("status");
+        assert!(status.text.contains("clicked: Save"), "{}", status.text);
+        let _ = raw
+            .run(None, "Target.detachFromTarget", json!({"sessionId": sid}))
+            .await;
     });
 }

@@ -2,7 +2,7 @@
 //! asserting on what the page shows afterwards (not on what the tool says it did).
 
 use serde_json::json;
-use tabwright_e2e::{find_ref, other_url, run, url};
+use tabwright_e2e::{find_ref, opened_tab, other_url, run, url};
 
 #[test]
 fn tabs_context_and_tabs_create() {
@@ -153,12 +153,7 @@ fn popups_and_target_blank_are_reported_and_usable() {
             .ok("computer", json!({"action": "left_click", "ref": pop}))
             .await;
         assert!(r.contains("A new tab opened"), "{r}");
-        let id: u64 = r
-            .split("tab_id=")
-            .nth(1)
-            .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
-            .and_then(|s| s.parse().ok())
-            .expect("tab id in report");
+        let id = opened_tab(&r).expect("tab id in report");
         let page = c.ok("read_page", json!({"tab_id": id})).await;
         assert!(page.contains("Target page"), "{page}");
         let blank = c.ref_of("link", "Open in new tab").await;
@@ -168,6 +163,45 @@ fn popups_and_target_blank_are_reported_and_usable() {
         assert!(r2.contains("A new tab opened"), "{r2}");
         let ctx = c.ok("tabs_context", json!({})).await;
         assert_eq!(ctx.matches("- tab ").count(), 3, "{ctx}");
+    });
+}
+
+#[test]
+fn two_sessions_side_by_side_each_get_their_own_popups() {
+    run(|a| async move {
+        // A second session over the same browser, as a second MCP client would have.
+        let b = tabwright_e2e::Ctx {
+            session: tabwright::browser::Session::new(
+                tabwright_e2e::browser(),
+                a.workspace.clone(),
+            ),
+            registry: a.registry.clone(),
+            workspace: a.workspace.clone(),
+        };
+        // Both open a tab before either acts: B's tab is the newer one. Through the extension,
+        // tabs of two sessions sharing a window had each other's popups (Chrome gives a page's
+        // popup the window's front tab as its opener).
+        a.open("buttons.html").await;
+        b.open("buttons.html").await;
+        for (who, c) in [("A", &a), ("B", &b)] {
+            let pop = c.ref_of("button", "Open popup").await;
+            let r = c
+                .ok("computer", json!({"action": "left_click", "ref": pop}))
+                .await;
+            assert!(r.contains("A new tab opened"), "session {who}: {r}");
+            let id = opened_tab(&r).expect("tab id in report");
+            let page = c.ok("read_page", json!({"tab_id": id})).await;
+            assert!(page.contains("Target page"), "session {who}: {page}");
+            let ctx = c.ok("tabs_context", json!({})).await;
+            assert_eq!(ctx.matches("- tab ").count(), 2, "session {who}: {ctx}");
+        }
+        // Each session's tabs are its own: neither sees the other's.
+        let (mine, _) = a.session.tab_ids();
+        let (theirs, _) = b.session.tab_ids();
+        assert!(
+            mine.iter().all(|t| !theirs.contains(t)),
+            "{mine:?} {theirs:?}"
+        );
     });
 }
 

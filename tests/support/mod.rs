@@ -100,6 +100,14 @@ pub fn via_extension() -> bool {
 /// `tabwright install --user-data-dir`; returns the extension backend that picks exactly this
 /// browser (by its profile path) and the browser process.
 pub async fn start_extension_browser() -> (Backend, tabwright::browser::launch::Launched) {
+    start_extension_browser_with(&[]).await
+}
+
+/// [`start_extension_browser`] with more unpacked extensions loaded beside Tabwright's (test
+/// fixtures under `fixtures/extensions/`).
+pub async fn start_extension_browser_with(
+    others: &[PathBuf],
+) -> (Backend, tabwright::browser::launch::Launched) {
     let profile = tabwright::browser::launch::fresh_dir("ext-profile").expect("profile dir");
     let out = std::process::Command::new(binary())
         .args(["install", "--user-data-dir"])
@@ -111,13 +119,17 @@ pub async fn start_extension_browser() -> (Backend, tabwright::browser::launch::
         "tabwright install failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ext = repo_root().join("extension");
+    let ext = std::iter::once(repo_root().join("extension"))
+        .chain(others.iter().cloned())
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let launched = tabwright::browser::launch::launch(&LaunchOptions {
         window: (1280, 800),
         extra_args: vec![
             format!("--user-data-dir={}", profile.display()),
-            format!("--load-extension={}", ext.display()),
-            format!("--disable-extensions-except={}", ext.display()),
+            format!("--load-extension={ext}"),
+            format!("--disable-extensions-except={ext}"),
         ]
         .into_iter()
         // Debugging aid: the browser's log (extension console included) into a file.
@@ -276,6 +288,15 @@ impl Ctx {
             None => panic!("no {role} \"{name}\" in the outline:\n{outline}"),
         }
     }
+}
+
+/// The tab id in a tool report's "A new tab opened: … pass tab_id=N to use it" line.
+pub fn opened_tab(report: &str) -> Option<u32> {
+    report
+        .split("tab_id=")
+        .nth(1)
+        .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
 }
 
 /// Finds the ref of the first outline line `- ROLE "NAME" [ref=…]`.

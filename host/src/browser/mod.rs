@@ -78,8 +78,9 @@ pub struct Live {
     pub via_extension: Option<crate::bridge::runtime::BrowserIdent>,
     launched: Option<launch::Launched>,
     /// Open each new tab in a window of its own: a headless browser paints only the front tab
-    /// of a window, so tabs sharing one window could not be captured side by side.
-    own_windows: bool,
+    /// of a window, so tabs sharing one window could not be captured side by side. `None`
+    /// (extension backend): the extension decides, as only it sees the person's windows.
+    own_windows: Option<bool>,
     targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
     tabs: Arc<tokio::sync::Mutex<HashMap<String, Arc<Tab>>>>,
     next_tab: Arc<AtomicU32>,
@@ -389,7 +390,11 @@ impl Browser {
                 }
             }
         }
-        let own_windows = matches!(&self.backend, Backend::Launch(o) if !o.headed);
+        let own_windows = match &self.backend {
+            Backend::Launch(o) => Some(!o.headed),
+            Backend::Connect(_) => Some(false),
+            Backend::Extension(_) => None,
+        };
         Ok(Arc::new(Live {
             cdp,
             product,
@@ -481,7 +486,10 @@ impl Live {
             .call(
                 None,
                 "Target.createTarget",
-                json!({"url": url, "newWindow": self.own_windows}),
+                match self.own_windows {
+                    Some(own) => json!({"url": url, "newWindow": own}),
+                    None => json!({"url": url}),
+                },
             )
             .await?;
         // The discovery event may still be on its way; make sure the table has it.

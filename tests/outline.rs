@@ -164,6 +164,27 @@ fn large_page_outline_is_complete() {
         let open = o.lines().filter(|l| l.contains("- button \"Open ")).count();
         assert_eq!(open, 250, "every 4th row has an Open button");
         let last = find_ref(&o, "button", "Open 1000").expect("the last Open button");
+        // find on a big page (the walker keeps the lines back and sends only the shown ones):
+        // the lines are the outline's own, with the same refs.
+        let f = c
+            .ok("find", json!({"query": "Open 1000 button", "limit": 3}))
+            .await;
+        let first = f.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with(&format!("- button \"Open 1000\" [ref={last}]")),
+            "{f}"
+        );
+        let detail = find_ref(&o, "link", "Detail 1000").expect("link Detail 1000");
+        let f = c
+            .ok("find", json!({"query": "Detail 1000 link", "limit": 3}))
+            .await;
+        let first = f.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with(&format!(
+                "- link \"Detail 1000\" [ref={detail}] [url=#row-1000]"
+            )),
+            "the full outline line, url included: {f}"
+        );
         c.ok("computer", json!({"action": "left_click", "ref": last}))
             .await;
         assert_eq!(c.text_of("#status").await, "clicked: Open 1000");

@@ -363,9 +363,85 @@ pub struct RawCandidate {
     /// Document order.
     #[serde(default)]
     pub order: usize,
-    /// Its outline line.
+    /// Its outline line (empty until [`fill_lines`] on big pages).
     #[serde(default)]
     pub line: String,
+    /// The frame it lives in.
+    #[serde(skip)]
+    pub frame_id: String,
+}
+
+/// What `__tabwright.candidatesJson` returns: shared contexts and one array per candidate.
+#[derive(Deserialize)]
+struct Packed {
+    ctx: Vec<Vec<String>>,
+    #[allow(clippy::type_complexity)]
+    rows: Vec<(
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        usize,
+        Option<String>,
+        u8,
+        Option<String>,
+    )>,
+}
+
+impl Packed {
+    fn unpack(self) -> Vec<RawCandidate> {
+        let ctx = self.ctx;
+        self.rows
+            .into_iter()
+            .map(
+                |(r, role, name, value, description, ci, nearby, ia, line)| RawCandidate {
+                    r#ref: r,
+                    role,
+                    name,
+                    value,
+                    description,
+                    context: ctx.get(ci).cloned().unwrap_or_default(),
+                    nearby: nearby.unwrap_or_default(),
+                    interactive: ia != 0,
+                    order: 0,
+                    line: line.unwrap_or_default(),
+                    frame_id: String::new(),
+                },
+            )
+            .collect()
+    }
+}
+
+/// Fills in the outline lines of `cands[i]` for every `i` in `which` that has none (on big
+/// pages the walker keeps lines back, so only the shown candidates' lines cross the wire).
+pub async fn fill_lines(tab: &Tab, cands: &mut [RawCandidate], which: &[usize]) {
+    let mut by_frame: Vec<(String, Vec<usize>)> = Vec::new();
+    for &i in which {
+        let Some(c) = cands.get(i) else { continue };
+        if !c.line.is_empty() {
+            continue;
+        }
+        match by_frame.iter_mut().find(|(f, _)| *f == c.frame_id) {
+            Some((_, v)) => v.push(i),
+            None => by_frame.push((c.frame_id.clone(), vec![i])),
+        }
+    }
+    for (frame, idx) in by_frame {
+        let Some(world) = tab.world_within(&frame, Duration::from_secs(2)).await else {
+            continue;
+        };
+        let refs: Vec<&str> = idx.iter().map(|&i| cands[i].r#ref.as_str()).collect();
+        let expr = format!("__tabwright.linesOf({})", json!(refs));
+        let Ok(Value::Array(lines)) = eval_world(tab, &world, &expr).await else {
+            continue;
+        };
+        for (&i, l) in idx.iter().zip(lines) {
+            if let Some(l) = l.as_str() {
+                cands[i].line = l.to_string();
+            }
+        }
+    }
 }
 
 /// Every element of every frame that `find` may return, in document order.
@@ -395,18 +471,27 @@ fn collect_candidates<'a>(
             }
         };
         let prefix = tab.frame_prefix(&frame_id, None, None);
+        // One packed JSON string instead of an object tree: the inspector serializes a string
+        // far faster than 10k small objects, and arrays with shared contexts are a third of
+        // the size (which the extension bridge pays for by the byte).
         let v = eval_world(
             tab,
             &world,
-            &format!("__tabwright.candidates({})", json!({"prefix": prefix})),
+            &format!("__tabwright.candidatesJson({})", json!({"prefix": prefix})),
         )
         .await?;
-        let list: Vec<RawCandidate> = serde_json::from_value(v).map_err(|e| {
-            ToolError(format!(
-                "the page script returned unexpected candidates: {e}"
-            ))
-        })?;
+        let list: Vec<RawCandidate> = v
+            .as_str()
+            .ok_or_else(|| "not a string".to_string())
+            .and_then(|s| serde_json::from_str::<Packed>(s).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                ToolError(format!(
+                    "the page script returned unexpected candidates: {e}"
+                ))
+            })?
+            .unpack();
         for mut c in list {
+            c.frame_id = frame_id.clone();
             let is_frame = c.role == "iframe";
             let mut ctx = context.clone();
             ctx.append(&mut c.context);

@@ -21,6 +21,11 @@
  *   refOf(element, prefix) -> ref       (assigns one if needed)
  *   candidates({prefix}) -> [{ref, role, name, value, description, context,
  *                             nearby, interactive, order, line}]
+ *   candidatesJson({prefix}) -> JSON text of {ctx: [context…], rows: [[ref, role, name, value,
+ *       description, ctx index, nearby, interactive 0|1, line|null]…]}: candidates() packed
+ *       for the host (arrays, shared contexts); on pages with over 500 candidates the lines are
+ *       left out and kept for linesOf()
+ *   linesOf([ref…]) -> [line|null…]     (the lines the last candidatesJson() kept)
  *   lineOf(element, prefix?) -> line    (extra: one element's line, no indentation)
  *   focusLine(prefix) -> line | null    (extra: the focused element's line)
  *
@@ -1568,6 +1573,35 @@
     }
   }
 
+  // The lines of the last candidatesJson() call that left them out (a big page).
+  let keptLines = null;
+
+  function candidatesJson(opts) {
+    const list = candidates(opts);
+    const withLines = list.length <= 500;
+    keptLines = withLines ? null : new Map();
+    const ctxIndex = new Map();
+    const ctx = [];
+    const rows = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      const key = c.context.join("\u0000");
+      let ci = ctxIndex.get(key);
+      if (ci === undefined) {
+        ci = ctx.length;
+        ctx.push(c.context);
+        ctxIndex.set(key, ci);
+      }
+      if (!withLines) keptLines.set(c.ref, c.line);
+      rows[i] = [c.ref, c.role, c.name, c.value, c.description, ci, c.nearby, c.interactive ? 1 : 0, withLines ? c.line : null];
+    }
+    return JSON.stringify({ ctx, rows });
+  }
+
+  function linesOf(refs) {
+    return refs.map((r) => (keptLines && keptLines.get(r)) || null);
+  }
+
   // Extras the host probes for (optional): the outline line of one element, as snapshot would
   // print it without indentation (a folded or hidden element still gets a line for its own role),
   // and the line of the focused element (null when nothing but the body has focus).
@@ -1604,7 +1638,7 @@
   }
 
   Object.defineProperty(globalThis, "__tabwright", {
-    value: Object.freeze({ snapshot, element, refOf, candidates, lineOf, focusLine, version: 1 }),
+    value: Object.freeze({ snapshot, element, refOf, candidates, candidatesJson, linesOf, lineOf, focusLine, version: 1 }),
     configurable: false, enumerable: false, writable: false,
   });
 })();

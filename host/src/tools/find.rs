@@ -52,7 +52,7 @@ async fn find(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
     }
     let tab = session.tab(args.tab_id).await?;
     let limit = args.limit.unwrap_or(20).clamp(1, 200);
-    let raw = outline::candidates(&tab).await?;
+    let mut raw = outline::candidates(&tab).await?;
     let cands: Vec<Candidate> = raw
         .iter()
         .map(|c| Candidate {
@@ -75,6 +75,8 @@ async fn find(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
         )));
     }
     let total = ranked.len();
+    let shown: Vec<usize> = ranked.iter().take(limit).map(|(i, _)| *i).collect();
+    outline::fill_lines(&tab, &mut raw, &shown).await;
     let mut out = String::new();
     for (i, _score) in ranked.iter().take(limit) {
         let c = &raw[*i];

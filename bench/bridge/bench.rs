@@ -29,6 +29,13 @@ const CALLS: &[(&str, &str)] = &[
     ("tabs_context", r#"{}"#),
 ];
 
+/// The same reads on `large.html` (10k+ elements): large results through the bridge.
+const LARGE_CALLS: &[(&str, &str)] = &[
+    ("read_page", r#"{"max_chars": 5000000}"#),
+    ("find", r#"{"query": "search box"}"#),
+    ("get_page_text", r#"{}"#),
+];
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     if v.is_empty() {
@@ -90,6 +97,35 @@ async fn measure(name: &str, backend: Backend, rounds: usize) -> Vec<(String, Ve
                 out[i].1.push(t.elapsed().as_secs_f64() * 1000.0);
             }
         }
+    }
+    // Large results: the reads on large.html.
+    reg.call(&s, "navigate", json!({"url": url("large.html")}))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: navigate: {e}"));
+    let ready = json!({"code": "await new Promise(r => { const t = () => document.body.dataset.ready === 'true' ? r(1) : setTimeout(t, 20); t(); })"});
+    reg.call(&s, "javascript_tool", ready)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: large.html ready: {e}"));
+    for (tool, args) in LARGE_CALLS {
+        let args: Value = serde_json::from_str(args).expect("args");
+        let mut times = Vec::new();
+        for round in 0..rounds.min(15) + 2 {
+            let t = Instant::now();
+            let r = reg
+                .call(&s, tool, args.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {tool} on large.html: {e}"));
+            if round == 0 {
+                eprintln!(
+                    "{name}: {tool} on large.html returned {} chars",
+                    r.text.len()
+                );
+            }
+            if round >= 2 {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        out.push((format!("large.html: {tool} {args}"), times));
     }
     // Raw CDP round trips: what one call costs on its own, small and large results.
     let tab = s.tab(None).await.expect("tab");

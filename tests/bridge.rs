@@ -986,6 +986,7 @@ fn recovers_after_the_host_is_killed_and_after_the_service_worker_restarts() {
         );
         let page = reg.call(&s, "read_page", json!({})).await.expect("read");
         assert!(page.text.contains("button \"Save\""), "{}", page.text);
+        assert_fast_channel(&after).await;
 
         // 2. The service worker is stopped (as browsers do to idle workers) and started again
         // by the next extension event (here a tab opening).
@@ -1021,7 +1022,22 @@ fn recovers_after_the_host_is_killed_and_after_the_service_worker_restarts() {
         assert!(t.contains("HTTP 200"), "{t}");
         let page = reg.call(&s, "read_page", json!({})).await.expect("read");
         assert!(page.text.contains("textbox \"Email\""), "{}", page.text);
+        assert_fast_channel(&again).await;
     });
+}
+
+/// The new host's relay has the extension's fast channel open again (bounded wait).
+async fn assert_fast_channel(info: &RuntimeInfo) {
+    let open = poll_async(Duration::from_secs(10), || async {
+        let cdp = Cdp::connect(&info.url).await.ok()?;
+        let v: Value = cdp.call(None, "Browser.getVersion", json!({})).await.ok()?;
+        (v["tabwrightChannel"] == "websocket").then_some(())
+    })
+    .await;
+    assert!(
+        open.is_some(),
+        "the extension reopened its fast channel to the new host"
+    );
 }
 
 #[test]

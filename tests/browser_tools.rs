@@ -32,6 +32,10 @@ fn tabs_context_and_tabs_create() {
                 .any(|l| l.contains("(active)") && l.contains("links-target.html")),
             "{ctx}"
         );
+        // A title the page sets later is the one listed.
+        c.js("document.title = 'Renamed by script'; 1").await;
+        let ctx = c.ok("tabs_context", json!({})).await;
+        assert!(ctx.contains("Renamed by script"), "{ctx}");
     });
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Owns: the native-messaging codec ([`native`]), the versioned extension protocol
 //! ([`protocol`], documented in `extension/PROTOCOL.md`), the CDP relay that looks like a
-//! browser endpoint to [`crate::browser::cdp`] ([`relay`]), the runtime files through which a
+//! browser endpoint to [`crate::browser::cdp`] and also carries the extension's fast channel,
+//! a WebSocket the service worker opens because Chrome delivers native-messaging frames late
+//! after idle time ([`relay`]), the runtime files through which a
 //! terminal `tabwright` finds connected browsers ([`runtime`]), the native host process
 //! ([`host`]) and `install` / `doctor` ([`install`]).
 //!

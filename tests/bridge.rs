@@ -24,8 +24,8 @@ use tabwright::bridge::runtime::{self, RuntimeInfo};
 use tabwright::browser::{Backend, Browser, Cdp, Session};
 use tabwright::tools::Registry;
 use tabwright_e2e::{
-    binary, find_ref, opened_tab, repo_root, start_extension_browser, start_extension_browser_with,
-    url,
+    binary, find_ref, opened_tab, repo_root, start_extension_browser, start_extension_browser_env,
+    start_extension_browser_with, url,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -820,6 +820,64 @@ fn big_results_and_big_scripts_pass_whole_through_the_extension() {
             "tabs_context names the browser and backend: {}",
             tabs.text
         );
+    });
+}
+
+/// With the fast channel switched off (`TABWRIGHT_NATIVE_ONLY=1` for the native host), the
+/// real extension carries everything over native messaging: a 2 MiB script (host → extension:
+/// chunked, joined by the service worker), a 3 MB result, an outline.
+#[test]
+fn native_messaging_alone_carries_everything() {
+    let _ = url("forms.html");
+    rt().block_on(async {
+        let (backend, _launched) =
+            start_extension_browser_env(&[], vec![("TABWRIGHT_NATIVE_ONLY".into(), "1".into())])
+                .await;
+        let profile = match &backend {
+            Backend::Extension(o) => o.select.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let browser = Browser::new(backend);
+        let s = Session::new(browser.clone(), std::env::temp_dir());
+        let reg = Registry::browser();
+        let body = async {
+            reg.call(&s, "navigate", json!({"url": url("forms.html")}))
+                .await
+                .expect("navigate");
+            let info = runtime_of(&profile).expect("the runtime file");
+            let cdp = Cdp::connect(&info.url).await.expect("relay");
+            let v: Value = cdp
+                .call(None, "Browser.getVersion", json!({}))
+                .await
+                .expect("version");
+            assert_eq!(v["tabwrightChannel"], "native", "{v}");
+            let code = format!("'{}'.length", "z".repeat(2 << 20));
+            let out = reg
+                .call(&s, "javascript_tool", json!({"code": code}))
+                .await
+                .expect("big script over native messaging");
+            assert!(
+                out.text.starts_with(&(2usize << 20).to_string()),
+                "{}",
+                out.text
+            );
+            let tab = s.tab(None).await.expect("tab");
+            let v: Value = tab
+                .call(
+                    "Runtime.evaluate",
+                    json!({"expression": "'y'.repeat(3000000) + 'END'", "returnByValue": true}),
+                )
+                .await
+                .expect("big result over native messaging");
+            let text = v["result"]["value"].as_str().unwrap_or("");
+            assert_eq!(text.len(), 3_000_003);
+            let page = reg.call(&s, "read_page", json!({})).await.expect("read");
+            assert!(page.text.contains("textbox \"Email\""), "{}", page.text);
+        };
+        tokio::time::timeout(Duration::from_secs(120), body)
+            .await
+            .expect("the test took over 120 s");
+        browser.shutdown().await;
     });
 }
 

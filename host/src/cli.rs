@@ -174,6 +174,7 @@ impl BrowserArgs {
                 headed: self.headed,
                 extra_args: Vec::new(),
                 window: (1280, 800),
+                env: Vec::new(),
             }));
         }
         if let Some(url) = self.browser.strip_prefix("connect=") {

@@ -108,6 +108,15 @@ pub async fn start_extension_browser() -> (Backend, tabwright::browser::launch::
 pub async fn start_extension_browser_with(
     others: &[PathBuf],
 ) -> (Backend, tabwright::browser::launch::Launched) {
+    start_extension_browser_env(others, Vec::new()).await
+}
+
+/// [`start_extension_browser_with`], with extra environment variables for the browser (and so
+/// for the native host it starts).
+pub async fn start_extension_browser_env(
+    others: &[PathBuf],
+    env: Vec<(String, String)>,
+) -> (Backend, tabwright::browser::launch::Launched) {
     let profile = tabwright::browser::launch::fresh_dir("ext-profile").expect("profile dir");
     let out = std::process::Command::new(binary())
         .args(["install", "--user-data-dir"])
@@ -146,6 +155,7 @@ pub async fn start_extension_browser_with(
                 }),
         )
         .collect(),
+        env,
         ..Default::default()
     })
     .await

@@ -186,7 +186,12 @@ async fn serve() -> anyhow::Result<()> {
         .await
         .context("cannot start the CDP relay")?;
     let channel = relay.channel_url();
-    let _ = out.send(protocol::welcome(Some(&channel)).to_string());
+    // TABWRIGHT_NATIVE_ONLY=1: no fast channel (for networks where loopback WebSockets from
+    // the browser are blocked, and for testing the native path with a real browser).
+    let native_only =
+        std::env::var("TABWRIGHT_NATIVE_ONLY").is_ok_and(|v| !v.is_empty() && v != "0");
+    let offered = (!native_only).then_some(channel.as_str());
+    let _ = out.send(protocol::welcome(offered).to_string());
     log_line("hello accepted");
     let info = RuntimeInfo {
         version: 1,

@@ -21,6 +21,9 @@ pub struct LaunchOptions {
     pub extra_args: Vec<String>,
     /// Initial window size in CSS pixels.
     pub window: (u32, u32),
+    /// Extra environment variables for the browser (and what it starts, such as the native
+    /// messaging host).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running browser started by us.
@@ -152,6 +155,7 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
     args.extend(opts.extra_args.iter().cloned());
     args.push("about:blank".into());
     let mut cmd = Command::new(&exe);
+    cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
     cmd.args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

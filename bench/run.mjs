@@ -16,7 +16,7 @@
 //   CLICK_RUNS     timed clicks per tool (default 15)
 //   STARTUP_RUNS   spawns per server for the start-up figure (default 7)
 //   CALL_TIMEOUT_MS per MCP request (default 60000)
-//   BENCH_PAGES    comma-separated subset of page names (stdtypes,large,large-static,forms)
+//   BENCH_PAGES    comma-separated subset of page names (stdtypes,large,large-static,forms,dashboard)
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -844,6 +844,8 @@ async function main() {
   pages.push({ name: 'large', url: FIXTURES_URL + 'large.html', ready: "document.body.dataset.ready === 'true'" });
   pages.push({ name: 'large-static', url: FIXTURES_URL + 'large-static.html' });
   pages.push({ name: 'forms', url: FIXTURES_URL + 'forms.html' });
+  // An app-like page (nested div wrappers, icon buttons, cards), for information.
+  pages.push({ name: 'dashboard', url: FIXTURES_URL + 'dashboard.html' });
   const only = env.BENCH_PAGES ? new Set(env.BENCH_PAGES.split(',')) : null;
   results.pages = {};
   const rawDir = path.join(RESULTS_DIR, 'outlines');

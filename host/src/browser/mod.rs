@@ -537,6 +537,9 @@ impl Live {
             }
             Err(e) => return Err(e.into()),
         };
+        if self.via_extension.is_some() {
+            tab.state().bridged = true;
+        }
         tabs.insert(entry.target_id.clone(), tab.clone());
         Ok(Some(tab))
     }

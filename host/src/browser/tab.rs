@@ -94,6 +94,8 @@ pub struct FrameInfo {
 /// Everything the pump knows about a tab.
 #[derive(Debug, Default)]
 pub struct TabState {
+    /// The tab is reached through the extension bridge (large answers then cross compressed).
+    pub bridged: bool,
     /// Console entries since the last load or clear.
     pub console: VecDeque<ConsoleEntry>,
     /// Network requests since the last load or clear.

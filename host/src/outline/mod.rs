@@ -125,6 +125,57 @@ pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value
     Ok(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
 }
 
+/// Strings at least this long cross CDP deflated (see [`eval_world_text`]).
+const DEFLATE_FROM: usize = 64 * 1024;
+
+/// Evaluates `expr`, which yields a string, in an isolated world and returns the string.
+/// Through the extension bridge a long one crosses CDP deflated and base64-encoded (a tenth
+/// of the size for an outline or HTML), as the service worker handles every byte twice there;
+/// over direct CDP compressing would cost more than it saves.
+pub async fn eval_world_text(tab: &Tab, world: &WorldRef, expr: &str) -> Result<String, ToolError> {
+    if !tab.state().bridged {
+        return match eval_world(tab, world, expr).await? {
+            Value::String(s) => Ok(s),
+            other => Err(ToolError(format!(
+                "the page script returned {other} where text was expected"
+            ))),
+        };
+    }
+    let wrapped = format!(
+        "(async () => {{ const s = ({expr});
+  if (typeof s !== 'string' || s.length < {DEFLATE_FROM} || typeof CompressionStream !== 'function') return s;
+  const blob = await new Response(new Blob([s]).stream().pipeThrough(new CompressionStream('deflate-raw'))).blob();
+  const url = await new Promise((ok, fail) => {{ const r = new FileReader(); r.onload = () => ok(r.result); r.onerror = () => fail(r.error); r.readAsDataURL(blob); }});
+  return {{deflated: url.slice(url.indexOf(',') + 1)}};
+}})()"
+    );
+    match eval_world(tab, world, &wrapped).await? {
+        Value::String(s) => Ok(s),
+        Value::Object(o) => {
+            let b64 = o.get("deflated").and_then(|d| d.as_str()).unwrap_or("");
+            inflate_b64(b64).map_err(|e| {
+                ToolError(format!(
+                    "the page's compressed answer could not be read: {e}"
+                ))
+            })
+        }
+        other => Err(ToolError(format!(
+            "the page script returned {other} where text was expected"
+        ))),
+    }
+}
+
+/// Base64, then raw deflate, back to UTF-8 text.
+fn inflate_b64(b64: &str) -> Result<String, String> {
+    use base64::Engine;
+    let packed = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("base64: {e}"))?;
+    let bytes =
+        miniz_oxide::inflate::decompress_to_vec(&packed).map_err(|e| format!("deflate: {e:?}"))?;
+    String::from_utf8(bytes).map_err(|e| format!("UTF-8: {e}"))
+}
+
 /// The main frame's isolated world, or an error telling the model the page is not ready.
 pub async fn main_world(tab: &Tab) -> Result<WorldRef, ToolError> {
     if let Some(d) = tab.state().dialog.clone() {
@@ -227,16 +278,20 @@ fn frame_outline<'a>(
             "depth": opts.depth,
             "maxChars": *budget,
         });
-        let v = eval_world(tab, &world, &format!("__tabwright.snapshot({args})"))
-            .await
-            .map_err(|e| {
-                if e.0.contains("stale ref") {
-                    crate::tools::stale_ref(root.as_deref().unwrap_or("?"))
-                } else {
-                    e
-                }
-            })?;
-        let part: FramePart = serde_json::from_value(v).map_err(|e| {
+        let v = eval_world_text(
+            tab,
+            &world,
+            &format!("JSON.stringify(__tabwright.snapshot({args}))"),
+        )
+        .await
+        .map_err(|e| {
+            if e.0.contains("stale ref") {
+                crate::tools::stale_ref(root.as_deref().unwrap_or("?"))
+            } else {
+                e
+            }
+        })?;
+        let part: FramePart = serde_json::from_str(&v).map_err(|e| {
             ToolError(format!(
                 "the page script returned an unexpected outline: {e}"
             ))
@@ -474,16 +529,14 @@ fn collect_candidates<'a>(
         // One packed JSON string instead of an object tree: the inspector serializes a string
         // far faster than 10k small objects, and arrays with shared contexts are a third of
         // the size (which the extension bridge pays for by the byte).
-        let v = eval_world(
+        let v = eval_world_text(
             tab,
             &world,
             &format!("__tabwright.candidatesJson({})", json!({"prefix": prefix})),
         )
         .await?;
-        let list: Vec<RawCandidate> = v
-            .as_str()
-            .ok_or_else(|| "not a string".to_string())
-            .and_then(|s| serde_json::from_str::<Packed>(s).map_err(|e| e.to_string()))
+        let list: Vec<RawCandidate> = serde_json::from_str::<Packed>(&v)
+            .map_err(|e| e.to_string())
             .map_err(|e| {
                 ToolError(format!(
                     "the page script returned unexpected candidates: {e}"
@@ -512,4 +565,23 @@ fn collect_candidates<'a>(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inflate_b64;
+
+    #[test]
+    fn deflated_answers_are_read_and_broken_ones_say_why() {
+        use base64::Engine;
+        let text = "- row [ref=e1]\n".repeat(5000);
+        let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 6);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&packed);
+        assert_eq!(inflate_b64(&b64).as_deref(), Ok(text.as_str()));
+        assert!(inflate_b64("not base64!")
+            .unwrap_err()
+            .starts_with("base64"));
+        let junk = base64::engine::general_purpose::STANDARD.encode(b"\xff\xff\xff\xff");
+        assert!(inflate_b64(&junk).unwrap_err().starts_with("deflate"));
+    }
 }

@@ -41,7 +41,7 @@ tool!(
 /// styles and page chrome (nav, header, footer, aside) outside it are left out.
 const MAIN_HTML_JS: &str = r#"(() => {
   const root = document.querySelector('main, [role=main], article') || document.body;
-  if (!root) return {html: '', title: document.title};
+  if (!root) return JSON.stringify({html: '', title: document.title});
   const clone = root.cloneNode(true);
   const src = [root, ...root.querySelectorAll('*')];
   const dst = [clone, ...clone.querySelectorAll('*')];
@@ -56,13 +56,15 @@ const MAIN_HTML_JS: &str = r#"(() => {
     else if (tag === 'A' && el.href) c.setAttribute('href', el.href);
     else if (tag === 'IMG' && el.src) c.setAttribute('src', el.src.startsWith('data:') ? '' : el.src);
   }
-  return {html: clone.innerHTML, title: document.title};
+  return JSON.stringify({html: clone.innerHTML, title: document.title});
 })()"#;
 
 async fn page_text(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
     let tab = session.tab(args.tab_id).await?;
     let world = outline::main_world(&tab).await?;
-    let v = outline::eval_world(&tab, &world, MAIN_HTML_JS).await?;
+    let text = outline::eval_world_text(&tab, &world, MAIN_HTML_JS).await?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ToolError(format!("the page script returned unexpected HTML: {e}")))?;
     let html = v.get("html").and_then(|h| h.as_str()).unwrap_or("");
     let title = v.get("title").and_then(|t| t.as_str()).unwrap_or("");
     let md = htmd::convert(html)

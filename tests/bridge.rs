@@ -771,30 +771,7 @@ fn big_results_and_big_scripts_pass_whole_through_the_extension() {
         reg.call(&s, "navigate", json!({"url": url("forms.html")}))
             .await
             .expect("navigate");
-        // A CDP result of 3 MB (extension → host) arrives whole (the tool would cut it to its
-        // output limit, so ask the tab directly) …
-        let tab = s.tab(None).await.expect("tab");
-        let v: Value = tab
-            .call(
-                "Runtime.evaluate",
-                json!({"expression": "'y'.repeat(3000000) + 'END'", "returnByValue": true}),
-            )
-            .await
-            .expect("big result");
-        let text = v["result"]["value"].as_str().unwrap_or("");
-        assert_eq!(text.len(), 3_000_003);
-        assert!(text.ends_with("yEND"));
-        // … and a script of 2 MB (host → extension, chunked).
-        let code = format!("'{}'.length", "z".repeat(2 << 20));
-        let out = reg
-            .call(&s, "javascript_tool", json!({"code": code}))
-            .await
-            .expect("big script");
-        assert!(
-            out.text.starts_with(&(2usize << 20).to_string()),
-            "{}",
-            out.text
-        );
+        big_messages_pass_whole(&s, &reg).await;
         // A full screenshot arrives whole as a valid PNG.
         let shot = reg
             .call(&s, "computer", json!({"action": "screenshot"}))
@@ -821,6 +798,33 @@ fn big_results_and_big_scripts_pass_whole_through_the_extension() {
             tabs.text
         );
     });
+}
+
+/// A CDP result of 3 MB (extension → host) and a script of 2 MiB (host → extension: chunked
+/// over native messaging) pass whole. The tool would cut the result to its output limit, so
+/// the tab is asked directly.
+async fn big_messages_pass_whole(s: &Session, reg: &Registry) {
+    let tab = s.tab(None).await.expect("tab");
+    let v: Value = tab
+        .call(
+            "Runtime.evaluate",
+            json!({"expression": "'y'.repeat(3000000) + 'END'", "returnByValue": true}),
+        )
+        .await
+        .expect("big result");
+    let text = v["result"]["value"].as_str().unwrap_or("");
+    assert_eq!(text.len(), 3_000_003);
+    assert!(text.ends_with("yEND"));
+    let code = format!("'{}'.length", "z".repeat(2 << 20));
+    let out = reg
+        .call(s, "javascript_tool", json!({"code": code}))
+        .await
+        .expect("big script");
+    assert!(
+        out.text.starts_with(&(2usize << 20).to_string()),
+        "{}",
+        out.text
+    );
 }
 
 /// With the fast channel switched off (`TABWRIGHT_NATIVE_ONLY=1` for the native host), the
@@ -851,26 +855,7 @@ fn native_messaging_alone_carries_everything() {
                 .await
                 .expect("version");
             assert_eq!(v["tabwrightChannel"], "native", "{v}");
-            let code = format!("'{}'.length", "z".repeat(2 << 20));
-            let out = reg
-                .call(&s, "javascript_tool", json!({"code": code}))
-                .await
-                .expect("big script over native messaging");
-            assert!(
-                out.text.starts_with(&(2usize << 20).to_string()),
-                "{}",
-                out.text
-            );
-            let tab = s.tab(None).await.expect("tab");
-            let v: Value = tab
-                .call(
-                    "Runtime.evaluate",
-                    json!({"expression": "'y'.repeat(3000000) + 'END'", "returnByValue": true}),
-                )
-                .await
-                .expect("big result over native messaging");
-            let text = v["result"]["value"].as_str().unwrap_or("");
-            assert_eq!(text.len(), 3_000_003);
+            big_messages_pass_whole(&s, &reg).await;
             let page = reg.call(&s, "read_page", json!({})).await.expect("read");
             assert!(page.text.contains("textbox \"Email\""), "{}", page.text);
         };

@@ -175,7 +175,7 @@ fn target_info(t: &TabInfo, attached: bool) -> Value {
 
 /// `{}` as raw JSON.
 fn empty_object() -> Box<RawValue> {
-    RawValue::from_string("{}".to_string()).unwrap_or_else(|_| EMPTY.to_owned())
+    EMPTY.clone()
 }
 
 /// A static `{}`.

@@ -186,10 +186,6 @@ fn parse_quiet(raw: &str) -> Quiet {
     Quiet { focus, view }
 }
 
-fn st_dialog_free(tab: &Tab) -> bool {
-    tab.state().dialog.is_none()
-}
-
 fn inflight_since(st: &TabState, seq: u64) -> usize {
     st.inflight.values().filter(|s| **s > seq).count()
 }
@@ -249,7 +245,7 @@ pub async fn settle_after(
             quiet = dom_quiet(tab, limits.dom_quiet, limits.dom_max, 0).await;
         }
     }
-    if st_dialog_free(tab) && !out.navigated {
+    if tab.state().dialog.is_none() && !out.navigated {
         out.focus = quiet.focus;
         out.view = quiet.view;
     }

@@ -265,6 +265,40 @@ impl Tab {
             .await
     }
 
+    /// `Page.captureScreenshot` with `params`. A tab behind another in its window may not
+    /// paint, and then its screenshot never comes: after `first` it is brought to the front
+    /// (as a person would) and captured once more within `retry`. Returns the result and
+    /// whether the tab had to be brought to the front.
+    pub async fn capture_screenshot(
+        &self,
+        params: Value,
+        first: Duration,
+        retry: Duration,
+    ) -> Result<(Value, bool), CdpError> {
+        match self
+            .call_with("Page.captureScreenshot", params.clone(), first)
+            .await
+        {
+            Err(CdpError::Timeout { .. }) => {
+                tracing::debug!("tab {} does not paint; bringing it to the front", self.id);
+                let _ = self
+                    .cdp
+                    .call_with::<Value>(
+                        None,
+                        "Target.activateTarget",
+                        json!({"targetId": self.target_id}),
+                        Duration::from_secs(2),
+                    )
+                    .await;
+                let v = self
+                    .call_with("Page.captureScreenshot", params, retry)
+                    .await?;
+                Ok((v, true))
+            }
+            r => r.map(|v| (v, false)),
+        }
+    }
+
     /// Sends a command on the tab's session, ignoring the result.
     pub async fn run(&self, method: &str, params: Value) -> Result<(), CdpError> {
         self.cdp.run(Some(&self.session), method, params).await

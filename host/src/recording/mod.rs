@@ -26,7 +26,7 @@ pub use encode::{
     encode, ClipFrame, EncodeError, EncodeOptions, Encoded, Mark, MarkKind, Overlays, Phase, Shot,
 };
 
-use crate::browser::{CdpError, Session, Tab, TabId};
+use crate::browser::{Session, Tab, TabId};
 use crate::tools::trace::{CallObserver, CallRecord, Observers};
 use crate::tools::{ActionClass, BoxFuture};
 
@@ -326,28 +326,10 @@ pub async fn capture(tab: &Tab) -> Result<Shot, String> {
         }
     }
     let params = json!({"format": "png", "optimizeForSpeed": true});
-    let first: Result<Value, CdpError> = tab
-        .call_with("Page.captureScreenshot", params.clone(), CAPTURE_TIMEOUT)
-        .await;
-    let v = match first {
-        Ok(v) => v,
-        Err(CdpError::Timeout { .. }) => {
-            tracing::debug!("gif_creator: tab not painting; bringing it to the front");
-            let _ = tab
-                .cdp()
-                .call_with::<Value>(
-                    None,
-                    "Target.activateTarget",
-                    json!({"targetId": tab.target_id}),
-                    Duration::from_secs(2),
-                )
-                .await;
-            tab.call_with("Page.captureScreenshot", params, CAPTURE_TIMEOUT)
-                .await
-                .map_err(|e| format!("screenshot failed: {e}"))?
-        }
-        Err(e) => return Err(format!("screenshot failed: {e}")),
-    };
+    let (v, _) = tab
+        .capture_screenshot(params, CAPTURE_TIMEOUT, CAPTURE_TIMEOUT)
+        .await
+        .map_err(|e| format!("screenshot failed: {e}"))?;
     let data = v
         .get("data")
         .and_then(|d| d.as_str())

@@ -543,33 +543,12 @@ async fn screenshot(
             json!({"x": x0 + px, "y": y0 + py, "width": w, "height": h, "scale": scale});
         note = format!(" of region [{x0:.0}, {y0:.0}, {x1:.0}, {y1:.0}] at {scale:.1}×");
     }
-    // A tab behind another in its window may not paint, and then its screenshot never comes:
-    // after a short wait, bring it to the front (as a person would) and take it once more.
-    let r: Value = match tab
-        .call_with(
-            "Page.captureScreenshot",
-            params.clone(),
-            Duration::from_secs(3),
-        )
-        .await
-    {
-        Ok(v) => v,
-        Err(crate::browser::CdpError::Timeout { .. }) => {
-            let _ = tab
-                .cdp()
-                .call_with::<Value>(
-                    None,
-                    "Target.activateTarget",
-                    json!({"targetId": tab.target_id}),
-                    Duration::from_secs(2),
-                )
-                .await;
-            note.push_str(" (the tab was brought to the front to paint it)");
-            tab.call_with("Page.captureScreenshot", params, Duration::from_secs(20))
-                .await?
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let (r, activated) = tab
+        .capture_screenshot(params, Duration::from_secs(3), Duration::from_secs(20))
+        .await?;
+    if activated {
+        note.push_str(" (the tab was brought to the front to paint it)");
+    }
     let data = r
         .get("data")
         .and_then(|d| d.as_str())

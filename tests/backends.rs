@@ -38,7 +38,7 @@ fn connect_by_ws_and_http_endpoints() {
             .await
             .expect("a browser to connect to");
         let out = drive(Backend::Connect(running.ws_url.clone())).await;
-        assert!(out.contains("- textbox \"Email\" [ref="), "{out}");
+        assert!(out.contains("- textbox \"Email\" [e"), "{out}");
         let http = running
             .ws_url
             .replace("ws://", "http://")

@@ -320,11 +320,10 @@ fn drag_and_drop_html5_and_mouse() {
         let outline = c.ok("read_page", json!({})).await;
         let card = outline
             .lines()
-            .find(|l| l.contains("Card A") && l.contains("[ref="))
-            .and_then(|l| l.split("[ref=").nth(1))
-            .and_then(|s| s.split(']').next())
-            .expect("Card A ref")
-            .to_string();
+            .find(|l| l.contains("Card A"))
+            .and_then(|l| tabwright_e2e::parse_lines(l).pop())
+            .and_then(|l| l.3)
+            .expect("Card A ref");
         let done = c
             .js("(() => { const r = document.querySelector('#done').getBoundingClientRect(); return [r.x + r.width/2, r.y + r.height/2]; })()")
             .await;
@@ -768,16 +767,14 @@ fn frames_same_and_cross_origin_are_read_and_driven() {
         c.open("frames.html").await;
         let outline = c.ok("read_page", json!({})).await;
         assert!(outline.contains("Child frame"), "{outline}");
-        let buttons: Vec<String> = outline
-            .lines()
-            .filter(|l| l.contains("button \"Frame button\""))
-            .filter_map(|l| {
-                l.split("[ref=")
-                    .nth(1)
-                    .and_then(|s| s.split(']').next())
-                    .map(str::to_string)
-            })
-            .collect();
+        let refs_of = |role: &str, name: &str| -> Vec<String> {
+            tabwright_e2e::parse_elements(&outline)
+                .into_iter()
+                .filter(|e| e.role == role && e.name == name)
+                .filter_map(|e| e.r#ref)
+                .collect()
+        };
+        let buttons = refs_of("button", "Frame button");
         assert!(
             buttons.len() >= 3,
             "same-origin, cross-origin and nested frames each show their button:\n{outline}"
@@ -790,16 +787,7 @@ fn frames_same_and_cross_origin_are_read_and_driven() {
             c.ok("computer", json!({"action": "left_click", "ref": b}))
                 .await;
         }
-        let inputs: Vec<String> = outline
-            .lines()
-            .filter(|l| l.contains("textbox \"Frame input\""))
-            .filter_map(|l| {
-                l.split("[ref=")
-                    .nth(1)
-                    .and_then(|s| s.split(']').next())
-                    .map(str::to_string)
-            })
-            .collect();
+        let inputs = refs_of("textbox", "Frame input");
         assert!(inputs.len() >= 2, "{outline}");
         c.ok("form_input", json!({"ref": inputs[1], "value": "cross"}))
             .await;
@@ -883,7 +871,10 @@ fn find_locates_elements_by_description() {
             )
             .await;
         assert_eq!(
-            submit.lines().filter(|l| l.contains("[ref=")).count(),
+            tabwright_e2e::parse_lines(&submit)
+                .iter()
+                .filter(|l| l.3.is_some())
+                .count(),
             1,
             "{submit}"
         );
@@ -894,12 +885,7 @@ fn find_locates_elements_by_description() {
                 .is_some_and(|l| l.contains("\"Create account\"")),
             "{submit}"
         );
-        let r = submit
-            .split("[ref=")
-            .nth(1)
-            .and_then(|s| s.split(']').next())
-            .expect("ref")
-            .to_string();
+        let r = find_ref(&submit, "button", "Create account").expect("ref");
         c.ok("computer", json!({"action": "left_click", "ref": r}))
             .await;
         assert!(c.text_of("#result").await.starts_with("Submitted:"));

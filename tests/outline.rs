@@ -23,9 +23,9 @@ fn header_and_grammar() {
                 assert!(r.is_some(), "every element line carries a ref: {role}\n{o}");
             }
         }
-        assert!(o.contains("- textbox \"Email\" [ref="), "{o}");
+        assert!(o.contains("- textbox \"Email\" [e"), "{o}");
         assert!(o.contains("[disabled]"), "states are shown:\n{o}");
-        assert!(o.contains("- combobox \"Country\" [ref="), "{o}");
+        assert!(o.contains("- combobox \"Country\" [e"), "{o}");
         assert!(
             o.contains("[placeholder=") || o.contains("\"Search products\""),
             "{o}"
@@ -79,7 +79,7 @@ fn hidden_content_is_left_out() {
             "{o}"
         );
         assert!(
-            o.contains("- main [ref=") && o.contains("- navigation"),
+            o.contains("- main [e") && o.contains("- navigation"),
             "landmarks carry refs:\n{o}"
         );
         assert!(
@@ -101,10 +101,9 @@ fn filter_ref_and_depth_narrow_the_outline() {
         let main = all
             .lines()
             .find(|l| l.trim_start().starts_with("- main"))
-            .and_then(|l| l.split("[ref=").nth(1))
-            .and_then(|s| s.split(']').next())
-            .expect("main ref")
-            .to_string();
+            .and_then(|l| parse_lines(l).pop())
+            .and_then(|l| l.3)
+            .expect("main ref");
         let sub = c.ok("read_page", json!({"ref": main})).await;
         assert!(
             sub.contains("The Article Title") && !sub.contains("- navigation"),
@@ -161,7 +160,10 @@ fn large_page_outline_is_complete() {
             .filter(|l| l.trim_start().starts_with("- row "))
             .count();
         assert!(rows >= 1000, "all 1000 rows are present, got {rows}");
-        let open = o.lines().filter(|l| l.contains("- button \"Open ")).count();
+        let open = tabwright_e2e::parse_elements(&o)
+            .iter()
+            .filter(|e| e.role == "button" && e.name.starts_with("Open ") && e.r#ref.is_some())
+            .count();
         assert_eq!(open, 250, "every 4th row has an Open button");
         let last = find_ref(&o, "button", "Open 1000").expect("the last Open button");
         // find on a big page (the walker keeps the lines back and sends only the shown ones):
@@ -171,7 +173,7 @@ fn large_page_outline_is_complete() {
             .await;
         let first = f.lines().next().unwrap_or("");
         assert!(
-            first.starts_with(&format!("- button \"Open 1000\" [ref={last}]")),
+            first.starts_with(&format!("- button \"Open 1000\" [{last}]")),
             "{f}"
         );
         let detail = find_ref(&o, "link", "Detail 1000").expect("link Detail 1000");
@@ -181,7 +183,7 @@ fn large_page_outline_is_complete() {
         let first = f.lines().next().unwrap_or("");
         assert!(
             first.starts_with(&format!(
-                "- link \"Detail 1000\" [ref={detail}] [url=#row-1000]"
+                "- link \"Detail 1000\" [{detail}] [url=#row-1000]"
             )),
             "the full outline line, url included: {f}"
         );
@@ -196,34 +198,118 @@ fn names_shown_by_child_lines_are_not_repeated() {
     run(|c| async move {
         c.open("large.html").await;
         let o = c.ok("read_page", json!({"max_chars": 2_000_000})).await;
-        let lines: Vec<&str> = o.lines().collect();
-        // A row's content name is exactly its cells: the row line carries the ref only.
-        let row = lines
-            .iter()
-            .position(|l| l.trim_start().starts_with("- row [ref="))
-            .expect("a nameless row line");
+        // A row's content name is exactly its cells: the row line carries the ref only, and
+        // its cells are written inline on it.
+        let row = o
+            .lines()
+            .find(|l| l.contains("[cell \"Row 1\" "))
+            .expect("the row of Row 1");
         assert!(
-            !lines[row].contains('"'),
-            "row line without a name: {}",
-            lines[row]
+            row.trim_start().starts_with("- row [e"),
+            "row line without a name: {row}"
         );
         // A cell whose only child is a link: the link says the name.
-        let link = lines
-            .iter()
-            .position(|l| l.trim_start().starts_with("- link \"Detail 1\""))
-            .expect("link Detail 1");
         assert!(
-            lines[link - 1].trim_start().starts_with("- cell [ref="),
-            "the cell over the link is nameless: {}",
-            lines[link - 1]
+            row.contains(": [link \"Detail 1\" ") && row.contains("[cell e"),
+            "the cell over the link is nameless: {row}"
         );
         // A cell with only text keeps its name, and the text is not printed again.
         assert!(
-            lines
-                .iter()
-                .any(|l| l.trim_start().starts_with("- cell \"Row 1\" [ref=")
-                    && !l.contains(": Row 1")),
-            "cell \"Row 1\" keeps its name"
+            !row.contains(": Row 1]"),
+            "cell \"Row 1\" keeps its name, text not repeated: {row}"
         );
+    });
+}
+
+/// The outline with every ref replaced by `R`, so lines can be compared whole.
+fn without_refs(outline: &str) -> String {
+    let mut out = String::new();
+    for l in outline.lines() {
+        let mut rest = l;
+        while let Some(i) = rest.find(['[', ' ']) {
+            out.push_str(&rest[..=i]);
+            rest = &rest[i + 1..];
+            let end = rest.find([']', ' ', ':']).unwrap_or(rest.len());
+            if tabwright_e2e::is_ref(&rest[..end]) {
+                out.push('R');
+                rest = &rest[end..];
+            }
+        }
+        out.push_str(rest);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn running_text_keeps_its_elements_in_place_with_refs_that_work() {
+    run(|c| async move {
+        c.open("inline.html").await;
+        let o = c.ok("read_page", json!({})).await;
+        let plain = without_refs(&o);
+        for want in [
+            // a name from content with an element under it: the children say it
+            "  - heading [R] [level=2]: Methods of [code R: str]",
+            // a link around code, emphasis, a link with its name; spacing as on the page
+            "  - paragraph [R]: Call [link R url=/library/functions.html#repr: [code R: repr()]] on \
+             [emphasis R: x], or see [link \"the notes\" R url=#notes].",
+            // brackets in the text, strong, no space before punctuation
+            "  - paragraph [R]: Empty ones: [code R: ''], [code R: []], [code R: {}]; [strong R: never] \
+             [code R: None].",
+            "  - paragraph [R]: Press [button \"Go\" R] to start.",
+            // a row's cells on its line; a cell's lone paragraph inline
+            "      - row [R]: [columnheader R: [paragraph R: Operation]] [columnheader R: [paragraph R: Result]]",
+            "      - row [R]: [cell R: [paragraph R: [code R: x or y]]] [cell R: [paragraph R: if \
+             [emphasis R: x] is false, then [emphasis R: y]]]",
+            "      - row [R]: [cell \"plain\" R] [cell R: [link \"Detail 2\" R url=#row-2]]",
+            "    - listitem [R]: [paragraph R: Only a paragraph.]",
+            "    - listitem [R]: Text and [link \"a link\" R url=#more]",
+            // two paragraphs are block content: lines
+            "    - listitem [R]\n      - paragraph [R]: First paragraph.\n      - paragraph [R]: Second paragraph.",
+        ] {
+            assert!(plain.contains(want), "missing:\n{want}\nin:\n{o}");
+        }
+        // Every element has a ref, inline ones too, and they all differ.
+        let els = tabwright_e2e::parse_elements(&o);
+        let refs: Vec<String> = els.iter().filter_map(|e| e.r#ref.clone()).collect();
+        let lines = els.iter().filter(|e| e.role != "text").count();
+        assert_eq!(refs.len(), lines, "an element without a ref:\n{o}");
+        let unique: std::collections::HashSet<&String> = refs.iter().collect();
+        assert_eq!(unique.len(), refs.len(), "refs repeat:\n{o}");
+        assert!(
+            els.iter().filter(|e| e.inline).count() >= 20,
+            "inline elements are parsed:\n{o}"
+        );
+        // Inline refs are refs like any other: act on one, read the subtree of another.
+        let go = find_ref(&o, "button", "Go").expect("inline button Go");
+        c.ok("computer", json!({"action": "left_click", "ref": go}))
+            .await;
+        assert_eq!(c.text_of("#out").await, "pressed");
+        let code = tabwright_e2e::parse_elements(&o)
+            .into_iter()
+            .find(|e| e.role == "code" && e.inline)
+            .and_then(|e| e.r#ref)
+            .expect("an inline code ref");
+        let sub = c.ok("read_page", json!({"ref": code})).await;
+        assert!(sub.contains(&format!("- code [{code}]: str")), "{sub}");
+        // The same refs in the next read.
+        let again = c.ok("read_page", json!({})).await;
+        assert_eq!(
+            without_refs(&again)
+                .replace("idle", "pressed")
+                .replace(" focused]", "]"),
+            plain.replace("idle", "pressed")
+        );
+        assert_eq!(
+            find_ref(&again, "button", "Go").as_deref(),
+            Some(go.as_str())
+        );
+        // filter=interactive: lines only.
+        let inter = c.ok("read_page", json!({"filter": "interactive"})).await;
+        assert!(
+            inter.lines().skip(1).all(|l| !l.contains("[link ")),
+            "{inter}"
+        );
+        assert!(find_ref(&inter, "link", "the notes").is_some(), "{inter}");
     });
 }

@@ -823,10 +823,10 @@ fn clicks_recorded_inside_cross_origin_and_nested_frames_replay_through_their_fr
         store::set_session_dir(&c.session, dir);
         c.open("frames.html").await;
         let page = c.ok("read_page", json!({})).await;
-        let buttons: Vec<String> = tabwright_e2e::parse_lines(&page)
+        let buttons: Vec<String> = tabwright_e2e::parse_elements(&page)
             .into_iter()
-            .filter(|(_, role, name, _)| role == "button" && name == "Frame button")
-            .filter_map(|(_, _, _, r)| r)
+            .filter(|e| e.role == "button" && e.name == "Frame button")
+            .filter_map(|e| e.r#ref)
             .collect();
         assert_eq!(buttons.len(), 3, "{page}");
         record::start(&c.session);
@@ -921,10 +921,10 @@ fn a_recorded_click_on_one_of_many_same_named_buttons_replays_on_the_same_one() 
                 .await;
         }
         let page = c.ok("read_page", json!({})).await;
-        let deletes: Vec<String> = tabwright_e2e::parse_lines(&page)
+        let deletes: Vec<String> = tabwright_e2e::parse_elements(&page)
             .into_iter()
-            .filter(|(_, role, name, _)| role == "button" && name == "Delete")
-            .filter_map(|(_, _, _, r)| r)
+            .filter(|e| e.role == "button" && e.name == "Delete")
+            .filter_map(|e| e.r#ref)
             .collect();
         assert_eq!(deletes.len(), 3, "{page}");
         c.ok(

@@ -168,7 +168,7 @@ async fn form_refs(browser: Arc<Browser>, page: &str) -> Vec<(String, String)> {
     ];
     let mut out = Vec::new();
     for (role, name) in want {
-        let prefix = format!("- {role} \"{name}\" [ref=");
+        let prefix = format!("- {role} \"{name}\" [");
         let r = o
             .lines()
             .find_map(|l| {

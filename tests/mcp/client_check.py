@@ -15,6 +15,7 @@ import httpx2 as httpx  # the SDK's own HTTP client
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from outline import ref_of
 
 BROWSER_TOOLS = {
     "tabs_context", "tabs_create", "navigate", "read_page", "find", "computer", "form_input",
@@ -50,10 +51,9 @@ async def exercise(session, fixtures):
         fail(f"navigate: {text_of(nav)}")
     page = await session.call_tool("read_page", {})
     outline = text_of(page)
-    line = next((l for l in outline.splitlines() if '- button "Save" [ref=' in l), None)
-    if line is None:
+    ref = ref_of(outline, "button", "Save")
+    if ref is None:
         fail(f"read_page has no Save button:\n{outline[:2000]}")
-    ref = line.split("[ref=")[1].split("]")[0]
     click = await session.call_tool("computer", {"action": "left_click", "ref": ref})
     if click.is_error:
         fail(f"click: {text_of(click)}")
@@ -83,7 +83,7 @@ async def exercise(session, fixtures):
             fail(f"unknown tool error does not name it: {e}")
     # The session still works after the errors.
     again = await session.call_tool("read_page", {"filter": "interactive"})
-    if again.is_error or "[ref=" not in text_of(again):
+    if again.is_error or '- button "Save" [e' not in text_of(again):
         fail(f"session broken after errors: {text_of(again)}")
 
 

@@ -12,6 +12,7 @@ import sys
 import mcp.types as types
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from outline import ref_of
 
 
 def fail(msg):
@@ -56,10 +57,9 @@ async def with_person(binary, fixtures):
             outline = text_of(await s.call_tool("read_page", {}))
             if "untrusted_page_content" not in outline:
                 fail("page content is not marked as untrusted")
-            line = next((l for l in outline.splitlines() if '- button "Delete account" [ref=' in l), None)
-            if line is None:
+            ref = ref_of(outline, "button", "Delete account")
+            if ref is None:
                 fail(f"no Delete account button:\n{outline[:1500]}")
-            ref = line.split("[ref=")[1].split("]")[0]
             r = await s.call_tool("computer", {"action": "left_click", "ref": ref})
             if not r.is_error or "keep my account" not in text_of(r):
                 fail(f"the refused deletion ran or said nothing: {text_of(r)}")
@@ -80,10 +80,9 @@ async def without_elicitation(binary, fixtures):
             if r.is_error:
                 fail(f"auto mode navigate: {text_of(r)}")
             outline = text_of(await s.call_tool("read_page", {}))
-            line = next((l for l in outline.splitlines() if '- button "Place order" [ref=' in l), None)
-            if line is None:
-                fail("no Place order button")
-            ref = line.split("[ref=")[1].split("]")[0]
+            ref = ref_of(outline, "button", "Place order")
+            if ref is None:
+                fail(f"no Place order button:\n{outline[:1500]}")
             r = await asyncio.wait_for(s.call_tool("computer", {"action": "left_click", "ref": ref}), 30)
             if not r.is_error or "does not support elicitation" not in text_of(r):
                 fail(f"a risky click without elicitation support: {text_of(r)}")

@@ -309,47 +309,148 @@ pub fn opened_tab(report: &str) -> Option<u32> {
         .and_then(|s| s.parse().ok())
 }
 
-/// Finds the ref of the first outline line `- ROLE "NAME" [ref=…]`.
+/// Finds the ref of the first element `ROLE "NAME"` of an outline, written as a line
+/// (`- ROLE "NAME" [REF] …`) or inline in a line's content (`[ROLE "NAME" REF …]`).
 pub fn find_ref(outline: &str, role: &str, name: &str) -> Option<String> {
-    let head = format!("- {role} \"{name}\" [ref=");
-    outline.lines().find_map(|l| {
-        let t = l.trim_start();
-        t.strip_prefix(&head)
-            .and_then(|rest| rest.split(']').next())
-            .map(str::to_string)
-    })
+    let quoted = serde_json::to_string(name).ok()?;
+    parse_elements(outline)
+        .into_iter()
+        .find(|e| e.role == role && e.quoted_name.as_deref() == Some(quoted.as_str()))
+        .and_then(|e| e.r#ref)
 }
 
-/// Parses every outline line into (indent, role, name, ref).
-pub fn parse_lines(outline: &str) -> Vec<(usize, String, String, Option<String>)> {
-    outline
-        .lines()
-        .filter_map(|l| {
-            let indent = l.len() - l.trim_start().len();
-            let t = l.trim_start().strip_prefix("- ")?;
-            let (role, rest) = t.split_once(' ').unwrap_or((t, ""));
-            let role = role.trim_end_matches(':').to_string();
-            let name = rest
-                .strip_prefix('"')
-                .and_then(|r| {
-                    let mut out = String::new();
-                    let mut chars = r.chars();
-                    while let Some(c) = chars.next() {
-                        match c {
-                            '\\' => out.push(chars.next()?),
-                            '"' => return Some(out),
-                            c => out.push(c),
+/// One element of an outline: a line, or an inline element of a line's content.
+#[derive(Debug, Clone)]
+pub struct OutlineElement {
+    /// Nesting: a line's indentation level; an inline element's line level plus its nesting.
+    pub level: usize,
+    /// Role (`text` for text lines).
+    pub role: String,
+    /// Name as written (JSON-quoted), if any.
+    pub quoted_name: Option<String>,
+    /// Name, unquoted ("" when none).
+    pub name: String,
+    /// Ref, if any.
+    pub r#ref: Option<String>,
+    /// True for an inline element.
+    pub inline: bool,
+}
+
+/// Whether `s` is a ref (`e12`, `f1e3`).
+pub fn is_ref(s: &str) -> bool {
+    let rest = match s.strip_prefix('f') {
+        Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => s,
+    };
+    rest.strip_prefix('e')
+        .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Reads a JSON string at the start of `s`: (the quoted text, the rest).
+fn json_prefix(s: &str) -> Option<(&str, &str)> {
+    if !s.starts_with('"') {
+        return None;
+    }
+    let mut esc = false;
+    for (i, c) in s.char_indices().skip(1) {
+        match c {
+            _ if esc => esc = false,
+            '\\' => esc = true,
+            '"' => return Some((&s[..=i], &s[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every element of an outline, lines and inline elements, in reading order.
+pub fn parse_elements(outline: &str) -> Vec<OutlineElement> {
+    let mut out = Vec::new();
+    for l in outline.lines() {
+        let indent = (l.len() - l.trim_start().len()) / 2;
+        let Some(t) = l.trim_start().strip_prefix("- ") else {
+            continue;
+        };
+        let (role, rest) = t.split_once([' ', ':']).unwrap_or((t, ""));
+        let (quoted, rest) = match json_prefix(rest) {
+            Some((q, r)) => (Some(q.to_string()), r),
+            None => (None, rest),
+        };
+        let r = rest
+            .split('[')
+            .skip(1)
+            .filter_map(|x| x.split(']').next())
+            .find(|x| is_ref(x))
+            .map(str::to_string);
+        out.push(element(indent, role, quoted, r, false));
+        // Inline elements in the content: `[ROLE "NAME" REF`.
+        let mut depth = 0usize;
+        let mut i = 0;
+        let b = l.as_bytes();
+        while i < b.len() {
+            match b[i] {
+                b'[' => {
+                    depth += 1;
+                    let after = &l[i + 1..];
+                    let role_end = after
+                        .find(|c: char| !c.is_ascii_lowercase())
+                        .unwrap_or(after.len());
+                    let (role, rest) = after.split_at(role_end);
+                    if let Some(rest) = rest.strip_prefix(' ') {
+                        let (quoted, rest) = match json_prefix(rest) {
+                            Some((q, r)) => {
+                                (Some(q.to_string()), r.strip_prefix(' ').unwrap_or(""))
+                            }
+                            None => (None, rest),
+                        };
+                        let token = rest.split([' ', ':', ']']).next().unwrap_or("");
+                        if !role.is_empty() && is_ref(token) {
+                            out.push(element(
+                                indent + depth,
+                                role,
+                                quoted,
+                                Some(token.into()),
+                                true,
+                            ));
                         }
                     }
-                    None
-                })
-                .unwrap_or_default();
-            let r = rest
-                .split("[ref=")
-                .nth(1)
-                .and_then(|x| x.split(']').next())
-                .map(str::to_string);
-            Some((indent / 2, role, name, r))
-        })
+                }
+                b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn element(
+    level: usize,
+    role: &str,
+    quoted: Option<String>,
+    r: Option<String>,
+    inline: bool,
+) -> OutlineElement {
+    let name = quoted
+        .as_deref()
+        .and_then(|q| serde_json::from_str::<String>(q).ok())
+        .unwrap_or_default();
+    OutlineElement {
+        level,
+        role: role.to_string(),
+        quoted_name: quoted,
+        name,
+        r#ref: r,
+        inline,
+    }
+}
+
+/// Parses every outline line into (indent, role, name, ref); inline elements are left out
+/// (see [`parse_elements`]).
+pub fn parse_lines(outline: &str) -> Vec<(usize, String, String, Option<String>)> {
+    parse_elements(outline)
+        .into_iter()
+        .filter(|e| !e.inline)
+        .map(|e| (e.level, e.role, e.name, e.r#ref))
         .collect()
 }

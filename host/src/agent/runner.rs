@@ -683,7 +683,7 @@ mod tests {
 
     #[test]
     fn old_screenshots_and_outlines_become_notes() {
-        let outline = "- button \"x\" [ref=e1]\n".repeat(40);
+        let outline = "- button \"x\" [e1]\n".repeat(40);
         let mut h = vec![Message::user_text("task")];
         for i in 0..4 {
             h.push(call(&format!("s{i}"), "computer"));

@@ -1,4 +1,4 @@
-//! The accessibility outline of `read_page` and `find` (grammar in TOOLS.md).
+//! The accessibility outline of `read_page` and `find` (grammar in `GRAMMAR.md` beside this file).
 //!
 //! The walker (`walker.js`) runs in an isolated world of every frame, computes ARIA roles and
 //! accessible names, and keeps the ref registry of its frame. This module asks each frame for
@@ -574,7 +574,7 @@ mod tests {
     #[test]
     fn deflated_answers_are_read_and_broken_ones_say_why() {
         use base64::Engine;
-        let text = "- row [ref=e1]\n".repeat(5000);
+        let text = "- row [e1]\n".repeat(5000);
         let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 6);
         let b64 = base64::engine::general_purpose::STANDARD.encode(&packed);
         assert_eq!(inflate_b64(&b64).as_deref(), Ok(text.as_str()));

@@ -29,14 +29,23 @@
  *   lineOf(element, prefix?) -> line    (extra: one element's line, no indentation)
  *   focusLine(prefix) -> line | null    (extra: the focused element's line)
  *
- * Outline grammar (public contract), one node per line, two spaces per level:
- *   - ROLE "NAME" [ref=REF] [state]… : inline text      (written "…]: text")
- *   - text: some text                                    (text runs, no ref)
+ * Outline grammar (public contract, host/src/outline/GRAMMAR.md), one node per
+ * line, two spaces per level:
+ *   - ROLE "NAME" [REF] [state]… : content           (written "…]: content")
+ *   - text: some text                                (text runs between lines, no ref)
+ * content is text with inline elements written in place as
+ *   [ROLE "NAME" REF state…: content]
+ * e.g. `- paragraph [e7]: Call [link "repr()" e8 url=/f.html#repr] on [emphasis e9: x].`
+ * A node that holds running text (FLOW_ROLES: paragraph, heading, listitem,
+ * cell…) writes its children on its line when every one of them is a text run
+ * or an inline element (INLINE_ROLES, and a lone paragraph); a row writes its
+ * cells on its line when their content can be; anything else gets lines.
  * States, in this order: [checked]/[checked=mixed] [disabled]
  *   [expanded]/[expanded=false] [selected] [pressed]/[pressed=mixed] [level=N]
  *   [value="…"] [url=…] [placeholder=…] [required] [readonly] [focused] [invalid]
+ * (inside an inline element without the brackets: `checked url=…`).
  * A line whose children were cut by `depth` ends with " [+N]" (N direct child
- * lines dropped).
+ * items dropped).
  *
  * Roles and names follow Playwright's injected roleUtils (HTML-AAM + accname
  * 1.2 as Playwright implements them) so that every element Playwright's
@@ -44,16 +53,16 @@
  * role other than nameless generic) appears here with the same role and the
  * same accessible name (Playwright's printed snapshot sometimes drops a name
  * its children repeat; we print the real name unless child lines show all of it). Deliberate differences:
- *  - nameless generics (div/span/b/i/u/label/...) and <em>/<strong>
- *    (FOLDED_ROLES) fold into the surrounding text instead of getting lines;
+ *  - nameless generics (div/span/b/i/u/label/...) fold into the surrounding
+ *    text instead of getting lines;
  *  - aria-hidden="true" and inert subtrees are left out even when visible;
  *  - contenteditable hosts are textboxes; <summary> carries [expanded];
  *  - iframes are named from title/aria-label;
  *  - values, urls and placeholders are inline [key=value] states;
  *  - text already shown in an uncut name computed from content (a link's or
- *    a cell's text) is not repeated in the lines below it; and a name
- *    computed from content whose every part is a child line (a row over its
- *    cells, a cell over its one link) is not printed: the children say it;
+ *    a cell's text) is not repeated below it; and a name computed from
+ *    content with elements below it (a row over its cells, a link over its
+ *    code) is not printed: the children say it;
  *  - ::before/::after content (icon fonts) is read only for empty controls.
  *
  * Speed: one flat-tree walk reading getComputedStyle once per element (no
@@ -94,10 +103,6 @@
   const CONTEXT_ROLES = new Set(["banner", "complementary", "contentinfo", "form", "main", "navigation", "region",
     "search", "dialog", "alertdialog", "heading", "list", "listbox", "menu", "menubar", "tablist", "toolbar", "table",
     "grid", "treegrid", "row", "group", "radiogroup", "tree"]);
-  // Phrasing roles folded into the surrounding text like generic inline elements (<em>, <strong>).
-  // Keep this set small: Playwright gives these elements refs, every role folded here is a line (and
-  // a ref) fewer than Playwright prints. <code> is deliberately kept as its own line.
-  const FOLDED_ROLES = new Set(["emphasis", "strong"]);
   const VALUE_ROLES = new Set(["textbox", "searchbox", "combobox", "spinbutton", "slider", "progressbar", "meter"]);
 
   // accname: roles that take their name from their content (Playwright's allowsNameFromContent).
@@ -523,6 +528,8 @@
 
   const ZW = /[\u200b\u00ad]/g;
   const WS = /\s+/g;
+  const WS_START = /^\s/;
+  const WS_END = /\s$/;
 
   function norm(s) {
     if (!s) return "";
@@ -929,7 +936,8 @@
 
   function makeNode(el, role) {
     if (--NODE_BUDGET < 0) throw TOO_BIG;
-    return { el, role, kids: [], ia: false, iad: false, name: undefined, fc: false, ctl: false, frame: false };
+    return { el, role, kids: [], ia: false, iad: false, name: undefined, fc: false, ctl: false, frame: false,
+      sb: false, sa: false, inl: undefined, free: undefined };
   }
 
   // Walk the flat-tree children of `el` into `items`. vis: whether `el` itself is visible (its text
@@ -1005,7 +1013,6 @@
     const noKids = NO_CHILDREN.has(tag) || (block && canContain(d) && cs.contentVisibility === "hidden");
 
     let role = rawRole(el);
-    if (role !== null && FOLDED_ROLES.has(role)) role = "generic";
 
     if (!v) {
       // visibility:hidden/collapse: no line and no own text, but visible descendants still render.
@@ -1051,6 +1058,7 @@
         return;
       }
       const node = makeNode(el, "generic");
+      if (block) node.sb = node.sa = true;
       // Draggable elements are things a person acts on (drag and drop), so they get a line.
       node.ia = keep === 2 || tag === "summary" || (ptr && !pptr && tag !== "label") ||
         (hasAttrs && (el.hasAttribute("onclick") || tabIndexNonNegative(el) || el.getAttribute("draggable") === "true"));
@@ -1066,6 +1074,7 @@
     }
 
     const node = makeNode(el, role);
+    if (block) node.sb = node.sa = true;
     node.ia = INTERACTIVE_ROLES.has(role) || (hasAttrs && (el.hasAttribute("onclick") || tabIndexNonNegative(el))) ||
       (ptr && !pptr);
     if (tag === "input" || tag === "textarea" || ((role === "textbox" || role === "searchbox") && tag !== "select")) {
@@ -1146,11 +1155,14 @@
   }
 
   // Merge adjacent text into normalized runs and compute "has interactive descendant".
+  // Whether an element had white space before (sb) and after (sa) it is kept on the element, so
+  // that a line writing its children inline joins them as the page does ("[code e3: x], y").
   function finish(node) {
     const kids = node.kids;
     let iad = node.ia;
     let w = 0;
     let buf = null;
+    let prev = null;
     for (let i = 0; i < kids.length; i++) {
       const k = kids[i];
       if (typeof k === "string") {
@@ -1158,14 +1170,18 @@
         continue;
       }
       if (buf !== null) {
+        if (prev !== null && WS_START.test(buf)) prev.sa = true;
+        if (WS_END.test(buf)) k.sb = true;
         const s = norm(buf);
         if (s) kids[w++] = s;
         buf = null;
       }
       if (k.iad) iad = true;
       kids[w++] = k;
+      prev = k;
     }
     if (buf !== null) {
+      if (prev !== null && WS_START.test(buf)) prev.sa = true;
       const s = norm(buf);
       if (s) kids[w++] = s;
     }
@@ -1297,9 +1313,10 @@
     return r;
   }
 
-  function states(node) {
+  // The states of a node: " [checked] [url=…]" on a line, " checked url=…" inside an inline element.
+  function states(node, inline) {
     const el = node.el, role = node.role, tag = el.localName;
-    let s = "";
+    const s = [];
     if (CHECKED_ROLES.has(role)) {
       let c = false;
       if (tag === "input" && el.indeterminate) c = "mixed";
@@ -1308,23 +1325,23 @@
         const a = (el.getAttribute("aria-checked") || "").toLowerCase();
         c = a === "true" ? true : a === "mixed" ? "mixed" : false;
       }
-      if (c === "mixed") s += " [checked=mixed]";
-      else if (c) s += " [checked]";
+      if (c === "mixed") s.push("checked=mixed");
+      else if (c) s.push("checked");
     }
-    if (nativelyDisabled(el) || (DISABLED_ROLES.has(role) && ariaDisabledChain(el))) s += " [disabled]";
+    if (nativelyDisabled(el) || (DISABLED_ROLES.has(role) && ariaDisabledChain(el))) s.push("disabled");
     if (tag === "summary") {
       // Our addition: a <summary> shows whether its <details> is open.
       const p = el.parentElement;
-      if (p && p.localName === "details") s += p.open ? " [expanded]" : " [expanded=false]";
+      if (p && p.localName === "details") s.push(p.open ? "expanded" : "expanded=false");
     } else if (EXPANDED_ROLES.has(role)) {
       const a = el.getAttribute("aria-expanded");
-      if (a !== null) s += a.toLowerCase() === "true" ? " [expanded]" : " [expanded=false]";
+      if (a !== null) s.push(a.toLowerCase() === "true" ? "expanded" : "expanded=false");
     }
-    if (tag === "option" ? el.selected : (SELECTED_ROLES.has(role) && isTrue(el.getAttribute("aria-selected")))) s += " [selected]";
+    if (tag === "option" ? el.selected : (SELECTED_ROLES.has(role) && isTrue(el.getAttribute("aria-selected")))) s.push("selected");
     if (role === "button") {
       const p = (el.getAttribute("aria-pressed") || "").toLowerCase();
-      if (p === "true") s += " [pressed]";
-      else if (p === "mixed") s += " [pressed=mixed]";
+      if (p === "true") s.push("pressed");
+      else if (p === "mixed") s.push("pressed=mixed");
     }
     let level = 0;
     if (role === "heading" && /^h[1-6]$/.test(tag)) level = +tag[1];
@@ -1332,40 +1349,41 @@
       const n = Number(el.getAttribute("aria-level"));
       if (Number.isInteger(n) && n >= 1) level = n;
     }
-    if (level) s += " [level=" + level + "]";
+    if (level) s.push("level=" + level);
     const value = valueOf(node);
-    if (value) s += " [value=" + JSON.stringify(value) + "]";
+    if (value) s.push("value=" + JSON.stringify(value));
     if (role === "link") {
       const u = urlOf(el);
-      if (u !== null) s += " [url=" + u + "]";
+      if (u !== null) s.push("url=" + u);
     }
     const ph = el.getAttribute("placeholder");
     if (ph !== null && (tag === "input" || tag === "textarea" || role === "textbox" || role === "searchbox" || role === "combobox")) {
       const p = norm(ph);
-      if (p && p !== nodeName(node)) s += " [placeholder=" + p + "]";
+      if (p && p !== nodeName(node)) s.push("placeholder=" + p);
     }
-    if (el.required === true || isTrue(el.getAttribute("aria-required"))) s += " [required]";
+    if (el.required === true || isTrue(el.getAttribute("aria-required"))) s.push("required");
     if ((tag === "input" || tag === "textarea") ? el.readOnly === true && el.type !== "checkbox" && el.type !== "radio" :
-        (READONLY_ROLES.has(role) && isTrue(el.getAttribute("aria-readonly")))) s += " [readonly]";
-    if (el === FOCUSED) s += " [focused]";
+        (READONLY_ROLES.has(role) && isTrue(el.getAttribute("aria-readonly")))) s.push("readonly");
+    if (el === FOCUSED) s.push("focused");
     const inv = el.getAttribute("aria-invalid");
     if (inv !== null && INVALID_ROLES.has(role)) {
       const t = inv.trim().toLowerCase();
-      if (t && t !== "false") s += " [invalid]";
+      if (t && t !== "false") s.push("invalid");
     }
-    return s;
+    if (!s.length) return "";
+    return inline ? " " + s.join(" ") : " [" + s.join("] [") + "]";
   }
 
   function quoteName(name) {
     return JSON.stringify(cut(name, 200));
   }
 
-  // The line for a node (without indentation / [+N]), its inline text included.
+  // The line for a node (without indentation / [+N]), its inline content included.
   function headLine(node, ref, inlineText, noName) {
     const name = noName ? "" : nodeName(node);
     let line = "- " + node.role;
     if (name) line += " " + quoteName(name);
-    line += " [ref=" + ref + "]" + states(node);
+    line += " [" + ref + "]" + states(node, false);
     if (inlineText) line += ": " + inlineText;
     return line;
   }
@@ -1415,14 +1433,73 @@
   }
 
   // Roles whose line says nothing when it has no name, no state, no text and no informative
-  // children (e.g. a code element whose text already is its cell's name). Such lines are left
-  // out: they cost the model tokens and offer nothing to act on. Structure that carries meaning
-  // even when empty (cells, rows, separators, live regions, landmarks, controls) is kept.
+  // children (e.g. an empty code element). Such lines are left out: they cost the model tokens
+  // and offer nothing to act on. Structure that carries meaning even when empty (cells, rows,
+  // separators, live regions, landmarks, controls) is kept.
   const DROPPABLE_ROLES = new Set([
     "code", "paragraph", "term", "definition", "listitem", "list", "emphasis", "strong",
     "blockquote", "caption", "figure", "time", "mark", "deletion", "insertion", "subscript",
     "superscript", "generic", "group", "note",
   ]);
+
+  // Roles an element may have to be written inside its parent's line (phrasing content: links,
+  // code, emphasis, buttons in running text…), when everything below it may be too.
+  const INLINE_ROLES = new Set(["link", "code", "emphasis", "strong", "generic", "img", "button", "mark", "time",
+    "subscript", "superscript", "deletion", "insertion"]);
+  const CELL_ROLES = new Set(["cell", "gridcell", "columnheader", "rowheader"]);
+  // Roles whose line may carry its children inline: elements that hold running text. Containers
+  // (landmarks, regions, lists, forms, toolbars, named generics…) keep one child per line even
+  // when every child could be inline: a row of buttons reads better as lines.
+  const FLOW_ROLES = new Set(["paragraph", "heading", "listitem", "cell", "gridcell", "columnheader", "rowheader",
+    "term", "definition", "caption", "blockquote", "note", "tooltip", "link", "button", "code", "emphasis", "strong",
+    "mark", "time", "subscript", "superscript", "deletion", "insertion"]);
+
+  // Says nothing (see DROPPABLE_ROLES): no name, no state, no text anywhere below.
+  function infoFree(it) {
+    if (typeof it === "string") return false;
+    if (it.free !== undefined) return it.free;
+    let free = false;
+    if (!it.frame && !it.ia && DROPPABLE_ROLES.has(it.role) && !leafControl(it) && !nodeName(it) && !states(it, false)) {
+      free = it.kids.every(infoFree);
+    }
+    it.free = free;
+    return free;
+  }
+
+  // What a node's line shows below it (filter "all"): its children, except that a name computed
+  // from content stands for the text under it. When element children are below too, the name is
+  // left out and the children say it all (as Playwright does: `link [e5]: [code e6: repr()]`), so
+  // every element below keeps its line or inline place, and its ref.
+  // Returns {kids, noName}; kids are the child items still to show (dropped ones left out).
+  function shownKids(node) {
+    if (leafControl(node)) return { kids: [], noName: false };
+    const all = node.kids.filter((k) => !infoFree(k));
+    if (!textIsName(node)) return { kids: all, noName: false };
+    const els = all.filter((k) => typeof k !== "string");
+    if (!els.length) return { kids: [], noName: false };
+    return { kids: all, noName: true };
+  }
+
+  // Whether an element can be written inside its parent's line. `sole`: it is its parent's only
+  // child (then a paragraph may be inline too, as in `cell [e4]: [paragraph e5: text]`).
+  function inlineable(it, sole) {
+    if (typeof it === "string") return true;
+    if (it.frame) return false;
+    if (!INLINE_ROLES.has(it.role) && !(sole && it.role === "paragraph")) return false;
+    if (it.inl === undefined) it.inl = kidsInlineable(shownKids(it).kids);
+    return it.inl;
+  }
+
+  function kidsInlineable(kids) {
+    if (kids.length === 1) return inlineable(kids[0], true);
+    return kids.every((k) => inlineable(k, false));
+  }
+
+  // A row writes its cells inline when each cell's content can be.
+  function rowInline(kids) {
+    return kids.length > 0 && kids.every((k) => typeof k !== "string" && CELL_ROLES.has(k.role) &&
+      kidsInlineable(shownKids(k).kids));
+  }
 
   function render(top, opts) {
     const prefix = opts.prefix == null ? "e" : String(opts.prefix);
@@ -1443,26 +1520,62 @@
       lines.push(s);
       if (chars > maxChars) tooBig = true;
     };
-    const memo = [new Map(), new Map()];
-    const infoFree = (it, covered) => {
-      if (typeof it === "string") return false;
-      const m = memo[covered ? 1 : 0];
-      const known = m.get(it);
-      if (known !== undefined) return known;
-      let free = false;
-      if (!it.frame && !it.ia && DROPPABLE_ROLES.has(it.role) && !leafControl(it) && !nodeName(it) && !states(it)) {
-        const cov = coversText(it, covered);
-        const inline = inlineTextOf(it, cov);
-        if (inline === null) free = childItems(it, interactive, cov).every((k) => infoFree(k, cov));
-        else free = inline === "";
+    // Inline content: text runs as they are, elements as `[ROLE "NAME" REF state…: content]`,
+    // spaced as on the page (`cells`: always one space, between a row's cells).
+    const flow = (kids, cells) => {
+      let out = "";
+      let prev = null;
+      for (const k of kids) {
+        const str = typeof k === "string";
+        if (prev !== null) {
+          const space = cells || (str ? prev.sa : typeof prev === "string" ? k.sb : prev.sa || k.sb);
+          if (space) out += " ";
+        }
+        out += str ? k : inlineElement(k);
+        prev = k;
       }
-      m.set(it, free);
-      return free;
+      return out;
     };
-    const visit = (items, lvl, covered) => {
+    const inlineElement = (it) => {
+      const { kids, noName } = shownKids(it);
+      const name = noName ? "" : nodeName(it);
+      let s = "[" + it.role;
+      if (name) s += " " + quoteName(name);
+      s += " " + refOf(it.el, prefix) + states(it, true);
+      if (kids.length === 1 && typeof kids[0] === "string" && kids[0] === name) return s + "]";
+      if (kids.length) s += ": " + flow(kids, false);
+      return s + "]";
+    };
+    const visitInteractive = (items, lvl, covered) => {
       for (const it of items) {
         if (tooBig) return;
-        if (infoFree(it, covered)) continue;
+        if (infoFree(it)) continue;
+        if (typeof it === "string") continue;
+        const ref = refOf(it.el, prefix);
+        if (it.frame) {
+          frames.push({ ref, line: lines.length });
+          emit(ind(lvl) + headLine(it, ref, null));
+          continue;
+        }
+        const cov = coversText(it, covered);
+        const inline = inlineTextOf(it, cov);
+        const kids = inline !== null || leafControl(it) ? [] : childItems(it, true, cov);
+        if (inline !== null) {
+          emit(ind(lvl) + headLine(it, ref, inline));
+          continue;
+        }
+        if (kids.length && lvl >= maxDepth) {
+          emit(ind(lvl) + headLine(it, ref, null) + " [+" + kids.length + "]");
+          continue;
+        }
+        emit(ind(lvl) + headLine(it, ref, null));
+        visitInteractive(kids, lvl + 1, cov);
+      }
+    };
+    const visit = (items, lvl) => {
+      for (const it of items) {
+        if (tooBig) return;
+        if (infoFree(it)) continue;
         if (typeof it === "string") {
           emit(ind(lvl) + "- text: " + it);
           continue;
@@ -1473,29 +1586,32 @@
           emit(ind(lvl) + headLine(it, ref, null));
           continue;
         }
-        const cov = coversText(it, covered);
-        const inline = inlineTextOf(it, cov);
-        const kids = inline !== null || leafControl(it) ? [] : childItems(it, interactive, cov);
-        if (inline !== null) {
-          emit(ind(lvl) + headLine(it, ref, inline));
+        const { kids, noName } = shownKids(it);
+        if (!kids.length) {
+          emit(ind(lvl) + headLine(it, ref, null));
           continue;
         }
-        if (kids.length && lvl >= maxDepth) {
-          emit(ind(lvl) + headLine(it, ref, null) + " [+" + kids.length + "]");
+        if (kids.length === 1 && typeof kids[0] === "string") {
+          emit(ind(lvl) + headLine(it, ref, kids[0] === nodeName(it) ? null : kids[0], noName));
           continue;
         }
-        // A name computed from content that the child lines show in full (a row over its cells,
-        // a cell over its link) is not printed twice: the children say it (as Playwright does).
-        // Only when those child lines are printed anyway, so leaving the name out never adds
-        // lines (a link over a lone code element keeps its name and the code line stays out).
-        const shown = !cov || covered ? false : kids.length > 0 && !it.cutName &&
-          childItems(it, interactive, covered).every((k) => typeof k !== "string" && !infoFree(k, cov));
-        emit(ind(lvl) + headLine(it, ref, null, shown));
-        visit(kids, lvl + 1, shown ? covered : cov);
+        if (lvl >= maxDepth) {
+          emit(ind(lvl) + headLine(it, ref, null, noName) + " [+" + kids.length + "]");
+          continue;
+        }
+        const cells = it.role === "row" && rowInline(kids);
+        if (cells || (FLOW_ROLES.has(it.role) && kidsInlineable(kids))) {
+          emit(ind(lvl) + headLine(it, ref, flow(kids, cells), noName));
+          continue;
+        }
+        emit(ind(lvl) + headLine(it, ref, null, noName));
+        visit(kids, lvl + 1);
       }
     };
-    const topItems = childItems(top, interactive, false);
-    if (maxDepth >= 0) visit(topItems, 0, false);
+    if (maxDepth >= 0) {
+      if (interactive) visitInteractive(childItems(top, true, false), 0, false);
+      else visit(top.kids, 0);
+    }
     return { text: lines.join("\n"), frames, nodes: lines.length, chars, tooBig };
   }
 
@@ -1615,7 +1731,7 @@
       let node = items.length === 1 && typeof items[0] !== "string" && items[0].el === el ? items[0] : null;
       if (!node) {
         let role = rawRole(el) || "generic";
-        if (FOLDED_ROLES.has(role) || role === "none" || role === "presentation") role = "generic";
+        if (role === "none" || role === "presentation") role = "generic";
         node = makeNode(el, el.localName === "iframe" || el.localName === "frame" ? "iframe" : role);
         node.ctl = el.localName === "input" || el.localName === "textarea" || el.localName === "select";
         if (!node.ctl) {

@@ -334,7 +334,7 @@
     // Is role+name unique in this frame? (The walker's refs carry the frame's prefix.)
     let nameUnique = false;
     if (role && name && line) {
-      const r = line.match(/\[ref=([a-z0-9]+)\]/);
+      const r = line.match(/\[((?:f\d+)?e\d+)\]/);
       const prefix = r ? r[1].replace(/\d+$/, "") : null;
       if (prefix) nameUnique = ariaQuery(role, name, document, prefix).length === 1;
     }

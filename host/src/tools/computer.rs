@@ -104,7 +104,7 @@ fn need<T: Clone>(v: &Option<T>, field: &str, action: &str) -> Result<T, ToolErr
 }
 
 /// The short form of a target description for labels: its quoted name when it has one
-/// (`button "Save" [ref=e3] at (10, 20)` → `“Save”`), else its role, else the point.
+/// (`button "Save" [e3] at (10, 20)` → `“Save”`), else its role, else the point.
 fn short_target(desc: &str) -> String {
     if let Some(start) = desc.find('"') {
         if let Some(len) = desc[start + 1..].find('"') {

@@ -81,7 +81,7 @@ async fn find(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
     for (i, _score) in ranked.iter().take(limit) {
         let c = &raw[*i];
         let line = if c.line.is_empty() {
-            format!("- {} \"{}\" [ref={}]", c.role, c.name, c.r#ref)
+            format!("- {} \"{}\" [{}]", c.role, c.name, c.r#ref)
         } else {
             c.line.clone()
         };

@@ -34,8 +34,10 @@ tool!(
     Args,
     ToolSpec {
         name: "read_page",
-        description: "Read the page as an accessibility outline: one element per line, `- ROLE \"NAME\" [ref=REF] [states]: text`, \
-                      indented by nesting, iframes and shadow DOM included. Use the refs with computer, form_input and other tools. \
+        description: "Read the page as an accessibility outline: one element per line, `- ROLE \"NAME\" [REF] [states]: content`, \
+                      indented by nesting, iframes and shadow DOM included; links, code and other elements in running text are \
+                      written inside the content as `[ROLE \"NAME\" REF states: content]`. Refs look like e12 or f1e3: use them \
+                      with computer, form_input and other tools. \
                       filter=interactive lists only what can be acted on; ref=REF reads one subtree; depth limits nesting.",
         schema: object(
             json!({

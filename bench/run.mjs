@@ -225,7 +225,11 @@ function node(role, name, ref, inline, depth, stack) {
   return e;
 }
 
-// Tabwright: `- role "name" [ref=e12] [state]…: text` (name JSON-quoted, cut at 200 + "…").
+// Tabwright: `- role "name" [e12] [state]…: content` (name JSON-quoted, cut at 200 + "…"), where
+// content is text with inline elements `[role "name" e13 state…: content]` (host/src/outline/
+// GRAMMAR.md). Inline elements become child nodes, and the text around them `text` children, in
+// order, as Playwright prints them on lines of their own.
+const REF = /^(?:f\d+)?e\d+$/;
 function parseTabwright(text) {
   const out = [];
   const stack = [];
@@ -241,11 +245,77 @@ function parseTabwright(text) {
       rest = rest.slice(q.end);
     }
     const { attrs, tail } = readAttrs(rest);
-    const ref = attrs.find((x) => x.startsWith('ref='));
-    const e = node(m[2], name, ref ? ref.slice(4) : null, tail.startsWith(': ') ? tail.slice(2) : '', m[1].length, stack);
+    const ref = attrs.find((x) => REF.test(x));
+    const e = node(m[2], name, ref || null, '', m[1].length, stack);
+    if (tail.startsWith(': ')) setContent(e, parseFlow(tail, 2, false).items, out);
     if (e.ref) out.push(e);
   }
   return out;
+}
+
+// A node's content: plain text stays its `inline`; inline elements (and the text between them)
+// become its children.
+function setContent(e, items, out) {
+  if (items.every((x) => x.text !== undefined)) {
+    e.inline = items.map((x) => x.text).join(' ');
+    return;
+  }
+  for (const x of items) {
+    const k = { role: x.text !== undefined ? 'text' : x.role, name: x.name || '', ref: x.ref || null,
+      inline: x.text !== undefined ? x.text : '', depth: e.depth + 1, parent: e, kids: [] };
+    e.kids.push(k);
+    if (x.kids) setContent(k, x.kids, out);
+    if (k.ref) out.push(k);
+  }
+}
+
+// Reads inline content from s[i]: text and `[role "name" ref state…: content]` elements, up to
+// the end (or, when nested, the `]` that closes the element). Brackets in the text that do not
+// open an element pair up among themselves.
+const INLINE_START = /\[([a-z]+)(?: ("(?:[^"\\]|\\.)*"))? ((?:f\d+)?e\d+)(?=[ :\]])/y;
+function parseFlow(s, i, nested) {
+  const items = [];
+  let text = '';
+  let depth = 0;
+  const flush = () => { const t = text.trim(); if (t) items.push({ text: t }); text = ''; };
+  while (i < s.length) {
+    const c = s[i];
+    if (c === '[') {
+      INLINE_START.lastIndex = i;
+      const m = INLINE_START.exec(s);
+      if (m) {
+        flush();
+        let j = INLINE_START.lastIndex;
+        while (s[j] === ' ') {
+          j++;
+          while (j < s.length && s[j] !== ' ' && s[j] !== ']' && !(s[j] === ':' && s[j + 1] === ' ')) {
+            const q = s[j] === '"' ? readJsonString(s, j) : null;
+            j = q ? q.end : j + 1;
+          }
+        }
+        let kids = [];
+        if (s[j] === ':' && s[j + 1] === ' ') {
+          const r = parseFlow(s, j + 2, true);
+          kids = r.items;
+          j = r.end;
+        }
+        if (s[j] === ']') j++;
+        let name = '';
+        if (m[2]) { try { name = JSON.parse(m[2]); } catch { name = m[2]; } }
+        items.push({ role: m[1], name, ref: m[3], kids });
+        i = j;
+        continue;
+      }
+      depth++;
+    } else if (c === ']') {
+      if (nested && depth === 0) { flush(); return { items, end: i }; }
+      if (depth) depth--;
+    }
+    text += c;
+    i++;
+  }
+  flush();
+  return { items, end: i };
 }
 
 // Playwright: YAML list items whose key is `role "name" [attrs] [ref=e5]`, the whole key

@@ -70,7 +70,7 @@ async fn measure(name: &str, backend: Backend, rounds: usize) -> Vec<(String, Ve
     let email_ref = outline
         .lines()
         .find(|l| l.contains("textbox \"Email\""))
-        .and_then(|l| l.split("[ref=").nth(1))
+        .and_then(|l| l.split("\"Email\" [").nth(1))
         .and_then(|r| r.split(']').next())
         .unwrap_or("e6")
         .to_string();

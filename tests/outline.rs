@@ -304,6 +304,17 @@ fn running_text_keeps_its_elements_in_place_with_refs_that_work() {
             find_ref(&again, "button", "Go").as_deref(),
             Some(go.as_str())
         );
+        // find prints an element's line as read_page does, content included.
+        let f = c
+            .ok("find", json!({"query": "paragraph", "limit": 3}))
+            .await;
+        let first = f.lines().next().unwrap_or("");
+        let line = again
+            .lines()
+            .map(str::trim_start)
+            .find(|l| l.starts_with("- paragraph [") && l.contains("Call [link "))
+            .expect("the paragraph with repr()");
+        assert!(first.starts_with(line), "find: {first}\nread_page: {line}");
         // filter=interactive: lines only.
         let inter = c.ok("read_page", json!({"filter": "interactive"})).await;
         assert!(

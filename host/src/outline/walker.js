@@ -1501,6 +1501,45 @@
       kidsInlineable(shownKids(k).kids));
   }
 
+  // Inline content: text runs as they are, elements as `[ROLE "NAME" REF state…: content]`,
+  // spaced as on the page (`cells`: always one space, between a row's cells).
+  function flow(kids, cells, prefix) {
+    let out = "";
+    let prev = null;
+    for (const k of kids) {
+      const str = typeof k === "string";
+      if (prev !== null) {
+        const space = cells || (str ? prev.sa : typeof prev === "string" ? k.sb : prev.sa || k.sb);
+        if (space) out += " ";
+      }
+      out += str ? k : inlineElement(k, prefix);
+      prev = k;
+    }
+    return out;
+  }
+
+  function inlineElement(it, prefix) {
+    const { kids, noName } = shownKids(it);
+    const name = noName ? "" : nodeName(it);
+    let s = "[" + it.role;
+    if (name) s += " " + quoteName(name);
+    s += " " + refOf(it.el, prefix) + states(it, true);
+    if (kids.length === 1 && typeof kids[0] === "string" && kids[0] === name) return s + "]";
+    if (kids.length) s += ": " + flow(kids, false, prefix);
+    return s + "]";
+  }
+
+  // What a line shows after ": " for a node whose shown children are `kids`: null for nothing,
+  // the content when it goes on the line (one text run, running text, a row's cells), undefined
+  // when the children need lines of their own.
+  function lineContent(it, kids, prefix) {
+    if (!kids.length) return null;
+    if (kids.length === 1 && typeof kids[0] === "string") return kids[0] === nodeName(it) ? null : kids[0];
+    const cells = it.role === "row" && rowInline(kids);
+    if (cells || (FLOW_ROLES.has(it.role) && kidsInlineable(kids))) return flow(kids, cells, prefix);
+    return undefined;
+  }
+
   function render(top, opts) {
     const prefix = opts.prefix == null ? "e" : String(opts.prefix);
     const interactive = opts.filter === "interactive";
@@ -1519,32 +1558,6 @@
       chars += s.length + (lines.length ? 1 : 0);
       lines.push(s);
       if (chars > maxChars) tooBig = true;
-    };
-    // Inline content: text runs as they are, elements as `[ROLE "NAME" REF state…: content]`,
-    // spaced as on the page (`cells`: always one space, between a row's cells).
-    const flow = (kids, cells) => {
-      let out = "";
-      let prev = null;
-      for (const k of kids) {
-        const str = typeof k === "string";
-        if (prev !== null) {
-          const space = cells || (str ? prev.sa : typeof prev === "string" ? k.sb : prev.sa || k.sb);
-          if (space) out += " ";
-        }
-        out += str ? k : inlineElement(k);
-        prev = k;
-      }
-      return out;
-    };
-    const inlineElement = (it) => {
-      const { kids, noName } = shownKids(it);
-      const name = noName ? "" : nodeName(it);
-      let s = "[" + it.role;
-      if (name) s += " " + quoteName(name);
-      s += " " + refOf(it.el, prefix) + states(it, true);
-      if (kids.length === 1 && typeof kids[0] === "string" && kids[0] === name) return s + "]";
-      if (kids.length) s += ": " + flow(kids, false);
-      return s + "]";
     };
     const visitInteractive = (items, lvl, covered) => {
       for (const it of items) {
@@ -1587,21 +1600,13 @@
           continue;
         }
         const { kids, noName } = shownKids(it);
-        if (!kids.length) {
-          emit(ind(lvl) + headLine(it, ref, null));
-          continue;
-        }
-        if (kids.length === 1 && typeof kids[0] === "string") {
-          emit(ind(lvl) + headLine(it, ref, kids[0] === nodeName(it) ? null : kids[0], noName));
-          continue;
-        }
-        if (lvl >= maxDepth) {
+        if (lvl >= maxDepth && kids.length && !(kids.length === 1 && typeof kids[0] === "string")) {
           emit(ind(lvl) + headLine(it, ref, null, noName) + " [+" + kids.length + "]");
           continue;
         }
-        const cells = it.role === "row" && rowInline(kids);
-        if (cells || (FLOW_ROLES.has(it.role) && kidsInlineable(kids))) {
-          emit(ind(lvl) + headLine(it, ref, flow(kids, cells), noName));
+        const content = lineContent(it, kids, prefix);
+        if (content !== undefined) {
+          emit(ind(lvl) + headLine(it, ref, content, noName));
           continue;
         }
         emit(ind(lvl) + headLine(it, ref, null, noName));
@@ -1667,10 +1672,13 @@
           const inline = inlineTextOf(it, cov);
           const kids = inline !== null || leafControl(it) ? [] : childItems(it, false, cov);
           const value = valueOf(it);
+          // The element's line as read_page prints it (its children's lines are not part of it).
+          const shown = shownKids(it);
+          const content = lineContent(it, shown.kids, prefix);
           out.push({
             ref, role: it.role, name: cut(name, 200), value: value || "", description: description(it.el, name),
             context: ctx.slice(), nearby: cut(prevText || lastHeading, 80), interactive: !!it.ia, order: out.length,
-            line: headLine(it, ref, inline || null),
+            line: content === undefined ? headLine(it, ref, null) : headLine(it, ref, content, shown.noName),
           });
           if (it.role === "heading") lastHeading = name || norm(it.el.textContent || "");
           if (inline === null && kids.length) {

@@ -294,11 +294,17 @@ fn running_text_keeps_its_elements_in_place_with_refs_that_work() {
         assert!(sub.contains(&format!("- code [{code}]: str")), "{sub}");
         // The same refs in the next read.
         let again = c.ok("read_page", json!({})).await;
+        // (The header is left out: tests running beside this one may resize the window.)
+        let body = |o: &str| {
+            o.split_once('\n')
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default()
+        };
         assert_eq!(
-            without_refs(&again)
+            body(&without_refs(&again))
                 .replace("idle", "pressed")
                 .replace(" focused]", "]"),
-            plain.replace("idle", "pressed")
+            body(&plain).replace("idle", "pressed")
         );
         assert_eq!(
             find_ref(&again, "button", "Go").as_deref(),

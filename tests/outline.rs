@@ -321,6 +321,19 @@ fn running_text_keeps_its_elements_in_place_with_refs_that_work() {
             .find(|l| l.starts_with("- paragraph [") && l.contains("Call [link "))
             .expect("the paragraph with repr()");
         assert!(first.starts_with(line), "find: {first}\nread_page: {line}");
+        // find matches the text of a nameless element (a paragraph has no name).
+        let f = c
+            .ok(
+                "find",
+                json!({"query": "paragraph saying empty ones", "limit": 3}),
+            )
+            .await;
+        assert!(
+            f.lines().next().is_some_and(
+                |l| l.starts_with("- paragraph [") && l.contains(": Empty ones: [code ")
+            ),
+            "{f}"
+        );
         // filter=interactive: lines only.
         let inter = c.ok("read_page", json!({"filter": "interactive"})).await;
         assert!(

@@ -1649,6 +1649,25 @@
     }
   }
 
+  // Roles whose own text says what they are when they have no name: find matches a query
+  // against it ("the paragraph about refunds"), as a description.
+  const TEXT_ROLES = new Set([...FLOW_ROLES, "generic", "status", "alert", "log"]);
+
+  // The text a node shows, elements' text included, at least `max` characters of it when there
+  // is that much.
+  function plainText(node, max) {
+    let out = "";
+    const visit = (n) => {
+      for (const k of n.kids) {
+        if (out.length >= max) return;
+        if (typeof k === "string") out = out ? out + " " + k : k;
+        else if (!k.frame) visit(k);
+      }
+    };
+    visit(node);
+    return out;
+  }
+
   function candidates(opts) {
     opts = opts || {};
     const prefix = opts.prefix == null ? "e" : String(opts.prefix);
@@ -1676,7 +1695,8 @@
           const shown = shownKids(it);
           const content = lineContent(it, shown.kids, prefix);
           out.push({
-            ref, role: it.role, name: cut(name, 200), value: value || "", description: description(it.el, name),
+            ref, role: it.role, name: cut(name, 200), value: value || "", description: description(it.el, name) ||
+              (!name && TEXT_ROLES.has(it.role) ? cut(plainText(it, 150), 150) : ""),
             context: ctx.slice(), nearby: cut(prevText || lastHeading, 80), interactive: !!it.ia, order: out.length,
             line: content === undefined ? headLine(it, ref, null) : headLine(it, ref, content, shown.noName),
           });

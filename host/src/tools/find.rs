@@ -29,7 +29,8 @@ tool!(
     ToolSpec {
         name: "find",
         description: "Find elements by a plain description, e.g. \"search box in the header\", \"Add to cart button for the blue shirt\", \
-                      \"second checkbox\". Returns matching outline lines with refs, best first.",
+                      \"second checkbox\", or by the text they show (\"the paragraph about refunds\"). Returns matching outline lines \
+                      with refs, best first.",
         schema: object(
             json!({
                 "query": {"type": "string", "description": "What to look for, in plain words."},

@@ -1678,7 +1678,9 @@
       const out = [];
       const ctx = [];
       let lastHeading = "";
-      const visit = (items, covered) => {
+      // The same children read_page shows (shownKids), so find offers exactly the elements the
+      // outline has.
+      const visit = (items) => {
         let prevText = "";
         for (const it of items) {
           if (typeof it === "string") {
@@ -1687,9 +1689,6 @@
           }
           const ref = refOf(it.el, prefix);
           const name = nodeName(it);
-          const cov = coversText(it, covered);
-          const inline = inlineTextOf(it, cov);
-          const kids = inline !== null || leafControl(it) ? [] : childItems(it, false, cov);
           const value = valueOf(it);
           // The element's line as read_page prints it (its children's lines are not part of it).
           const shown = shownKids(it);
@@ -1701,16 +1700,16 @@
             line: content === undefined ? headLine(it, ref, null) : headLine(it, ref, content, shown.noName),
           });
           if (it.role === "heading") lastHeading = name || norm(it.el.textContent || "");
-          if (inline === null && kids.length) {
+          if (shown.kids.some((k) => typeof k !== "string")) {
             const isCtx = CONTEXT_ROLES.has(it.role) && (it.role !== "group" || name);
             if (isCtx) ctx.push(name ? it.role + " " + cut(name, 80) : it.role);
-            visit(kids, cov);
+            visit(shown.kids);
             if (isCtx) ctx.pop();
           }
           prevText = "";
         }
       };
-      visit(childItems(top, false, false), false);
+      visit(top.kids.filter((k) => !infoFree(k)));
       return out;
     } finally {
       end();

@@ -287,8 +287,15 @@ fn form_task(api: Api) {
         let audit = std::fs::read_to_string(dirs[0].path().join("audit.jsonl")).expect("audit");
         assert_eq!(
             audit.lines().count(),
-            8,
-            "every browser tool call is audited:\n{audit}"
+            9,
+            "every tool call is audited, the agent's own TodoWrite too:\n{audit}"
+        );
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.contains("\"tool\":\"TodoWrite\"")
+                    && l.contains("\"decision\":\"allow\"")),
+            "{audit}"
         );
     });
 }

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use serde_json::json;
 use tabwright::browser::launch::{launch, LaunchOptions};
 use tabwright::browser::{Backend, Browser, Session};
-use tabwright::tools::Registry;
+use tabwright_e2e::Tools;
 use tabwright_e2e::{run, url};
 
 async fn drive(backend: Backend) -> String {
     let browser = Browser::new(backend);
-    let session = Session::new(browser.clone(), std::env::temp_dir());
-    let reg = Registry::browser();
+    let session = Arc::new(Session::new(browser.clone(), std::env::temp_dir()));
+    let reg = Tools::browser();
     reg.call(&session, "navigate", json!({"url": url("forms.html")}))
         .await
         .expect("navigate");
@@ -49,8 +49,8 @@ fn connect_by_ws_and_http_endpoints() {
         let out = drive(Backend::Connect(http)).await;
         assert!(out.contains("- combobox \"Country\""), "{out}");
         let bad = Browser::new(Backend::Connect("http://127.0.0.1:9".into()));
-        let s = Session::new(bad, std::env::temp_dir());
-        let e = Registry::browser()
+        let s = Arc::new(Session::new(bad, std::env::temp_dir()));
+        let e = Tools::browser()
             .call(&s, "tabs_context", json!({}))
             .await
             .expect_err("unreachable");
@@ -66,9 +66,9 @@ fn connect_by_ws_and_http_endpoints() {
 fn a_dead_browser_is_reported_then_relaunched() {
     run(|_c| async move {
         let browser: Arc<Browser> = Browser::new(Backend::Launch(LaunchOptions::default()));
-        let session = Session::new(browser.clone(), std::env::temp_dir());
-        let other = Session::new(browser.clone(), std::env::temp_dir());
-        let reg = Registry::browser();
+        let session = Arc::new(Session::new(browser.clone(), std::env::temp_dir()));
+        let other = Arc::new(Session::new(browser.clone(), std::env::temp_dir()));
+        let reg = Tools::browser();
         reg.call(&session, "navigate", json!({"url": url("forms.html")}))
             .await
             .expect("navigate");

@@ -22,7 +22,7 @@ use tabwright::bridge::native::{frame_bytes, read_frame, Reassembler, MAX_OUTBOU
 use tabwright::bridge::protocol::{extension_id_of_key, EXTENSION_ID};
 use tabwright::bridge::runtime::{self, RuntimeInfo};
 use tabwright::browser::{Backend, Browser, Cdp, Session};
-use tabwright::tools::Registry;
+use tabwright_e2e::Tools;
 use tabwright_e2e::{
     binary, find_ref, opened_tab, repo_root, start_extension_browser, start_extension_browser_env,
     start_extension_browser_with, url,
@@ -722,7 +722,7 @@ fn runtime_of(profile: &str) -> Option<RuntimeInfo> {
 
 fn real_run<F, Fut>(body: F)
 where
-    F: FnOnce(&'static Real, Session, Registry) -> Fut,
+    F: FnOnce(&'static Real, Arc<Session>, Tools) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     // One test at a time on the shared extension browser: one test kills its host and
@@ -733,21 +733,18 @@ where
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let r = real();
-    let session = Session::new(r.browser.clone(), std::env::temp_dir());
+    let session = Arc::new(Session::new(r.browser.clone(), std::env::temp_dir()));
     rt().block_on(async move {
-        tokio::time::timeout(
-            Duration::from_secs(120),
-            body(r, session, Registry::browser()),
-        )
-        .await
-        .expect("the test took over 120 s");
+        tokio::time::timeout(Duration::from_secs(120), body(r, session, Tools::browser()))
+            .await
+            .expect("the test took over 120 s");
     });
 }
 
 /// Calls a tool until it succeeds (the first call after a reconnect reports the reconnect).
 async fn call_until_ok(
-    reg: &Registry,
-    s: &Session,
+    reg: &Tools,
+    s: &Arc<Session>,
     tool: &str,
     args: Value,
 ) -> (String, Vec<String>) {
@@ -803,7 +800,7 @@ fn big_results_and_big_scripts_pass_whole_through_the_extension() {
 /// A CDP result of 3 MB (extension → host) and a script of 2 MiB (host → extension: chunked
 /// over native messaging) pass whole. The tool would cut the result to its output limit, so
 /// the tab is asked directly.
-async fn big_messages_pass_whole(s: &Session, reg: &Registry) {
+async fn big_messages_pass_whole(s: &Arc<Session>, reg: &Tools) {
     let tab = s.tab(None).await.expect("tab");
     let v: Value = tab
         .call(
@@ -842,8 +839,8 @@ fn native_messaging_alone_carries_everything() {
             _ => String::new(),
         };
         let browser = Browser::new(backend);
-        let s = Session::new(browser.clone(), std::env::temp_dir());
-        let reg = Registry::browser();
+        let s = Arc::new(Session::new(browser.clone(), std::env::temp_dir()));
+        let reg = Tools::browser();
         let body = async {
             reg.call(&s, "navigate", json!({"url": url("forms.html")}))
                 .await
@@ -897,8 +894,6 @@ fn only_tabs_of_the_group_are_seen_and_closed_tabs_give_clear_errors() {
             .target_of(active.expect("active tab"))
             .expect("target")
             .target_id;
-        let s = Arc::new(s);
-        let reg = Arc::new(reg);
         let (s2, reg2) = (s.clone(), reg.clone());
         let pending = tokio::spawn(async move {
             reg2.call(
@@ -1152,7 +1147,7 @@ fn two_connected_browsers_are_listed_and_chosen_per_session() {
             "{list}"
         );
         // Session B picks the second browser; session A stays on the first.
-        let b = Session::new(r.browser.clone(), std::env::temp_dir());
+        let b = Arc::new(Session::new(r.browser.clone(), std::env::temp_dir()));
         let chosen = reg
             .call(
                 &b,
@@ -1204,7 +1199,7 @@ fn two_connected_browsers_are_listed_and_chosen_per_session() {
 }
 
 /// The title and URL of one of the session's tabs as the browser lists them (no attaching).
-async fn listed(s: &Session, id: u32) -> (String, String) {
+async fn listed(s: &Arc<Session>, id: u32) -> (String, String) {
     let Ok(live) = s.live().await else {
         return Default::default();
     };
@@ -1216,7 +1211,7 @@ async fn listed(s: &Session, id: u32) -> (String, String) {
 
 /// Waits (bounded) until the fixture extension `fixtures/extensions/other-debugger` has
 /// attached its own debugger to tab `id` (it says so in the title) and returns the title.
-async fn other_debugger_on(s: &Session, id: u32) -> String {
+async fn other_debugger_on(s: &Arc<Session>, id: u32) -> String {
     let seen = poll_async(Duration::from_secs(15), || async {
         let (title, url) = listed(s, id).await;
         (title.starts_with("other debugger attached") || url.contains("other-debugger-failed"))
@@ -1237,7 +1232,7 @@ async fn other_debugger_on(s: &Session, id: u32) -> String {
 }
 
 /// Opens a tab from the session's active tab (a page's window.open) and returns its id.
-async fn open_from_page(s: &Session, reg: &Registry, path: &str) -> u32 {
+async fn open_from_page(s: &Arc<Session>, reg: &Tools, path: &str) -> u32 {
     let code = format!("window.open({}) ? 'opened' : 'blocked'", json!(url(path)));
     let out = reg
         .call(s, "javascript_tool", json!({"code": code}))

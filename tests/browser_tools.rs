@@ -174,14 +174,7 @@ fn popups_and_target_blank_are_reported_and_usable() {
 fn two_sessions_side_by_side_each_get_their_own_popups() {
     run(|a| async move {
         // A second session over the same browser, as a second MCP client would have.
-        let b = tabwright_e2e::Ctx {
-            session: tabwright::browser::Session::new(
-                tabwright_e2e::browser(),
-                a.workspace.clone(),
-            ),
-            registry: a.registry.clone(),
-            workspace: a.workspace.clone(),
-        };
+        let b = a.second();
         // Both open a tab before either acts: B's tab is the newer one. Through the extension,
         // tabs of two sessions sharing a window had each other's popups (Chrome gives a page's
         // popup the window's front tab as its opener).

@@ -6,36 +6,35 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use tabwright::policy::{
-    ApprovalAnswer, ApprovalRequest, AuditLog, ChannelApprover, Gate, Mode, NoApprover,
-    PolicyConfig,
-};
-use tabwright::tools::{ToolError, ToolOutput};
+use tabwright::frontend::{Answer, Ask, ChannelPerson};
+use tabwright::policy::{AuditLog, Mode, Policy, PolicyConfig};
+use tabwright::runtime::{Runtime, ToolContext, ToolError, ToolOutput};
 use tabwright_e2e::{find_ref, other_url, run, url, Ctx};
+
+/// The browser tools and `update_plan` behind a policy, over the test's session.
+type Gate = ToolContext;
 
 /// A scripted person: answers each question with `answer(request)` and remembers them all.
 struct Person {
-    asked: Arc<Mutex<Vec<ApprovalRequest>>>,
+    asked: Arc<Mutex<Vec<Ask>>>,
 }
 
 impl Person {
-    fn start(
-        answer: impl Fn(&ApprovalRequest) -> ApprovalAnswer + Send + 'static,
-    ) -> (Person, ChannelApprover) {
-        let (approver, mut rx) = ChannelApprover::new();
+    fn start(answer: impl Fn(&Ask) -> Answer + Send + 'static) -> (Person, ChannelPerson) {
+        let (approver, mut rx) = ChannelPerson::new();
         let asked = Arc::new(Mutex::new(Vec::new()));
         let log = asked.clone();
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
-                let a = answer(&p.request);
-                log.lock().expect("log").push(p.request);
+                let a = answer(&p.ask);
+                log.lock().expect("log").push(p.ask);
                 let _ = p.reply.send(a);
             }
         });
         (Person { asked }, approver)
     }
 
-    fn asked(&self) -> Vec<ApprovalRequest> {
+    fn asked(&self) -> Vec<Ask> {
         self.asked.lock().expect("log").clone()
     }
 
@@ -43,23 +42,32 @@ impl Person {
         self.asked()
             .iter()
             .map(|r| match r {
-                ApprovalRequest::Plan { .. } => "plan".to_string(),
-                ApprovalRequest::Domain { domain, .. } => format!("domain {domain}"),
-                ApprovalRequest::Risky { reason, .. } => format!("risky {reason}"),
+                Ask::Plan { .. } => "plan".to_string(),
+                Ask::Domain { domain, .. } => format!("domain {domain}"),
+                Ask::Confirm { reason, .. } => format!("risky {reason}"),
+                Ask::Questions { .. } => "questions".to_string(),
             })
             .collect()
     }
 }
 
 /// Approves plans; refuses everything else.
-fn approve_plans_only(r: &ApprovalRequest) -> ApprovalAnswer {
+fn approve_plans_only(r: &Ask) -> Answer {
     match r {
-        ApprovalRequest::Plan { .. } => ApprovalAnswer::Approve,
-        _ => ApprovalAnswer::Reject("not part of my task".into()),
+        Ask::Plan { .. } => Answer::Approve,
+        _ => Answer::reject("not part of my task"),
     }
 }
 
-fn gate(c: &Ctx, config: PolicyConfig, approver: ChannelApprover) -> (Gate, std::path::PathBuf) {
+/// A gated context without a person to ask.
+fn unattended(c: &Ctx, config: PolicyConfig) -> Gate {
+    c.with_runtime(Runtime::new(
+        tabwright::tools::browser_with_plan(),
+        Some(Arc::new(Policy::new(config, None))),
+    ))
+}
+
+fn gate(c: &Ctx, config: PolicyConfig, approver: ChannelPerson) -> (Gate, std::path::PathBuf) {
     let path = c.workspace.join(format!(
         "audit-{}.jsonl",
         std::time::SystemTime::now()
@@ -68,14 +76,18 @@ fn gate(c: &Ctx, config: PolicyConfig, approver: ChannelApprover) -> (Gate, std:
             .unwrap_or(0)
     ));
     let audit = AuditLog::open(&path).expect("audit log");
+    let runtime = Runtime::new(
+        tabwright::tools::browser_with_plan(),
+        Some(Arc::new(Policy::new(config, Some(audit)))),
+    );
     (
-        Gate::new(c.registry.clone(), config, Arc::new(approver), Some(audit)),
+        c.with_runtime(runtime).with_person(Arc::new(approver)),
         path,
     )
 }
 
-async fn call(g: &Gate, c: &Ctx, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
-    g.call(&c.session, tool, args).await
+async fn call(g: &Gate, _c: &Ctx, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
+    g.call_tool(tool, args).await
 }
 
 /// Reads the page through the gate.
@@ -237,7 +249,7 @@ fn a_compromised_model_cannot_leave_the_plan_or_delete() {
         assert_eq!(
             decisions,
             vec![
-                ("update_plan", "plan"),
+                ("update_plan", "allow"),
                 ("navigate", "allow"),
                 ("get_page_text", "allow"),
                 ("navigate", "allow"),
@@ -254,7 +266,7 @@ fn a_compromised_model_cannot_leave_the_plan_or_delete() {
 #[test]
 fn risky_actions_are_confirmed_in_auto_mode_too() {
     run(|c| async move {
-        let (person, approver) = Person::start(|_| ApprovalAnswer::Approve);
+        let (person, approver) = Person::start(|_| Answer::Approve);
         let config = PolicyConfig {
             mode: Mode::Auto,
             ..PolicyConfig::default()
@@ -370,10 +382,9 @@ fn prohibited_domains_and_off_plan_links() {
 #[test]
 fn without_a_person_to_ask_the_gate_says_how_to_run_unattended() {
     run(|c| async move {
-        let g = Gate::new(c.registry.clone(), ask_config(), Arc::new(NoApprover), None);
+        let g = unattended(&c, ask_config());
         let e = g
-            .call(
-                &c.session,
+            .call_tool(
                 "update_plan",
                 json!({"domains": ["127.0.0.1"], "approach": ["a", "b", "c"]}),
             )
@@ -386,34 +397,115 @@ fn without_a_person_to_ask_the_gate_says_how_to_run_unattended() {
             allowed_domains: vec!["127.0.0.1".into()],
             ..PolicyConfig::default()
         };
-        let g = Gate::new(c.registry.clone(), config, Arc::new(NoApprover), None);
-        g.call(
-            &c.session,
-            "navigate",
-            json!({"url": url("injection.html")}),
-        )
-        .await
-        .expect("allowed domain");
+        let g = unattended(&c, config);
+        g.call_tool("navigate", json!({"url": url("injection.html")}))
+            .await
+            .expect("allowed domain");
         let e = g
-            .call(
-                &c.session,
-                "navigate",
-                json!({"url": "http://evil.example/"}),
-            )
+            .call_tool("navigate", json!({"url": "http://evil.example/"}))
             .await
             .expect_err("outside the allowed domains");
         assert!(e.0.contains("allowed domains"), "{e}");
         let outline = c.ok("read_page", json!({})).await;
         let del = find_ref(&outline, "button", "Delete account").expect("delete");
         let e = g
-            .call(
-                &c.session,
-                "computer",
-                json!({"action": "left_click", "ref": del}),
-            )
+            .call_tool("computer", json!({"action": "left_click", "ref": del}))
             .await
             .expect_err("risky needs a person even in auto mode");
         assert!(e.0.contains("no one can answer"), "{e}");
         assert_eq!(c.text_of("#status").await, "ready");
+    });
+}
+
+/// A saved shortcut runs every step through the same door: a "Place order" step is confirmed
+/// (and here refused, so the order is not placed), the steps are audited one by one, and a
+/// variable that moves the flow off the allowed domains is refused.
+#[test]
+fn shortcuts_execute_runs_each_step_through_the_policy() {
+    run(|c| async move {
+        let dir = c.workspace.join(format!(
+            "shortcuts-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        tabwright::shortcuts::store::set_session_dir(&c.session, dir.clone());
+        let sc = tabwright::shortcuts::Shortcut::from_json(
+            r##"{
+              "format": "tabwright-shortcut", "version": 1, "id": "checkout", "name": "Checkout",
+              "variables": {"base_url": null},
+              "steps": [
+                {"action": "navigate", "url": "{{base_url}}/injection.html"},
+                {"action": "click", "target": {"locators": [{"css": "#add-1"}]}},
+                {"action": "click", "target": {"locators": [{"role": "button", "name": "Place order"}, {"css": "#place-order"}]}}
+              ]
+            }"##,
+            "test",
+        )
+        .expect("a valid shortcut");
+        tabwright::shortcuts::store::Store::at(&dir)
+            .save(&sc)
+            .expect("save the shortcut");
+        let config = PolicyConfig {
+            mode: Mode::Auto,
+            allowed_domains: vec!["127.0.0.1".into()],
+            ..PolicyConfig::default()
+        };
+        let (person, approver) = Person::start(|_| Answer::reject("no purchases"));
+        let (g, audit) = gate(&c, config, approver);
+        let base = url("").trim_end_matches('/').to_string();
+        let e = call(
+            &g,
+            &c,
+            "shortcuts_execute",
+            json!({"shortcut_id": "checkout", "variables": {"base_url": base}}),
+        )
+        .await
+        .expect_err("the refused step fails the run");
+        assert!(e.0.contains("declined"), "{e}");
+        let kinds = person.kinds();
+        assert_eq!(kinds.len(), 1, "{kinds:?}");
+        assert!(
+            kinds[0].starts_with("risky ") && kinds[0].contains("Place order"),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            c.text_of("#status").await,
+            "added: Rocket Skates",
+            "the order was not placed"
+        );
+        // Every step has its own audit line, the refused one with its decision.
+        let log = std::fs::read_to_string(&audit).expect("audit log");
+        let lines: Vec<Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        let tools: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["tool"].as_str().unwrap_or(""),
+                    l["decision"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert!(tools.contains(&("navigate", "allow")), "{tools:?}");
+        assert!(tools.contains(&("computer", "rejected")), "{tools:?}");
+        assert_eq!(
+            tools.last().map(|t| t.0),
+            Some("shortcuts_execute"),
+            "{tools:?}"
+        );
+        // A variable that sends the flow elsewhere is refused at the step.
+        let e = call(
+            &g,
+            &c,
+            "shortcuts_execute",
+            json!({"shortcut_id": "checkout", "variables": {"base_url": "http://evil.example"}}),
+        )
+        .await
+        .expect_err("off the allowed domains");
+        assert!(e.0.contains("allowed domains"), "{e}");
     });
 }

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tabwright::browser::Session;
 use tabwright::recording::overlay::{colors, Metrics};
 use tabwright_e2e::{run, Ctx};
 
@@ -395,13 +394,9 @@ fn a_tab_behind_another_is_brought_to_the_front_and_recorded() {
         c.open("buttons.html").await;
         let save = c.ref_of("button", "Save").await;
         // Another client opens a tab later: it is now the window's front tab.
-        let other = Session::new(tabwright_e2e::browser(), c.workspace.clone());
-        c.registry
-            .call(
-                &other,
-                "navigate",
-                json!({"url": tabwright_e2e::url("forms.html")}),
-            )
+        let other = c.second();
+        other
+            .call("navigate", json!({"url": tabwright_e2e::url("forms.html")}))
             .await
             .expect("the other session's tab");
         let started = c
@@ -433,7 +428,7 @@ fn a_tab_behind_another_is_brought_to_the_front_and_recorded() {
             colors::ACCENT,
             8
         ));
-        if let Ok(tab) = other.tab(None).await {
+        if let Ok(tab) = other.session.tab(None).await {
             let _ = tab
                 .cdp()
                 .run(

@@ -49,7 +49,7 @@ async fn replay_sc(c: &Ctx, sc: &Shortcut, v: &BTreeMap<String, String>) -> Repo
         timeout: Some(Duration::from_millis(3000)),
         ..Default::default()
     };
-    replay::run(&c.registry, &c.session, sc, v, &opts, &mut |_| {})
+    replay::run(&c.tools, sc, v, &opts, &mut |_| {})
         .await
         .unwrap_or_else(|e| panic!("{} should be valid: {e}", sc.name))
 }

@@ -201,10 +201,10 @@ fn slow_pages_are_waited_for_within_bounds() {
 #[test]
 fn two_sessions_screenshot_side_by_side() {
     run(|c| async move {
-        let other = tabwright::browser::Session::new(tabwright_e2e::browser(), c.workspace.clone());
+        let other = c.second();
         c.open("buttons.html").await;
-        c.registry
-            .call(&other, "navigate", json!({"url": url("forms.html")}))
+        other
+            .call("navigate", json!({"url": url("forms.html")}))
             .await
             .expect("second session navigates");
         let shot = json!({"action": "screenshot"});
@@ -215,7 +215,7 @@ fn two_sessions_screenshot_side_by_side() {
             ),
             tokio::time::timeout(
                 std::time::Duration::from_secs(10),
-                c.registry.call(&other, "computer", shot.clone())
+                other.call("computer", shot.clone())
             ),
         );
         let a = a

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tabwright::browser::{Backend, Browser, LaunchOptions, Session};
-use tabwright::tools::Registry;
+use tabwright_e2e::Tools;
 use tabwright_e2e::{start_extension_browser, url};
 
 const CALLS: &[(&str, &str)] = &[
@@ -57,8 +57,8 @@ fn true_median(v: &mut [f64]) -> f64 {
 
 async fn measure(name: &str, backend: Backend, rounds: usize) -> Vec<(String, Vec<f64>)> {
     let browser = Browser::new(backend);
-    let s = Session::new(browser.clone(), std::env::temp_dir());
-    let reg = Registry::browser();
+    let s = std::sync::Arc::new(Session::new(browser.clone(), std::env::temp_dir()));
+    let reg = Tools::browser();
     reg.call(&s, "navigate", json!({"url": url("forms.html")}))
         .await
         .unwrap_or_else(|e| panic!("{name}: navigate: {e}"));

@@ -14,51 +14,58 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tabwright::agent::ask::Question;
 use tabwright::agent::config::{ModelConfig, ModelSpec};
 use tabwright::agent::providers;
-use tabwright::agent::runner::{Agent, Frontend, Limits, Outcome};
+use tabwright::agent::runner::{Agent, Limits, Outcome};
 use tabwright::agent::transcript::Transcript;
 use tabwright::browser::{Backend, Browser, LaunchOptions, Session};
-use tabwright::policy::{Gate, Mode, NoApprover, PolicyConfig};
-use tabwright::testing::model_server::{ModelServer, Turn};
-use tabwright::tools::{
-    ActionClass, BoxFuture, Registry, ToolError, ToolHandler, ToolOutput, ToolSpec,
+use tabwright::policy::{Effects, Mode, Policy, PolicyConfig};
+use tabwright::runtime::{
+    ActionClass, Invocation, Registry, Runtime, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
 };
+use tabwright::testing::model_server::{ModelServer, Turn};
+use tabwright::BoxFuture;
 
-struct Quiet;
-
-impl Frontend for Quiet {
-    fn text_delta(&self, _: &str) {}
-    fn discard_partial(&self) {}
-    fn tool_started(&self, _: &str, _: &Value) {}
-    fn tool_finished(&self, _: &str, _: Result<&str, &str>) {}
-    fn notice(&self, _: &str) {}
-    fn ask<'a>(&'a self, _: Vec<Question>) -> BoxFuture<'a, Result<Vec<String>, String>> {
-        Box::pin(async { Err("no person in a benchmark".to_string()) })
-    }
-}
-
-/// A tool that runs the base registry's tool, then appends the whole page outline when the
+/// A tool that runs the base runtime's tool, then appends the whole page outline when the
 /// tool acts on the page (a snapshot after every action).
 struct SnapshotAfter {
     spec: ToolSpec,
-    base: Arc<Registry>,
+    base: Arc<Runtime>,
 }
 
-impl ToolHandler for SnapshotAfter {
-    fn spec(&self) -> ToolSpec {
-        self.spec.clone()
+struct SnapshotCall {
+    name: String,
+    acts: bool,
+    base: Arc<Runtime>,
+    args: Value,
+}
+
+impl Tool for SnapshotAfter {
+    fn spec(&self) -> &ToolSpec {
+        &self.spec
     }
-    fn call<'a>(
-        &'a self,
-        session: &'a Session,
-        args: Value,
+    fn parse(&self, args: Value) -> Result<Box<dyn Invocation>, ToolError> {
+        Ok(Box::new(SnapshotCall {
+            name: self.spec.name.clone(),
+            acts: self.spec.class != ActionClass::Read,
+            base: self.base.clone(),
+            args,
+        }))
+    }
+}
+
+impl Invocation for SnapshotCall {
+    fn effects<'a>(&'a self, _ctx: &'a ToolContext) -> BoxFuture<'a, Effects> {
+        Box::pin(async { Effects::default() })
+    }
+    fn run<'a>(
+        self: Box<Self>,
+        ctx: &'a ToolContext,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(async move {
-            let mut out = self.base.call(session, self.spec.name, args).await?;
-            if self.spec.class != ActionClass::Read {
-                let snap = self.base.call(session, "read_page", json!({})).await?;
+            let mut out = self.base.call(ctx, &self.name, self.args).await?;
+            if self.acts {
+                let snap = self.base.call(ctx, "read_page", json!({})).await?;
                 out.text.push_str("\n\n### Page snapshot\n");
                 out.text.push_str(&snap.text);
             }
@@ -67,12 +74,13 @@ impl ToolHandler for SnapshotAfter {
     }
 }
 
-fn snapshot_registry(base: Arc<Registry>) -> Registry {
+fn snapshot_registry(base: Registry) -> Registry {
+    let base_rt = Runtime::new(base.clone(), None);
     let mut r = Registry::new();
     for spec in base.specs() {
         r.add(Arc::new(SnapshotAfter {
             spec,
-            base: base.clone(),
+            base: base_rt.clone(),
         }));
     }
     r
@@ -100,7 +108,7 @@ struct Run {
 
 async fn run_agent(
     server: &ModelServer,
-    registry: Arc<Registry>,
+    registry: Registry,
     browser: Arc<Browser>,
     task: &str,
     dir: &std::path::Path,
@@ -114,16 +122,15 @@ async fn run_agent(
         allowed_domains: vec!["127.0.0.1".into()],
         ..PolicyConfig::default()
     };
-    let gate = Arc::new(Gate::new(registry, config, Arc::new(NoApprover), None));
+    let runtime = Runtime::new(registry, Some(Arc::new(Policy::new(config, None))));
     let session = Arc::new(Session::new(browser, std::env::temp_dir()));
+    let ctx = ToolContext::new(runtime, std::env::temp_dir()).with_session(session);
     let transcript = Arc::new(Transcript::open(dir).expect("transcript"));
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let before = server.requests().len();
     let mut agent = Agent::new(
         client,
-        gate,
-        session,
-        Arc::new(Quiet),
+        ctx,
         Some(transcript),
         "You are a benchmark.".into(),
         Limits {
@@ -148,13 +155,17 @@ async fn run_agent(
 
 /// Refs of the form's controls as a fresh read with filter=interactive numbers them.
 async fn form_refs(browser: Arc<Browser>, page: &str) -> Vec<(String, String)> {
-    let reg = Registry::browser();
-    let s = Session::new(browser, std::env::temp_dir());
-    reg.call(&s, "navigate", json!({"url": page}))
+    let s = Arc::new(Session::new(browser, std::env::temp_dir()));
+    let ctx = ToolContext::new(
+        Runtime::new(tabwright::tools::browser(), None),
+        std::env::temp_dir(),
+    )
+    .with_session(s);
+    ctx.call_tool("navigate", json!({"url": page}))
         .await
         .expect("navigate");
-    let o = reg
-        .call(&s, "read_page", json!({"filter": "interactive"}))
+    let o = ctx
+        .call_tool("read_page", json!({"filter": "interactive"}))
         .await
         .expect("read")
         .text;
@@ -242,7 +253,7 @@ async fn main() {
         window: (1280, 800),
         ..Default::default()
     }));
-    let base = Arc::new(Registry::browser());
+    let base = tabwright::agent::tools();
     let work = std::env::temp_dir().join(format!("tw-agent-bench-{}", std::process::id()));
 
     // 1a. Overhead with a local tool only.
@@ -317,7 +328,7 @@ async fn main() {
     form_script(&server, &page, &refs);
     let snap = run_agent(
         &server,
-        Arc::new(snapshot_registry(base.clone())),
+        snapshot_registry(base.clone()),
         browser.clone(),
         "Fill in the sign-up form.",
         &work.join("c"),

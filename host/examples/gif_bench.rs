@@ -18,7 +18,28 @@ use base64::Engine;
 use serde_json::{json, Value};
 use tabwright::browser::{Backend, Browser, LaunchOptions, Session};
 use tabwright::recording::{encode, ClipFrame, EncodeOptions, Overlays, Shot};
-use tabwright::tools::Registry;
+use tabwright::runtime::{Runtime, ToolContext, ToolError, ToolOutput};
+
+/// The browser tools with no policy, called on a session given per call.
+struct Registry(std::sync::Arc<Runtime>);
+
+impl Registry {
+    fn browser() -> Registry {
+        Registry(Runtime::new(tabwright::tools::browser(), None))
+    }
+
+    async fn call(
+        &self,
+        s: &std::sync::Arc<Session>,
+        tool: &str,
+        args: serde_json::Value,
+    ) -> Result<ToolOutput, ToolError> {
+        ToolContext::new(self.0.clone(), s.workspace.clone())
+            .with_session(s.clone())
+            .call_tool(tool, args)
+            .await
+    }
+}
 
 type Res<T> = Result<T, String>;
 
@@ -231,7 +252,7 @@ fn capture(dir: &Path, n: usize) -> Res<()> {
             window: (1280, 800),
             ..Default::default()
         }));
-        let session = Session::new(browser.clone(), std::env::temp_dir());
+        let session = std::sync::Arc::new(Session::new(browser.clone(), std::env::temp_dir()));
         let reg = Registry::browser();
         let r = script(&reg, &session, &server, dir, n).await;
         browser.shutdown().await;
@@ -241,16 +262,16 @@ fn capture(dir: &Path, n: usize) -> Res<()> {
 
 async fn call(
     reg: &Registry,
-    s: &Session,
+    s: &std::sync::Arc<Session>,
     tool: &str,
     args: Value,
-) -> Res<tabwright::tools::ToolOutput> {
+) -> Res<ToolOutput> {
     reg.call(s, tool, args.clone())
         .await
         .map_err(|e| format!("{tool} {args}: {e}"))
 }
 
-async fn center(reg: &Registry, s: &Session, sel: &str) -> Res<[f64; 2]> {
+async fn center(reg: &Registry, s: &std::sync::Arc<Session>, sel: &str) -> Res<[f64; 2]> {
     let code = format!("(() => {{ const r = document.querySelector({}).getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()", json!(sel));
     let out = call(reg, s, "javascript_tool", json!({"code": code})).await?;
     // The value may be pretty-printed over several lines; notes may follow it.
@@ -272,7 +293,7 @@ async fn center(reg: &Registry, s: &Session, sel: &str) -> Res<[f64; 2]> {
 
 async fn script(
     reg: &Registry,
-    s: &Session,
+    s: &std::sync::Arc<Session>,
     server: &tabwright::fixture_server::FixtureServer,
     dir: &Path,
     n: usize,
@@ -388,7 +409,7 @@ struct Shots {
 impl Shots {
     /// A screenshot as the next frame (skipped when identical to the last one, as the
     /// recorder would).
-    async fn take(&mut self, reg: &Registry, s: &Session) -> Res<()> {
+    async fn take(&mut self, reg: &Registry, s: &std::sync::Arc<Session>) -> Res<()> {
         let at = Instant::now();
         let out = call(reg, s, "computer", json!({"action": "screenshot"})).await?;
         let data = out.images.first().ok_or("no image")?.data.clone();

@@ -17,11 +17,17 @@ pub mod browser;
 pub mod cli;
 pub mod find;
 pub mod fixture_server;
+pub mod frontend;
+pub mod host;
 pub mod mcp;
 pub mod outline;
 pub mod policy;
 pub mod recording;
+pub mod runtime;
 pub mod shortcuts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tools;
+
+/// A boxed future, so async trait methods can be stored as trait objects.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tabwright::browser::{Backend, Browser, LaunchOptions, Session};
 use tabwright::fixture_server::FixtureServer;
-use tabwright::tools::{Registry, ToolError, ToolOutput};
+use tabwright::runtime::{Registry, Runtime, ToolContext, ToolError, ToolOutput};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -42,7 +42,7 @@ struct Shared {
     /// The extension backend's browser process (kept alive for the whole test binary).
     _extension_browser: Option<tabwright::browser::launch::Launched>,
     server: FixtureServer,
-    registry: Arc<Registry>,
+    registry: Registry,
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -85,7 +85,7 @@ fn shared() -> &'static Shared {
                 browser: Browser::new(backend),
                 _extension_browser: extension_browser,
                 server,
-                registry: Arc::new(Registry::browser()),
+                registry: tabwright::tools::browser(),
             }
         })
     })
@@ -170,9 +170,9 @@ pub async fn start_extension_browser_env(
 /// One test's view: its own session over the shared browser.
 pub struct Ctx {
     /// The session.
-    pub session: Session,
-    /// The registry.
-    pub registry: Arc<Registry>,
+    pub session: Arc<Session>,
+    /// The browser tools over that session, with no policy (every call allowed).
+    pub tools: ToolContext,
     /// The workspace folder of this session.
     pub workspace: PathBuf,
 }
@@ -190,9 +190,12 @@ where
         std::thread::current().id()
     ));
     let _ = std::fs::create_dir_all(&workspace);
+    let session = Arc::new(Session::new(sh.browser.clone(), workspace.clone()));
+    let tools = ToolContext::new(Runtime::new(sh.registry.clone(), None), workspace.clone())
+        .with_session(session.clone());
     let ctx = Ctx {
-        session: Session::new(sh.browser.clone(), workspace.clone()),
-        registry: sh.registry.clone(),
+        session,
+        tools,
         workspace,
     };
     runtime().block_on(async move {
@@ -220,7 +223,23 @@ pub fn browser() -> Arc<Browser> {
 impl Ctx {
     /// Calls a tool.
     pub async fn call(&self, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
-        self.registry.call(&self.session, tool, args).await
+        self.tools.call_tool(tool, args).await
+    }
+
+    /// A second session over the same browser and workspace, as a second MCP client would
+    /// have.
+    pub fn second(&self) -> Ctx {
+        let session = Arc::new(Session::new(browser(), self.workspace.clone()));
+        Ctx {
+            tools: self.tools.clone().with_session(session.clone()),
+            session,
+            workspace: self.workspace.clone(),
+        }
+    }
+
+    /// A context over the same session and workspace with `runtime`'s tools and policy.
+    pub fn with_runtime(&self, runtime: Arc<Runtime>) -> ToolContext {
+        ToolContext::new(runtime, self.workspace.clone()).with_session(self.session.clone())
     }
 
     /// Calls a tool that must succeed; returns its text.
@@ -453,4 +472,29 @@ pub fn parse_lines(outline: &str) -> Vec<(usize, String, String, Option<String>)
         .filter(|e| !e.inline)
         .map(|e| (e.level, e.role, e.name, e.r#ref))
         .collect()
+}
+
+/// The browser tools with no policy, called on a session given per call (tests that manage
+/// their own sessions and backends).
+#[derive(Clone)]
+pub struct Tools(Arc<Runtime>);
+
+impl Tools {
+    /// The browser tools of TOOLS.md.
+    pub fn browser() -> Tools {
+        Tools(Runtime::new(tabwright::tools::browser(), None))
+    }
+
+    /// Calls `tool` on `session` through the runtime.
+    pub async fn call(
+        &self,
+        session: &Arc<Session>,
+        tool: &str,
+        args: Value,
+    ) -> Result<ToolOutput, ToolError> {
+        ToolContext::new(self.0.clone(), session.workspace.clone())
+            .with_session(session.clone())
+            .call_tool(tool, args)
+            .await
+    }
 }

@@ -1,36 +1,17 @@
-//! `AskUserQuestion`: 1-4 multiple-choice questions to the person, answered through the
-//! loop's front end (the terminal for `tabwright run`).
+//! `AskUserQuestion`: 1-4 multiple-choice questions to the person, asked through the
+//! context's [`Person`](crate::frontend::Person) (the terminal for `tabwright run`, the side
+//! panel's buttons).
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::tools::{ActionClass, ToolSpec};
+use crate::frontend::{Answer, Ask, Question};
+use crate::runtime::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec, Typed};
+use crate::tool;
 
-/// One option.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Choice {
-    /// Short label.
-    pub label: String,
-    /// What it means.
-    #[serde(default)]
-    pub description: String,
-}
-
-/// One question.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Question {
-    /// The question.
-    pub question: String,
-    /// A short header (chip) for the question.
-    #[serde(default)]
-    pub header: String,
-    /// 2-4 options.
-    pub options: Vec<Choice>,
-    /// Whether several options may be chosen.
-    #[serde(default, rename = "multiSelect")]
-    pub multi_select: bool,
+/// Adds the tool to `r`.
+pub fn register(r: &mut Registry) {
+    r.add(std::sync::Arc::new(Typed::<AskUserQuestion>::new()));
 }
 
 #[derive(Deserialize)]
@@ -39,12 +20,13 @@ struct Args {
     questions: Vec<Question>,
 }
 
-/// The tool's description.
-pub fn spec() -> ToolSpec {
-    ToolSpec {
-        name: "AskUserQuestion",
-        description: "Ask the person 1-4 multiple-choice questions (2-4 options each) when a decision is theirs to make. Blocks until they answer; the person may also answer in their own words.",
-        schema: json!({
+tool!(
+    AskUserQuestion,
+    Args,
+    ToolSpec::new(
+        "AskUserQuestion",
+        "Ask the person 1-4 multiple-choice questions (2-4 options each) when a decision is theirs to make. Blocks until they answer; the person may also answer in their own words.",
+        json!({
             "type": "object",
             "properties": {"questions": {"type": "array", "minItems": 1, "maxItems": 4, "items": {
                 "type": "object",
@@ -65,14 +47,15 @@ pub fn spec() -> ToolSpec {
             "required": ["questions"],
             "additionalProperties": false
         }),
-        class: ActionClass::Read,
-    }
-}
+        ActionClass::Read,
+    )
+    .trusted()
+    .serial(),
+    ask
+);
 
-/// Checks and parses the arguments; errors name the field.
-pub fn parse(args: &Value) -> Result<Vec<Question>, String> {
-    let a: Args = serde_json::from_value(args.clone())
-        .map_err(|e| format!("invalid parameters for AskUserQuestion: {e}"))?;
+/// Checks the questions; errors name the field.
+fn check(a: &Args) -> Result<(), String> {
     if !(1..=4).contains(&a.questions.len()) {
         return Err(format!(
             "invalid parameters for AskUserQuestion: `questions` must hold 1 to 4 questions, got {}",
@@ -87,29 +70,44 @@ pub fn parse(args: &Value) -> Result<Vec<Question>, String> {
             ));
         }
     }
-    Ok(a.questions)
+    Ok(())
 }
 
-/// Reads one terminal answer to `q`: option numbers (`2`, `1,3`) or free text.
-pub fn parse_answer(q: &Question, line: &str) -> String {
-    let line = line.trim();
-    let picks: Option<Vec<usize>> = line
-        .split([',', ' '])
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .ok()
-                .filter(|n| (1..=q.options.len()).contains(n))
+async fn ask(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
+    check(&a).map_err(ToolError)?;
+    let answer = ctx
+        .person()
+        .ask(Ask::Questions {
+            questions: a.questions.clone(),
         })
-        .collect();
-    match picks {
-        Some(p) if !p.is_empty() && (q.multi_select || p.len() == 1) => p
-            .iter()
-            .map(|n| q.options[n - 1].label.clone())
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => line.to_string(),
-    }
+        .await
+        .map_err(|e| ToolError(e.0))?;
+    let answers = match answer {
+        Answer::Answers { answers } => answers,
+        Answer::Reject { reason } => {
+            return Err(ToolError(format!(
+                "The person did not answer{}.",
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": \"{reason}\"")
+                }
+            )))
+        }
+        _ => {
+            return Err(ToolError::new(
+                "the front end gave no answers to the questions",
+            ))
+        }
+    };
+    let text = a
+        .questions
+        .iter()
+        .zip(answers.iter())
+        .map(|(q, a)| format!("\"{}\" = \"{}\"", q.question, a))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok(ToolOutput::text(format!("The person answered:\n{text}")))
 }
 
 #[cfg(test)]
@@ -117,18 +115,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_and_answer() {
-        let qs = parse(&json!({"questions": [{"question": "Which size?", "options": [{"label": "S"}, {"label": "M"}, {"label": "L"}]}]}))
-            .expect("valid");
-        assert_eq!(parse_answer(&qs[0], "2"), "M");
-        assert_eq!(
-            parse_answer(&qs[0], "1,3"),
-            "1,3",
-            "one pick only unless multiSelect"
-        );
-        assert_eq!(parse_answer(&qs[0], "whatever fits"), "whatever fits");
-        let e = parse(&json!({"questions": [{"question": "?", "options": [{"label": "only"}]}]}))
-            .expect_err("one option");
+    fn option_counts_are_checked() {
+        let a: Args = serde_json::from_value(
+            json!({"questions": [{"question": "?", "options": [{"label": "only"}]}]}),
+        )
+        .expect("parses");
+        let e = check(&a).expect_err("one option");
         assert!(e.contains("questions[0].options"), "{e}");
+        let a: Args = serde_json::from_value(json!({"questions": [{"question": "Which size?", "options": [{"label": "S"}, {"label": "M"}]}]}))
+            .expect("parses");
+        assert!(check(&a).is_ok());
     }
 }

@@ -13,20 +13,33 @@
 //!   `TaskStop`; [`todo`] and [`ask`]: the `TodoWrite` and `AskUserQuestion` tools;
 //! - [`prompt`]: the system prompt from the section files in `prompts/`, the environment block
 //!   and system reminders; [`transcript`]: session folders, the JSONL transcript, `--resume`;
-//! - [`run_cmd`]: `tabwright run` on a terminal.
 //!
-//! Boundaries: the loop depends on the `ModelClient` trait only, reaches tools only through
-//! the policy [`Gate`](crate::policy::Gate) (which runs the one registry), and knows no
-//! browser internals: it never touches `browser`, `outline`, `find` or the tool handlers
-//! beyond holding a [`Session`](crate::browser::Session) for the gate to use.
+//! Boundaries: the loop depends on the `ModelClient` trait only and reaches tools only through
+//! the tool runtime's one door ([`ToolContext::call_tool`](crate::runtime::ToolContext::call_tool)),
+//! so its own tools (`TodoWrite`, `AskUserQuestion`, `Task`…) are registry entries behind the
+//! same policy and audit as the browser's. It knows no browser internals.
+//!
+//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`] (the registry of an agent
+//! run) and [`crate::browser`] (a sub-agent's own session).
 
 pub mod ask;
 pub mod config;
 pub mod prompt;
 pub mod protocol;
 pub mod providers;
-pub mod run_cmd;
 pub mod runner;
 pub mod subagents;
 pub mod todo;
 pub mod transcript;
+
+use crate::runtime::Registry;
+
+/// The tools of an agent run: the browser tools, `update_plan`, and the agent's own
+/// (`TodoWrite`, `AskUserQuestion`, `Task`, `TaskOutput`, `TaskStop`), all in one registry.
+pub fn tools() -> Registry {
+    let mut r = crate::tools::browser_with_plan();
+    todo::register(&mut r);
+    ask::register(&mut r);
+    subagents::register(&mut r);
+    r
+}

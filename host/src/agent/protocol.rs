@@ -390,11 +390,10 @@ pub enum ModelEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::Registry;
 
     #[test]
     fn registry_tools_become_definitions() {
-        let defs: Vec<ToolDefinition> = Registry::browser()
+        let defs: Vec<ToolDefinition> = crate::agent::tools()
             .specs()
             .iter()
             .map(ToolDefinition::from)

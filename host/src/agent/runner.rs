@@ -15,19 +15,16 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::ask::{self, Question};
 use super::prompt;
 use super::protocol::{
     ContentBlock, ImageData, Message, ModelEvent, ModelRequest, Role, StopReason, ToolDefinition,
     ToolResultContent, UsageTotals,
 };
 use super::providers::ModelClient;
-use super::subagents::{self, Subagents};
-use super::todo::{self, TodoList};
+use super::todo::{TodoList, TodoState};
 use super::transcript::Transcript;
-use crate::browser::Session;
-use crate::policy::Gate;
-use crate::tools::{ActionClass, BoxFuture, ToolOutput, ToolSpec};
+use crate::frontend::Event;
+use crate::runtime::{ToolContext, ToolOutput, ToolSpec};
 
 /// Limits on one run.
 #[derive(Debug, Clone)]
@@ -94,37 +91,18 @@ impl Outcome {
     }
 }
 
-/// Where the loop shows progress and asks questions.
-pub trait Frontend: Send + Sync {
-    /// A piece of the model's text as it streams.
-    fn text_delta(&self, text: &str);
-    /// The model's streamed text so far was retried: forget it.
-    fn discard_partial(&self);
-    /// A tool call starts.
-    fn tool_started(&self, name: &str, args: &Value);
-    /// A tool call ended: its text (cut) or its error.
-    fn tool_finished(&self, name: &str, result: Result<&str, &str>);
-    /// A notice (retries, the todo list, limits).
-    fn notice(&self, text: &str);
-    /// Asks the person; one answer per question.
-    fn ask<'a>(&'a self, questions: Vec<Question>) -> BoxFuture<'a, Result<Vec<String>, String>>;
-}
-
-/// One agent: a model, a gate over the tools, a browser session and a history.
+/// One agent: a model, a tool context (the runtime's tools behind its policy, the browser
+/// session, the person, the front end's events) and a history.
 pub struct Agent {
     client: Arc<dyn ModelClient>,
-    gate: Arc<Gate>,
-    session: Arc<Session>,
-    frontend: Arc<dyn Frontend>,
+    ctx: ToolContext,
     transcript: Option<Arc<Transcript>>,
     system: String,
     history: Vec<Message>,
-    todo: TodoList,
     usage: UsageTotals,
     limits: Limits,
     max_tokens: u32,
     cancel: watch::Receiver<bool>,
-    subagents: Option<Arc<Subagents>>,
     timings: Vec<StepTiming>,
 }
 
@@ -150,9 +128,7 @@ impl Agent {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Arc<dyn ModelClient>,
-        gate: Arc<Gate>,
-        session: Arc<Session>,
-        frontend: Arc<dyn Frontend>,
+        ctx: ToolContext,
         transcript: Option<Arc<Transcript>>,
         system: String,
         limits: Limits,
@@ -161,26 +137,29 @@ impl Agent {
     ) -> Agent {
         Agent {
             client,
-            gate,
-            session,
-            frontend,
+            ctx,
             transcript,
             system,
             history: Vec::new(),
-            todo: TodoList::default(),
             usage: UsageTotals::default(),
             limits,
             max_tokens,
             cancel,
-            subagents: None,
             timings: Vec::new(),
         }
     }
 
-    /// Lets this agent start sub-agents (Task, TaskOutput, TaskStop).
-    pub fn with_subagents(mut self, subagents: Arc<Subagents>) -> Agent {
-        self.subagents = Some(subagents);
-        self
+    /// The tool context the agent's calls run over.
+    pub fn context(&self) -> &ToolContext {
+        &self.ctx
+    }
+
+    fn todo(&self) -> TodoList {
+        self.ctx.state().get_or_default::<TodoState>().list()
+    }
+
+    fn emit(&self, event: Event) {
+        self.ctx.events().emit(event);
     }
 
     /// Starts from an earlier history (`--resume`). A last assistant turn whose tool calls
@@ -218,13 +197,7 @@ impl Agent {
 
     /// The tools the model sees.
     pub fn tool_specs(&self) -> Vec<ToolSpec> {
-        let mut s = self.gate.specs();
-        s.push(todo::spec());
-        s.push(ask::spec());
-        if self.subagents.is_some() {
-            s.extend(subagents::specs());
-        }
-        s
+        self.ctx.runtime().specs()
     }
 
     fn log(&self, kind: &str, fields: Value) {
@@ -257,16 +230,16 @@ impl Agent {
         let started = Instant::now();
         self.log("task", json!({"task": task}));
         let mut first = vec![ContentBlock::text(task)];
-        if let Some(r) = prompt::todo_reminder(&self.todo) {
+        if let Some(r) = prompt::todo_reminder(&self.todo()) {
             first.push(ContentBlock::text(r));
         }
         self.push(Message::user(first));
         let tools: Vec<ToolDefinition> =
             self.tool_specs().iter().map(ToolDefinition::from).collect();
-        let classes: HashMap<String, ActionClass> = self
+        let parallel: HashMap<String, bool> = self
             .tool_specs()
             .iter()
-            .map(|s| (s.name.to_string(), s.class))
+            .map(|s| (s.name.clone(), s.parallel))
             .collect();
         let mut turns = 0u32;
         loop {
@@ -295,11 +268,11 @@ impl Agent {
                 ..ModelRequest::default()
             };
             let remaining = self.limits.max_duration.saturating_sub(started.elapsed());
-            let frontend = self.frontend.clone();
+            let events = self.ctx.events().clone();
             let transcript = self.transcript.clone();
             let stream = self.client.stream(request);
             let collect = stream.collect_with(|ev| match ev {
-                ModelEvent::TextDelta(t) => frontend.text_delta(t),
+                ModelEvent::TextDelta(t) => events.emit(Event::TextDelta { text: t.clone() }),
                 ModelEvent::Retrying {
                     attempt,
                     delay,
@@ -307,12 +280,14 @@ impl Agent {
                     discard_partial,
                 } => {
                     if *discard_partial {
-                        frontend.discard_partial();
+                        events.emit(Event::DiscardPartial);
                     }
-                    frontend.notice(&format!(
-                        "model: {reason}; retrying in {:.1} s (attempt {attempt})",
-                        delay.as_secs_f64()
-                    ));
+                    events.emit(Event::Notice {
+                        text: format!(
+                            "model: {reason}; retrying in {:.1} s (attempt {attempt})",
+                            delay.as_secs_f64()
+                        ),
+                    });
                     if let Some(t) = &transcript {
                         t.event(
                             "retry",
@@ -353,19 +328,21 @@ impl Agent {
             if uses.is_empty() {
                 self.step_done(turns, step_start, model_time, Duration::ZERO);
                 if turn.stop_reason == StopReason::MaxTokens {
-                    self.frontend
-                        .notice("the model's answer was cut at its output limit (--max-tokens)");
+                    self.emit(Event::Notice {
+                        text: "the model's answer was cut at its output limit (--max-tokens)"
+                            .into(),
+                    });
                 }
                 return self.end(Outcome::Done(message.text()));
             }
             let tools_start = Instant::now();
-            let results = self.dispatch(uses, &classes).await;
+            let results = self.dispatch(uses, &parallel).await;
             let tools_time = tools_start.elapsed();
             if self.cancelled() && results.is_none() {
                 return self.end(Outcome::Cancelled);
             }
             let mut blocks = results.unwrap_or_default();
-            if let Some(r) = prompt::todo_reminder(&self.todo) {
+            if let Some(r) = prompt::todo_reminder(&self.todo()) {
                 blocks.push(ContentBlock::text(r));
             }
             self.push(Message::user(blocks));
@@ -388,6 +365,14 @@ impl Agent {
 
     fn end(&self, o: Outcome) -> Outcome {
         let u = self.usage;
+        self.emit(Event::Usage {
+            input_tokens: u.usage.total_input(),
+            output_tokens: u.usage.output_tokens,
+            turns: u.turns,
+        });
+        self.emit(Event::Ended {
+            outcome: o.describe(),
+        });
         self.log(
             "end",
             json!({"outcome": o.describe(), "turns": u.turns, "usage": u.usage}),
@@ -400,7 +385,7 @@ impl Agent {
     async fn dispatch(
         &mut self,
         uses: Vec<(String, String, Value)>,
-        classes: &HashMap<String, ActionClass>,
+        parallel: &HashMap<String, bool>,
     ) -> Option<Vec<ContentBlock>> {
         let mut done: Vec<Done> = Vec::new();
         let mut i = 0;
@@ -414,10 +399,7 @@ impl Agent {
                 }
                 break;
             }
-            let parallel = |n: &str| {
-                classes.get(n) == Some(&ActionClass::Read)
-                    && !matches!(n, "update_plan" | "AskUserQuestion" | "TodoWrite")
-            };
+            let parallel = |n: &str| parallel.get(n) == Some(&true);
             let mut j = i + 1;
             if parallel(&uses[i].1) {
                 while j < uses.len() && parallel(&uses[j].1) {
@@ -428,26 +410,21 @@ impl Agent {
                 let batch: Vec<_> = uses[i..j]
                     .iter()
                     .map(|(id, name, args)| {
-                        self.frontend.tool_started(name, args);
-                        let gate = self.gate.clone();
-                        let session = self.session.clone();
+                        let ctx = self.ctx.clone();
                         let (id, name, args) = (id.clone(), name.clone(), args.clone());
                         async move {
-                            let r = gate.call(&session, &name, args).await.map_err(|e| e.0);
+                            let r = ctx.call_tool(&name, args).await.map_err(|e| e.0);
                             (id, name, r)
                         }
                     })
                     .collect();
                 for (id, name, r) in futures_util::future::join_all(batch).await {
-                    self.finished(&name, &r);
                     self.log_tool(&id, &name, &r);
                     done.push(Done { id, result: r });
                 }
             } else {
                 let (id, name, args) = uses[i].clone();
-                self.frontend.tool_started(&name, &args);
-                let r = self.call_one(&name, args.clone()).await;
-                self.finished(&name, &r);
+                let r = self.call_one(&name, args).await;
                 self.log_tool(&id, &name, &r);
                 done.push(Done { id, result: r });
             }
@@ -457,51 +434,10 @@ impl Agent {
     }
 
     async fn call_one(&mut self, name: &str, args: Value) -> Result<ToolOutput, String> {
-        match name {
-            "TodoWrite" => {
-                let r = self.todo.write(&args).map(ToolOutput::text);
-                if r.is_ok() {
-                    self.frontend
-                        .notice(&format!("todo:\n{}", self.todo.render()));
-                }
-                r
-            }
-            "AskUserQuestion" => {
-                let qs = ask::parse(&args)?;
-                let answers = self.frontend.ask(qs.clone()).await?;
-                let text = qs
-                    .iter()
-                    .zip(answers.iter())
-                    .map(|(q, a)| format!("\"{}\" = \"{}\"", q.question, a))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                Ok(ToolOutput::text(format!("The person answered:\n{text}")))
-            }
-            "Task" | "TaskOutput" | "TaskStop" if self.subagents.is_some() => {
-                let subs = self.subagents.clone();
-                let mut cancel = self.cancel.clone();
-                match subs {
-                    Some(s) => tokio::select! {
-                        r = s.call(name, &args) => r.map(ToolOutput::text),
-                        _ = cancel.wait_for(|c| *c) => Err("cancelled by the person".into()),
-                    },
-                    None => Err("sub-agents are not available here".into()),
-                }
-            }
-            _ => {
-                let mut cancel = self.cancel.clone();
-                tokio::select! {
-                    r = self.gate.call(&self.session, name, args) => r.map_err(|e| e.0),
-                    _ = cancel.wait_for(|c| *c) => Err("cancelled by the person while it ran; the page may be part-way through the action".into()),
-                }
-            }
-        }
-    }
-
-    fn finished(&self, name: &str, r: &Result<ToolOutput, String>) {
-        match r {
-            Ok(o) => self.frontend.tool_finished(name, Ok(&o.text)),
-            Err(e) => self.frontend.tool_finished(name, Err(e)),
+        let mut cancel = self.cancel.clone();
+        tokio::select! {
+            r = self.ctx.call_tool(name, args) => r.map_err(|e| e.0),
+            _ = cancel.wait_for(|c| *c) => Err("cancelled by the person while it ran; the page may be part-way through the action".into()),
         }
     }
 

@@ -12,16 +12,30 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::watch;
 
 use super::config::{self, Flags};
 use super::providers::{self, ModelClient};
-use super::runner::{Agent, Frontend, Limits, Outcome};
+use super::runner::{Agent, Limits, Outcome};
 use super::transcript::Transcript;
 use crate::browser::{Browser, Session};
-use crate::policy::Gate;
-use crate::tools::{ActionClass, BoxFuture, ToolSpec};
+use crate::frontend::{Event, EventSink, Person, Prefixed};
+use crate::runtime::{
+    ActionClass, Registry, Runtime, ToolContext, ToolError, ToolOutput, ToolSpec, Typed,
+};
+use crate::tool;
+
+/// The names of the sub-agent tools (a sub-agent never gets them).
+pub const NAMES: [&str; 3] = ["Task", "TaskOutput", "TaskStop"];
+
+/// Adds `Task`, `TaskOutput` and `TaskStop` to `r`. They work in a context whose state holds
+/// the [`Subagents`] of the run.
+pub fn register(r: &mut Registry) {
+    r.add(Arc::new(Typed::<TaskTool>::new()));
+    r.add(Arc::new(Typed::<TaskOutputTool>::new()));
+    r.add(Arc::new(Typed::<TaskStopTool>::new()));
+}
 
 /// Builds a model client for `provider:model`.
 pub type ConnectFn = dyn Fn(&str) -> Result<Arc<dyn ModelClient>, String> + Send + Sync;
@@ -31,14 +45,16 @@ pub type ConnectFn = dyn Fn(&str) -> Result<Arc<dyn ModelClient>, String> + Send
 pub struct SubagentEnv {
     /// The parent's model (used unless the call names another).
     pub client: Arc<dyn ModelClient>,
-    /// The shared policy gate.
-    pub gate: Arc<Gate>,
+    /// The parent's runtime (its policy is shared; its tools, less these three, are offered).
+    pub runtime: Arc<Runtime>,
     /// The browser (each sub-agent gets its own session over it).
     pub browser: Arc<Browser>,
     /// The workspace folder.
     pub workspace: PathBuf,
-    /// The parent's front end (sub-agent activity is shown prefixed).
-    pub frontend: Arc<dyn Frontend>,
+    /// The parent's event sink (sub-agent activity is shown prefixed).
+    pub events: Arc<dyn EventSink>,
+    /// Who answers the sub-agents' questions (the parent's person).
+    pub person: Arc<dyn Person>,
     /// The parent's session folder (sub-agent transcripts go under `tasks/`).
     pub session_dir: Option<PathBuf>,
     /// The system prompt.
@@ -115,85 +131,96 @@ struct StopArgs {
     task_id: String,
 }
 
-/// The three tools' descriptions.
-pub fn specs() -> Vec<ToolSpec> {
-    vec![
-        ToolSpec {
-            name: "Task",
-            description: "Start a sub-agent for a self-contained part of the task. It has its own context and its own browser tabs, \
-                          follows the same approved plan, and returns only its final answer. Give it a complete prompt: it sees nothing of this conversation. \
-                          tools: the tool names it may use (default: all browser tools). model: another provider:model. run_in_background: return at once with a task_id \
-                          (collect with TaskOutput).",
-            schema: json!({
-                "type": "object",
-                "properties": {
-                    "description": {"type": "string", "description": "3-5 words: what it does."},
-                    "prompt": {"type": "string", "description": "The complete task for the sub-agent."},
-                    "tools": {"type": "array", "items": {"type": "string"}},
-                    "model": {"type": "string", "description": "provider:model, e.g. anthropic:claude-haiku-4-5."},
-                    "run_in_background": {"type": "boolean"},
-                    "max_turns": {"type": "integer", "minimum": 1, "maximum": 100},
-                },
-                "required": ["description", "prompt"],
-                "additionalProperties": false,
-            }),
-            class: ActionClass::Act,
-        },
-        ToolSpec {
-            name: "TaskOutput",
-            description: "Get a background sub-agent's result. block (default true) waits up to timeout_secs (default 300).",
-            schema: json!({
-                "type": "object",
-                "properties": {
-                    "task_id": {"type": "string"},
-                    "block": {"type": "boolean"},
-                    "timeout_secs": {"type": "number", "minimum": 0, "maximum": 1800},
-                },
-                "required": ["task_id"],
-                "additionalProperties": false,
-            }),
-            class: ActionClass::Read,
-        },
-        ToolSpec {
-            name: "TaskStop",
-            description: "Stop a background sub-agent.",
-            schema: json!({
-                "type": "object",
-                "properties": {"task_id": {"type": "string"}},
-                "required": ["task_id"],
-                "additionalProperties": false,
-            }),
-            class: ActionClass::Act,
-        },
-    ]
+tool!(
+    TaskTool,
+    TaskArgs,
+    ToolSpec::new(
+        "Task",
+        "Start a sub-agent for a self-contained part of the task. It has its own context and its own browser tabs, \
+         follows the same approved plan, and returns only its final answer. Give it a complete prompt: it sees nothing of this conversation. \
+         tools: the tool names it may use (default: all browser tools). model: another provider:model. run_in_background: return at once with a task_id \
+         (collect with TaskOutput).",
+        json!({
+            "type": "object",
+            "properties": {
+                "description": {"type": "string", "description": "3-5 words: what it does."},
+                "prompt": {"type": "string", "description": "The complete task for the sub-agent."},
+                "tools": {"type": "array", "items": {"type": "string"}},
+                "model": {"type": "string", "description": "provider:model, e.g. anthropic:claude-haiku-4-5."},
+                "run_in_background": {"type": "boolean"},
+                "max_turns": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+            "required": ["description", "prompt"],
+            "additionalProperties": false,
+        }),
+        ActionClass::Read,
+    )
+    .trusted()
+    .serial(),
+    task
+);
+
+tool!(
+    TaskOutputTool,
+    OutputArgs,
+    ToolSpec::new(
+        "TaskOutput",
+        "Get a background sub-agent's result. block (default true) waits up to timeout_secs (default 300).",
+        json!({
+            "type": "object",
+            "properties": {
+                "task_id": {"type": "string"},
+                "block": {"type": "boolean"},
+                "timeout_secs": {"type": "number", "minimum": 0, "maximum": 1800},
+            },
+            "required": ["task_id"],
+            "additionalProperties": false,
+        }),
+        ActionClass::Read,
+    )
+    .trusted()
+    .serial(),
+    task_output
+);
+
+tool!(
+    TaskStopTool,
+    StopArgs,
+    ToolSpec::new(
+        "TaskStop",
+        "Stop a background sub-agent.",
+        json!({
+            "type": "object",
+            "properties": {"task_id": {"type": "string"}},
+            "required": ["task_id"],
+            "additionalProperties": false,
+        }),
+        ActionClass::Read,
+    )
+    .trusted()
+    .serial(),
+    task_stop
+);
+
+fn subagents(ctx: &ToolContext) -> Result<Arc<Subagents>, ToolError> {
+    ctx.state()
+        .get::<Subagents>()
+        .ok_or_else(|| ToolError::new("sub-agents are not available here"))
 }
 
-/// Shows a sub-agent's activity through the parent's front end, prefixed with its id.
-struct Prefixed {
-    id: String,
-    inner: Arc<dyn Frontend>,
+async fn task(ctx: &ToolContext, a: TaskArgs) -> Result<ToolOutput, ToolError> {
+    let s = subagents(ctx)?;
+    s.start(a).await.map(ToolOutput::text).map_err(ToolError)
 }
 
-impl Frontend for Prefixed {
-    fn text_delta(&self, _text: &str) {}
-    fn discard_partial(&self) {}
-    fn tool_started(&self, name: &str, args: &Value) {
-        self.inner
-            .tool_started(&format!("[{}] {name}", self.id), args);
-    }
-    fn tool_finished(&self, name: &str, result: Result<&str, &str>) {
-        self.inner
-            .tool_finished(&format!("[{}] {name}", self.id), result);
-    }
-    fn notice(&self, text: &str) {
-        self.inner.notice(&format!("[{}] {text}", self.id));
-    }
-    fn ask<'a>(
-        &'a self,
-        questions: Vec<super::ask::Question>,
-    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
-        self.inner.ask(questions)
-    }
+async fn task_output(ctx: &ToolContext, a: OutputArgs) -> Result<ToolOutput, ToolError> {
+    let s = subagents(ctx)?;
+    s.output(a).await.map(ToolOutput::text).map_err(ToolError)
+}
+
+async fn task_stop(ctx: &ToolContext, a: StopArgs) -> Result<ToolOutput, ToolError> {
+    let s = subagents(ctx)?;
+    s.stop(a).map(ToolOutput::text).map_err(ToolError)
 }
 
 fn report(id: &str, o: &Outcome) -> String {
@@ -220,27 +247,13 @@ impl Subagents {
         }
     }
 
-    /// Runs one of the three tools.
-    pub fn call<'a>(
-        &'a self,
-        name: &'a str,
-        args: &'a Value,
-    ) -> BoxFuture<'a, Result<String, String>> {
-        // Boxed (and so `Send` by declaration): a sub-agent's loop calls back into here, and
-        // the compiler cannot prove a recursive future `Send` otherwise.
-        Box::pin(async move {
-            match name {
-                "Task" => self.start(args).await,
-                "TaskOutput" => self.output(args).await,
-                "TaskStop" => self.stop(args),
-                other => Err(format!("unknown sub-agent tool {other}")),
-            }
-        })
+    fn start(&self, a: TaskArgs) -> crate::BoxFuture<'_, Result<String, String>> {
+        // Boxed (and so `Send` by declaration): a sub-agent's loop calls back into the
+        // runtime, and the compiler cannot prove a recursive future `Send` otherwise.
+        Box::pin(self.start_inner(a))
     }
 
-    async fn start(&self, args: &Value) -> Result<String, String> {
-        let a: TaskArgs = serde_json::from_value(args.clone())
-            .map_err(|e| format!("invalid parameters for Task: {e}"))?;
+    async fn start_inner(&self, a: TaskArgs) -> Result<String, String> {
         if a.prompt.trim().is_empty() {
             return Err("invalid parameters for Task: field `prompt` is empty".into());
         }
@@ -248,24 +261,28 @@ impl Subagents {
             Some(m) => (self.env.connect)(m).map_err(|e| format!("Task: model {m}: {e}"))?,
             None => self.env.client.clone(),
         };
-        let gate = match &a.tools {
+        let known: Vec<String> = self
+            .env
+            .runtime
+            .registry()
+            .names()
+            .iter()
+            .filter(|n| !NAMES.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        let runtime = match &a.tools {
             Some(names) => {
-                let known: Vec<String> = self
-                    .env
-                    .gate
-                    .specs()
-                    .iter()
-                    .map(|s| s.name.to_string())
-                    .collect();
                 if let Some(bad) = names.iter().find(|n| !known.contains(n)) {
                     return Err(format!(
                         "invalid parameters for Task: unknown tool \"{bad}\" in `tools`; the tools are: {}",
                         known.join(", ")
                     ));
                 }
-                Arc::new(self.env.gate.restricted(names))
+                let mut names = names.clone();
+                names.extend(["TodoWrite", "AskUserQuestion"].map(String::from));
+                self.env.runtime.restricted(&names)
             }
-            None => self.env.gate.clone(),
+            None => self.env.runtime.restricted(&known),
         };
         let id = format!(
             "task-{}",
@@ -286,23 +303,25 @@ impl Subagents {
         if let Some(t) = a.max_turns {
             limits.max_turns = t.clamp(1, 100);
         }
+        let ctx = ToolContext::new(runtime, self.env.workspace.clone())
+            .with_session(session)
+            .with_person(self.env.person.clone())
+            .with_events(Arc::new(Prefixed {
+                label: id.clone(),
+                inner: self.env.events.clone(),
+            }));
         let mut agent = Agent::new(
             client,
-            gate,
-            session,
-            Arc::new(Prefixed {
-                id: id.clone(),
-                inner: self.env.frontend.clone(),
-            }),
+            ctx,
             transcript,
             self.env.system.clone(),
             limits,
             self.env.max_tokens,
             stop_rx,
         );
-        self.env
-            .frontend
-            .notice(&format!("[{id}] sub-agent started: {}", a.description));
+        self.env.events.emit(Event::Notice {
+            text: format!("[{id}] sub-agent started: {}", a.description),
+        });
         if !a.run_in_background {
             let o = agent.run(&a.prompt).await;
             return Ok(report(&id, &o));
@@ -342,9 +361,7 @@ impl Subagents {
         }
     }
 
-    async fn output(&self, args: &Value) -> Result<String, String> {
-        let a: OutputArgs = serde_json::from_value(args.clone())
-            .map_err(|e| format!("invalid parameters for TaskOutput: {e}"))?;
+    async fn output(&self, a: OutputArgs) -> Result<String, String> {
         let (mut rx, description) = self.lookup(&a.task_id)?;
         let state = |rx: &watch::Receiver<Option<Outcome>>| match &*rx.borrow() {
             Some(o) => State::Finished(o.clone()),
@@ -363,9 +380,7 @@ impl Subagents {
         })
     }
 
-    fn stop(&self, args: &Value) -> Result<String, String> {
-        let a: StopArgs = serde_json::from_value(args.clone())
-            .map_err(|e| format!("invalid parameters for TaskStop: {e}"))?;
+    fn stop(&self, a: StopArgs) -> Result<String, String> {
         let tasks = self.tasks();
         let t = tasks
             .get(&a.task_id)

@@ -1,27 +1,37 @@
-//! The visible task list (`TodoWrite`): the model replaces the whole list each time; the loop
-//! shows it to the person and reminds the model of it.
+//! The visible task list (`TodoWrite`): the model replaces the whole list each time; the front
+//! end shows it to the person ([`Event::Todo`]) and the loop reminds the model of it. The list
+//! lives in the session's state ([`TodoState`]), so sub-agents keep lists of their own.
+
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::tools::{ActionClass, ToolSpec};
+use crate::frontend::{Event, TodoItem};
+use crate::runtime::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec, Typed};
+use crate::tool;
+
+/// Adds the tool to `r`.
+pub fn register(r: &mut Registry) {
+    r.add(std::sync::Arc::new(Typed::<TodoWrite>::new()));
+}
+
+/// The list of one session (a [`crate::runtime::State`] value).
+#[derive(Default)]
+pub struct TodoState(Mutex<TodoList>);
+
+impl TodoState {
+    /// A copy of the list.
+    pub fn list(&self) -> TodoList {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
 
 /// One item.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Todo {
-    /// What to do.
-    pub content: String,
-    /// `pending`, `in_progress` or `completed`.
-    pub status: String,
-    /// The present-tense form shown while it runs ("Filling the form").
-    #[serde(
-        default,
-        rename = "activeForm",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub active_form: Option<String>,
-}
+pub type Todo = TodoItem;
 
 /// The list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,12 +45,13 @@ struct Args {
     todos: Vec<Todo>,
 }
 
-/// The tool's description.
-pub fn spec() -> ToolSpec {
-    ToolSpec {
-        name: "TodoWrite",
-        description: "Replace your visible task list. Use it for tasks with 3 or more steps: one item in_progress at a time, mark items completed as soon as they are done.",
-        schema: json!({
+tool!(
+    TodoWrite,
+    Value,
+    ToolSpec::new(
+        "TodoWrite",
+        "Replace your visible task list. Use it for tasks with 3 or more steps: one item in_progress at a time, mark items completed as soon as they are done.",
+        json!({
             "type": "object",
             "properties": {"todos": {"type": "array", "items": {
                 "type": "object",
@@ -55,8 +66,25 @@ pub fn spec() -> ToolSpec {
             "required": ["todos"],
             "additionalProperties": false
         }),
-        class: ActionClass::Read,
-    }
+        ActionClass::Read,
+    )
+    .trusted()
+    .serial(),
+    todo_write
+);
+
+async fn todo_write(ctx: &ToolContext, args: Value) -> Result<ToolOutput, ToolError> {
+    let state = ctx.state().get_or_default::<TodoState>();
+    let (msg, items) = {
+        let mut list = match state.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let msg = list.write(&args).map_err(ToolError)?;
+        (msg, list.items().to_vec())
+    };
+    ctx.events().emit(Event::Todo { items });
+    Ok(ToolOutput::text(msg))
 }
 
 impl TodoList {

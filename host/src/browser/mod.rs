@@ -4,6 +4,8 @@
 //! browser's ws:// or http:// DevTools endpoint). Tools never see which one is in use. This
 //! module owns the connection, the table of page targets and the tab objects; when the browser
 //! dies, the next caller is told so and a `launch` backend is started again.
+//!
+//! May use: [`crate::bridge`] (the runtime files that say where the extension's relay is).
 
 pub mod cdp;
 pub mod extension;

@@ -4,6 +4,8 @@
 //!
 //! Routes: `/api/echo` (the request as JSON), `/api/slow?ms=N` (answers after N ms, at most
 //! 10 s), `/status/N` (an empty response with status N), `/download/NAME` (an attachment).
+//!
+//! May use: nothing else of the crate.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

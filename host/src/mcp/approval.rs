@@ -9,16 +9,16 @@ use rmcp::service::Peer;
 use rmcp::RoleServer;
 use serde_json::json;
 
-use crate::policy::{ApprovalAnswer, ApprovalRequest, Approver};
-use crate::tools::BoxFuture;
+use crate::frontend::{Answer, Ask, Person, Unanswered};
+use crate::BoxFuture;
 
 /// Asks the connected MCP client's person through elicitation.
 #[derive(Default)]
-pub struct ElicitApprover {
+pub struct ElicitPerson {
     peer: Mutex<Option<Peer<RoleServer>>>,
 }
 
-impl ElicitApprover {
+impl ElicitPerson {
     /// Remembers the connection's peer (set on every call; it is the same for a session).
     pub fn set_peer(&self, peer: Peer<RoleServer>) {
         let mut p = match self.peer.lock() {
@@ -36,18 +36,25 @@ impl ElicitApprover {
     }
 }
 
-impl Approver for ElicitApprover {
-    fn ask<'a>(&'a self, req: ApprovalRequest) -> BoxFuture<'a, Result<ApprovalAnswer, String>> {
+impl Person for ElicitPerson {
+    fn ask<'a>(&'a self, req: Ask) -> BoxFuture<'a, Result<Answer, Unanswered>> {
         Box::pin(async move {
+            if let Ask::Questions { .. } = req {
+                return Err(Unanswered(
+                    "questions to the person are not asked over MCP; ask them yourself".into(),
+                ));
+            }
             let Some(peer) = self.peer() else {
-                return Err("no MCP client connection to ask the person on".into());
+                return Err(Unanswered(
+                    "no MCP client connection to ask the person on".into(),
+                ));
             };
             if peer.supported_elicitation_modes().is_empty() {
-                return Err(format!(
+                return Err(Unanswered(format!(
                     "this needs the person's approval ({}), but the MCP client does not support elicitation. \
                      Ask the person yourself, then start tabwright mcp with --policy auto (and --allow-domain) or approve in a client that supports elicitation.",
                     req.prompt().lines().next().unwrap_or("")
-                ));
+                )));
             }
             let schema = serde_json::from_value(json!({
                 "type": "object",
@@ -57,7 +64,7 @@ impl Approver for ElicitApprover {
                 },
                 "required": ["approve"]
             }))
-            .map_err(|e| format!("cannot build the approval form: {e}"))?;
+            .map_err(|e| Unanswered(format!("cannot build the approval form: {e}")))?;
             let res = peer
                 .create_elicitation(ElicitRequestParams::FormElicitationParams {
                     meta: None,
@@ -65,7 +72,7 @@ impl Approver for ElicitApprover {
                     requested_schema: schema,
                 })
                 .await
-                .map_err(|e| format!("the MCP client could not ask the person: {e}"))?;
+                .map_err(|e| Unanswered(format!("the MCP client could not ask the person: {e}")))?;
             let reason = res
                 .content
                 .as_ref()
@@ -82,11 +89,11 @@ impl Approver for ElicitApprover {
                         .and_then(|a| a.as_bool())
                         == Some(true) =>
                 {
-                    ApprovalAnswer::Approve
+                    Answer::Approve
                 }
-                ElicitationAction::Accept => ApprovalAnswer::Reject(reason),
-                ElicitationAction::Decline => ApprovalAnswer::Reject(reason),
-                _ => ApprovalAnswer::Reject("cancelled".into()),
+                ElicitationAction::Accept => Answer::reject(reason),
+                ElicitationAction::Decline => Answer::reject(reason),
+                _ => Answer::reject("cancelled"),
             })
         })
     }

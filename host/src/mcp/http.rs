@@ -17,8 +17,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 
 use super::McpHandler;
-use crate::browser::Browser;
-use crate::tools::Registry;
+use crate::host::Host;
+use crate::shortcuts::record::Recordings;
 
 /// Options of the HTTP server.
 #[derive(Debug, Clone)]
@@ -27,8 +27,6 @@ pub struct HttpOptions {
     pub addr: SocketAddr,
     /// Bearer token required on every request, if set.
     pub token: Option<String>,
-    /// Gate every session's calls with this policy (approvals through elicitation).
-    pub policy: Option<crate::policy::PolicyConfig>,
 }
 
 /// Checks Host, Origin and the bearer token; returns the refusal, if any.
@@ -112,9 +110,8 @@ pub fn is_loopback_authority(authority: &str, port: Option<u16>) -> bool {
 /// Serves MCP over streamable HTTP at `/mcp` until the process ends. Calls `ready` with the
 /// bound address once listening.
 pub async fn serve_http(
-    registry: Arc<Registry>,
-    browser: Arc<Browser>,
-    workspace: std::path::PathBuf,
+    host: Arc<Host>,
+    recordings: Option<Arc<Recordings>>,
     opts: HttpOptions,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -131,15 +128,8 @@ pub async fn serve_http(
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(["127.0.0.1", "localhost", "::1", "[::1]"])
         .with_allowed_origins(["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]);
-    let policy = opts.policy.clone();
     let service = StreamableHttpService::new(
-        move || {
-            let h = McpHandler::new(registry.clone(), browser.clone(), workspace.clone());
-            Ok(match &policy {
-                Some(p) => h.with_policy(p.clone()),
-                None => h,
-            })
-        },
+        move || Ok(McpHandler::new(&host, recordings.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );

@@ -4,6 +4,11 @@
 //! the one shared browser. Tool failures are returned as tool results with `isError`, so the
 //! client's model reads them; only protocol misuse is a JSON-RPC error. stdout carries
 //! protocol frames only.
+//!
+//! May use: [`crate::host`] (each connection's runtime and context), [`crate::runtime`],
+//! [`crate::frontend`] (elicitation is a [`Person`](crate::frontend::Person)),
+//! [`crate::policy`] (the audit log), [`crate::shortcuts`] (`--save-shortcut` recordings) and
+//! [`crate::agent`] (session folders).
 
 pub mod approval;
 pub mod http;
@@ -18,61 +23,54 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
-use crate::browser::{Browser, Session};
-use crate::policy::{AuditLog, Gate, PolicyConfig};
-use crate::tools::{ActionClass, Registry};
-use approval::ElicitApprover;
+use crate::host::Host;
+use crate::policy::AuditLog;
+use crate::runtime::{ActionClass, ToolContext, ToolSpec};
+use crate::shortcuts::record::Recordings;
+use approval::ElicitPerson;
 
-/// One MCP connection's handler.
+/// One MCP connection's handler: a tool context of its own (its own browser session, and with
+/// a policy its own approvals and audit log), asking the person through elicitation.
 #[derive(Clone)]
 pub struct McpHandler {
-    registry: Arc<Registry>,
-    session: Arc<Session>,
+    ctx: ToolContext,
     tools: Arc<Vec<Tool>>,
-    gate: Option<Arc<Gate>>,
-    approver: Arc<ElicitApprover>,
+    person: Arc<ElicitPerson>,
+    recordings: Option<Arc<Recordings>>,
 }
 
 impl McpHandler {
-    /// A handler with its own session over `browser`.
-    pub fn new(
-        registry: Arc<Registry>,
-        browser: Arc<Browser>,
-        workspace: std::path::PathBuf,
-    ) -> McpHandler {
-        let tools = registry.specs().into_iter().map(to_mcp_tool).collect();
-        McpHandler {
-            registry,
-            session: Arc::new(Session::new(browser, workspace)),
-            tools: Arc::new(tools),
-            gate: None,
-            approver: Arc::new(ElicitApprover::default()),
-        }
-    }
-
-    /// Puts this connection's calls behind the host policy: plan approval, domains, risky
-    /// actions (asked through MCP elicitation), untrusted-content marking and an audit log in
-    /// a session folder of its own.
-    pub fn with_policy(mut self, config: PolicyConfig) -> McpHandler {
-        let dir = crate::agent::transcript::sessions_dir().join(format!(
-            "mcp-{}",
-            crate::agent::transcript::new_session_id()
-        ));
-        let audit = match AuditLog::open(&dir.join("audit.jsonl")) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                tracing::warn!("MCP audit log: {e}");
-                None
+    /// A handler for one connection to `host`. With a policy, the audit log goes to a session
+    /// folder of its own; with `recordings`, the session's actions are recorded as a shortcut.
+    pub fn new(host: &Host, recordings: Option<Arc<Recordings>>) -> McpHandler {
+        let audit = host.policy_config().and_then(|_| {
+            let dir = crate::agent::transcript::sessions_dir().join(format!(
+                "mcp-{}",
+                crate::agent::transcript::new_session_id()
+            ));
+            match AuditLog::open(&dir.join("audit.jsonl")) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::warn!("MCP audit log: {e}");
+                    None
+                }
             }
-        };
-        let gate = Gate::new(self.registry.clone(), config, self.approver.clone(), audit);
-        self.tools = Arc::new(gate.specs().into_iter().map(to_mcp_tool).collect());
-        self.gate = Some(Arc::new(gate));
-        self
+        });
+        let person = Arc::new(ElicitPerson::default());
+        let ctx = host
+            .context(host.runtime(audit))
+            .with_person(person.clone());
+        let tools = ctx.runtime().specs().into_iter().map(to_mcp_tool).collect();
+        McpHandler {
+            ctx,
+            tools: Arc::new(tools),
+            person,
+            recordings,
+        }
     }
 }
 
-fn to_mcp_tool(spec: crate::tools::ToolSpec) -> Tool {
+fn to_mcp_tool(spec: ToolSpec) -> Tool {
     let schema = match spec.schema {
         serde_json::Value::Object(m) => m,
         _ => serde_json::Map::new(),
@@ -120,18 +118,14 @@ impl ServerHandler for McpHandler {
             .arguments
             .map(serde_json::Value::Object)
             .unwrap_or(serde_json::Value::Null);
-        let call = async {
-            match &self.gate {
-                Some(g) => {
-                    self.approver.set_peer(context.peer.clone());
-                    g.call(&self.session, &request.name, args).await
-                }
-                None => self.registry.call(&self.session, &request.name, args).await,
-            }
-        };
+        self.person.set_peer(context.peer.clone());
+        if let (Some(r), Some(s)) = (&self.recordings, self.ctx.browser_session()) {
+            r.attach(s);
+        }
+        let call = self.ctx.call_tool(&request.name, args);
         let result = tokio::select! {
             r = call => r,
-            _ = context.ct.cancelled() => Err(crate::tools::ToolError::new("cancelled by the client")),
+            _ = context.ct.cancelled() => Err(crate::runtime::ToolError::new("cancelled by the client")),
         };
         Ok(match result {
             Ok(out) => {
@@ -151,15 +145,10 @@ impl ServerHandler for McpHandler {
 
 /// Serves MCP over stdin/stdout until the client closes stdin.
 pub async fn serve_stdio(
-    registry: Arc<Registry>,
-    browser: Arc<Browser>,
-    workspace: std::path::PathBuf,
-    policy: Option<PolicyConfig>,
+    host: Arc<Host>,
+    recordings: Option<Arc<Recordings>>,
 ) -> anyhow::Result<()> {
-    let mut handler = McpHandler::new(registry, browser, workspace);
-    if let Some(p) = policy {
-        handler = handler.with_policy(p);
-    }
+    let handler = McpHandler::new(&host, recordings);
     let running = handler
         .serve(rmcp::transport::stdio())
         .await

@@ -3,7 +3,10 @@
 //! The walker (`walker.js`) runs in an isolated world of every frame, computes ARIA roles and
 //! accessible names, and keeps the ref registry of its frame. This module asks each frame for
 //! its part and splices child frames (same- and cross-origin) in place under their `iframe`
-//! line. It touches the page only through the walker's API.
+//! line. It touches the page only through the walker's API. [`element`] resolves refs to live
+//! elements. Errors are [`PageError`]s.
+//!
+//! May use: [`crate::browser`].
 
 use std::time::Duration;
 
@@ -12,7 +15,25 @@ use serde_json::{json, Value};
 
 use crate::browser::tab::{Tab, WorldRef};
 use crate::browser::CdpError;
-use crate::tools::ToolError;
+
+pub mod element;
+
+pub use element::{Element, Point};
+
+/// A page could not be read or acted on as asked; the text says what to do (read the page
+/// again for fresh refs, wait for it to load …).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct PageError(pub String);
+
+impl From<CdpError> for PageError {
+    fn from(e: CdpError) -> PageError {
+        match e {
+            CdpError::Closed(_) => PageError(format!("{e}. The next call starts a new browser.")),
+            other => PageError(other.to_string()),
+        }
+    }
+}
 
 /// Which nodes to include.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -105,7 +126,7 @@ const META_JS: &str =
 
 /// Evaluates `expr` in an isolated world and returns its JSON value; page exceptions become
 /// tool errors.
-pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value, ToolError> {
+pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value, PageError> {
     let res: Value = tab
         .cdp()
         .call(
@@ -120,7 +141,7 @@ pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value
             .and_then(|d| d.as_str())
             .or_else(|| ex.get("text").and_then(|t| t.as_str()))
             .unwrap_or("error");
-        return Err(ToolError(msg.lines().next().unwrap_or(msg).to_string()));
+        return Err(PageError(msg.lines().next().unwrap_or(msg).to_string()));
     }
     Ok(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
 }
@@ -132,11 +153,11 @@ const DEFLATE_FROM: usize = 64 * 1024;
 /// Through the extension bridge a long one crosses CDP deflated and base64-encoded (a tenth
 /// of the size for an outline or HTML), as the service worker handles every byte twice there;
 /// over direct CDP compressing would cost more than it saves.
-pub async fn eval_world_text(tab: &Tab, world: &WorldRef, expr: &str) -> Result<String, ToolError> {
+pub async fn eval_world_text(tab: &Tab, world: &WorldRef, expr: &str) -> Result<String, PageError> {
     if !tab.state().bridged {
         return match eval_world(tab, world, expr).await? {
             Value::String(s) => Ok(s),
-            other => Err(ToolError(format!(
+            other => Err(PageError(format!(
                 "the page script returned {other} where text was expected"
             ))),
         };
@@ -154,12 +175,12 @@ pub async fn eval_world_text(tab: &Tab, world: &WorldRef, expr: &str) -> Result<
         Value::Object(o) => {
             let b64 = o.get("deflated").and_then(|d| d.as_str()).unwrap_or("");
             inflate_b64(b64).map_err(|e| {
-                ToolError(format!(
+                PageError(format!(
                     "the page's compressed answer could not be read: {e}"
                 ))
             })
         }
-        other => Err(ToolError(format!(
+        other => Err(PageError(format!(
             "the page script returned {other} where text was expected"
         ))),
     }
@@ -177,15 +198,15 @@ fn inflate_b64(b64: &str) -> Result<String, String> {
 }
 
 /// The main frame's isolated world, or an error telling the model the page is not ready.
-pub async fn main_world(tab: &Tab) -> Result<WorldRef, ToolError> {
+pub async fn main_world(tab: &Tab) -> Result<WorldRef, PageError> {
     if let Some(d) = tab.state().dialog.clone() {
-        return Err(ToolError(format!(
+        return Err(PageError(format!(
             "a {} dialog is open (\"{}\"): answer it first with computer action=key text=Enter (accept) or text=Escape (dismiss)",
             d.kind, d.message
         )));
     }
     tab.world(&tab.target_id).await.ok_or_else(|| {
-        ToolError(
+        PageError(
             "the page has no document ready yet (it may still be loading); try again or navigate"
                 .into(),
         )
@@ -193,7 +214,7 @@ pub async fn main_world(tab: &Tab) -> Result<WorldRef, ToolError> {
 }
 
 /// Header facts of the top-level page.
-pub async fn page_meta(tab: &Tab) -> Result<PageMeta, ToolError> {
+pub async fn page_meta(tab: &Tab) -> Result<PageMeta, PageError> {
     let world = main_world(tab).await?;
     let v = eval_world(tab, &world, META_JS).await?;
     Ok(serde_json::from_value(v).unwrap_or_default())
@@ -215,18 +236,18 @@ pub fn header(m: &PageMeta) -> String {
 }
 
 /// The frame a ref belongs to.
-fn frame_of_ref(tab: &Tab, r: &str) -> Result<String, ToolError> {
-    let prefix = crate::tools::element_prefix(r)
-        .ok_or_else(|| ToolError(format!("\"{r}\" is not a ref: refs look like e12 or f1e3")))?;
+fn frame_of_ref(tab: &Tab, r: &str) -> Result<String, PageError> {
+    let prefix = element::prefix_of(r)
+        .ok_or_else(|| PageError(format!("\"{r}\" is not a ref: refs look like e12 or f1e3")))?;
     tab.state()
         .prefixes
         .get(prefix)
         .cloned()
-        .ok_or_else(|| crate::tools::stale_ref(r))
+        .ok_or_else(|| element::stale(r))
 }
 
 /// Builds the outline of the whole page (or of the `root` subtree), frames spliced in.
-pub async fn snapshot(tab: &Tab, opts: &SnapOpts) -> Result<Snapshot, ToolError> {
+pub async fn snapshot(tab: &Tab, opts: &SnapOpts) -> Result<Snapshot, PageError> {
     let frame = match &opts.root {
         Some(r) => frame_of_ref(tab, r)?,
         None => tab.target_id.clone(),
@@ -255,7 +276,7 @@ fn frame_outline<'a>(
     root: Option<String>,
     budget: &'a mut usize,
     nesting: usize,
-) -> crate::tools::BoxFuture<'a, Result<(String, bool), ToolError>> {
+) -> crate::BoxFuture<'a, Result<(String, bool), PageError>> {
     Box::pin(async move {
         let world = if frame_id == tab.target_id {
             main_world(tab).await?
@@ -286,13 +307,13 @@ fn frame_outline<'a>(
         .await
         .map_err(|e| {
             if e.0.contains("stale ref") {
-                crate::tools::stale_ref(root.as_deref().unwrap_or("?"))
+                element::stale(root.as_deref().unwrap_or("?"))
             } else {
                 e
             }
         })?;
         let part: FramePart = serde_json::from_str(&v).map_err(|e| {
-            ToolError(format!(
+            PageError(format!(
                 "the page script returned an unexpected outline: {e}"
             ))
         })?;
@@ -500,7 +521,7 @@ pub async fn fill_lines(tab: &Tab, cands: &mut [RawCandidate], which: &[usize]) 
 }
 
 /// Every element of every frame that `find` may return, in document order.
-pub async fn candidates(tab: &Tab) -> Result<Vec<RawCandidate>, ToolError> {
+pub async fn candidates(tab: &Tab) -> Result<Vec<RawCandidate>, PageError> {
     let mut out = Vec::new();
     collect_candidates(tab, tab.target_id.clone(), Vec::new(), &mut out, 0).await?;
     for (i, c) in out.iter_mut().enumerate() {
@@ -515,7 +536,7 @@ fn collect_candidates<'a>(
     context: Vec<String>,
     out: &'a mut Vec<RawCandidate>,
     nesting: usize,
-) -> crate::tools::BoxFuture<'a, Result<(), ToolError>> {
+) -> crate::BoxFuture<'a, Result<(), PageError>> {
     Box::pin(async move {
         let world = if frame_id == tab.target_id {
             main_world(tab).await?
@@ -538,7 +559,7 @@ fn collect_candidates<'a>(
         let list: Vec<RawCandidate> = serde_json::from_str::<Packed>(&v)
             .map_err(|e| e.to_string())
             .map_err(|e| {
-                ToolError(format!(
+                PageError(format!(
                     "the page script returned unexpected candidates: {e}"
                 ))
             })?

@@ -2,26 +2,23 @@
 //! approved domains, risky-action confirmation, prohibited domains and actions, untrusted-content
 //! marking and the audit log.
 //!
-//! Owns: the [`Gate`] every agent tool call passes, the pure [`rules`], page [`inspect`]ion for
-//! the facts the rules need, the [`approval`] front ends, the [`audit`] log and the
-//! [`untrusted`] wrapper. May touch: the tool registry (to run calls) and the browser session
-//! (read-only looks at the page before acting). Page content never changes a decision except
-//! through the facts the rules read from the DOM.
+//! Owns: the [`Policy`] (settings, what the person approved, the decision for one call from the
+//! call's declared [`Effects`]), the pure [`rules`], the [`audit`] log and the [`untrusted`]
+//! wrapper. It never touches the browser or runs a tool: the tool runtime gathers the effects,
+//! asks the person and runs the call. Page content never changes a decision except through the
+//! facts a tool reads from the DOM.
+//!
+//! May use: nothing else of the crate.
 
-pub mod approval;
 pub mod audit;
+pub mod effects;
 mod gate;
-pub mod inspect;
 pub mod rules;
 pub mod untrusted;
 
-pub use approval::{
-    ApprovalAnswer, ApprovalRequest, Approver, ChannelApprover, NoApprover, TerminalApprover,
-};
 pub use audit::AuditLog;
-pub use gate::{update_plan_spec, ApprovalRequestKind, Decision, Gate, Plan};
-
-pub(crate) use crate::tools::BoxFuture;
+pub use effects::{ActionClass, Effects, Interaction, Target};
+pub use gate::{Concern, ConcernKind, Decision, Plan, Policy};
 
 /// How much the agent may do without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,9 +7,11 @@
 //! `gif_creator` tool (`tools/gif.rs`) is its only front end.
 //!
 //! It may touch: [`Session`] extensions and tab lookup, the registry's call observers and
-//! action traces (`tools::trace`, the one hook mechanism), `Page.captureScreenshot` and the
+//! action traces (`runtime::trace`, the one hook mechanism), `Page.captureScreenshot` and the
 //! page's viewport size, and files under the session's workspace (export). It never acts on a
 //! page, and a failed capture never fails the user's tool call: it is logged and skipped.
+//!
+//! May use: [`crate::browser`] and [`crate::runtime`] (call observers).
 
 pub mod encode;
 pub mod overlay;
@@ -27,8 +29,9 @@ pub use encode::{
 };
 
 use crate::browser::{Session, Tab, TabId};
-use crate::tools::trace::{CallObserver, CallRecord, Observers};
-use crate::tools::{ActionClass, BoxFuture};
+use crate::runtime::trace::{CallObserver, CallRecord, Observers};
+use crate::runtime::ActionClass;
+use crate::BoxFuture;
 
 /// The most frames one recording keeps.
 pub const MAX_FRAMES: usize = 300;

@@ -12,14 +12,14 @@ use serde_json::{json, Value};
 use super::format::{Css, FrameSel, Locator, Target};
 use crate::browser::tab::{Tab, WorldRef};
 use crate::outline;
-use crate::tools::ToolError;
+use crate::outline::PageError;
 
 /// The locator script (evaluates to its API object, installed once per world).
 pub const LOCATE_JS: &str = include_str!("locate.js");
 
 const MISSING: &str = "__tw_locate_missing__";
 
-async fn install(tab: &Tab, world: &WorldRef) -> Result<(), ToolError> {
+async fn install(tab: &Tab, world: &WorldRef) -> Result<(), PageError> {
     outline::eval_world(tab, world, &format!("void ({LOCATE_JS})"))
         .await
         .map(|_| ())
@@ -31,7 +31,7 @@ pub async fn call(
     world: &WorldRef,
     func: &str,
     args: &Value,
-) -> Result<Value, ToolError> {
+) -> Result<Value, PageError> {
     let expr = format!(
         "globalThis.__twLocate ? globalThis.__twLocate.{func}({args}) : {}",
         json!(MISSING)
@@ -50,7 +50,7 @@ async fn call_on(
     world: &WorldRef,
     object_id: &str,
     func: &str,
-) -> Result<Value, ToolError> {
+) -> Result<Value, PageError> {
     let run = || async {
         let res: Value = tab
             .cdp()
@@ -69,9 +69,9 @@ async fn call_on(
                 .pointer("/exception/description")
                 .and_then(|d| d.as_str())
                 .unwrap_or("error");
-            return Err(ToolError(msg.lines().next().unwrap_or(msg).to_string()));
+            return Err(PageError(msg.lines().next().unwrap_or(msg).to_string()));
         }
-        Ok::<Value, ToolError>(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
+        Ok::<Value, PageError>(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
     };
     let v = run().await?;
     if v.as_str() == Some(MISSING) {

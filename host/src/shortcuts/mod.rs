@@ -9,18 +9,18 @@
 //!   elements again (role+name, text, css, xpath, pierce, shadow paths, frame paths);
 //! - [`record`]: turning a session's tool calls into a shortcut (call observer);
 //! - [`recorder_json`]: Chrome DevTools Recorder JSON import and export;
-//! - [`replay`]: running a shortcut through the tool registry, with self-healing locators
-//!   and assertions;
-//! - [`junit`]: JUnit XML reports;
-//! - [`command`]: `tabwright replay`.
+//! - [`replay`]: running a shortcut through the tool runtime (every step through its door, so a
+//!   gated context confirms and audits each step), with self-healing locators and assertions;
+//! - [`junit`]: JUnit XML reports.
 //!
-//! It may touch: the tool registry (calling tools, installing its call observer on sessions),
+//! May use: [`crate::runtime`], [`crate::outline`] and [`crate::browser`].
+//!
+//! It may touch: the tool runtime (calling tools, installing its call observer on sessions),
 //! pages through `locate.js` in the walker's isolated worlds (read-only apart from refs and
 //! scrolling), the tab's frame/ref bookkeeping, and files in the shortcuts folder, the
 //! artifacts folder (failure screenshots) and report paths it is given. It never edits the
 //! walker or other tools' state.
 
-pub mod command;
 pub mod format;
 pub mod junit;
 pub mod locate;

@@ -9,7 +9,7 @@
 //! - A call made inside another recorded call (the steps of `shortcuts_execute`) is recorded
 //!   instead of the outer call.
 //!
-//! [`start`] / [`finish`] are the API for the agent loop; [`recording_registry`] is how
+//! [`start`] / [`finish`] are the API for the agent loop; [`Recordings`] is how
 //! `tabwright mcp --save-shortcut NAME` records every MCP session. Touches only the session's
 //! observers and the shortcuts store.
 
@@ -22,10 +22,9 @@ use serde_json::{json, Value};
 use super::format::{slug, Condition, Locator, Shortcut, Step, Target, FORMAT_TAG};
 use super::store::Store;
 use crate::browser::Session;
-use crate::tools::trace::{CallObserver, CallRecord, Observers};
-use crate::tools::{
-    ActionClass, BoxFuture, Registry, ToolError, ToolHandler, ToolOutput, ToolSpec,
-};
+use crate::runtime::trace::{CallObserver, CallRecord, Observers};
+use crate::runtime::{ActionClass, ToolOutput};
+use crate::BoxFuture;
 
 /// The name the recorder is installed under in a session's observers.
 pub const OBSERVER_NAME: &str = "shortcut-recorder";
@@ -564,62 +563,25 @@ impl Recordings {
     }
 }
 
-struct Recording {
-    inner: Arc<Registry>,
-    spec: ToolSpec,
-    handler: Arc<dyn ToolHandler>,
-    sink: Arc<Recordings>,
-}
-
-impl ToolHandler for Recording {
-    fn spec(&self) -> ToolSpec {
-        self.spec.clone()
-    }
-
-    fn call<'a>(
-        &'a self,
-        session: &'a Session,
-        args: Value,
-    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-        Box::pin(async move {
-            let observers = Observers::of(session);
-            if observers.get(OBSERVER_NAME).is_none() {
-                // First call of this session: the registry ran no observers around it (there
-                // were none), so run it through the plain registry with the recorder in place.
-                observers.install(OBSERVER_NAME, self.sink.new_recorder());
-                return self.inner.call(session, self.spec.name, args).await;
-            }
-            self.handler.call(session, args).await
-        })
-    }
-}
-
-/// Wraps every tool of `inner` so each session that calls a tool gets a recorder saving to
-/// `store` as `name` (then `name-2` … for further sessions). Returns the wrapped registry and
-/// the recordings, to save at the end.
-pub fn recording_registry(
-    inner: Registry,
-    name: &str,
-    store: Store,
-) -> (Registry, Arc<Recordings>) {
-    let sink = Arc::new(Recordings {
+/// Starts the recordings of `tabwright mcp --save-shortcut NAME`: each session gets its own
+/// recorder, saved as `name` (then `name-2` … for further sessions).
+pub fn recordings(name: &str, store: Store) -> Arc<Recordings> {
+    Arc::new(Recordings {
         name: name.to_string(),
         store,
         list: Mutex::new(Vec::new()),
-    });
-    let inner = Arc::new(inner);
-    let mut out = Registry::new();
-    for spec in inner.specs() {
-        if let Some(handler) = inner.handler(spec.name) {
-            out.add(Arc::new(Recording {
-                inner: inner.clone(),
-                spec,
-                handler,
-                sink: sink.clone(),
-            }));
+    })
+}
+
+impl Recordings {
+    /// Puts a recorder on `session` if it has none yet (call before each of its tool calls,
+    /// so a session that never calls a tool records nothing).
+    pub fn attach(&self, session: &Session) {
+        let observers = Observers::of(session);
+        if observers.get(OBSERVER_NAME).is_none() {
+            observers.install(OBSERVER_NAME, self.new_recorder());
         }
     }
-    (out, sink)
 }
 
 /// A small JSON summary of a recording, for logs.

@@ -1,4 +1,4 @@
-//! The replay engine: runs a shortcut's steps without a model, through the registry tools
+//! The replay engine: runs a shortcut's steps without a model, through the runtime's tools
 //! (`navigate`, `computer`, `form_input`, `resize_window`), so settling, dialogs and call
 //! observers (the GIF recorder) apply to replays as to any other tool call.
 //!
@@ -20,7 +20,7 @@ use super::format::{Condition, FormatError, Locator, Op, Shortcut, Target, DEFAU
 use super::locate;
 use crate::browser::tab::Tab;
 use crate::browser::Session;
-use crate::tools::{Registry, ToolError};
+use crate::runtime::{ToolContext, ToolError};
 
 /// How often a missing element or a failing assertion is looked at again.
 const POLL: Duration = Duration::from_millis(25);
@@ -198,17 +198,19 @@ impl From<ToolError> for Fail {
     }
 }
 
-/// Runs `sc` on `session` with variable overrides `vars`. Calls `progress` after each step.
-/// Bad steps and missing variables are errors before anything runs.
+/// Runs `sc` with variable overrides `vars`, every step a tool call through `tools`' runtime
+/// (so a gated context confirms risky steps and audits each one). Calls `progress` after each
+/// step. Bad steps and missing variables are errors before anything runs; a context without a
+/// browser is an error too.
 pub async fn run(
-    registry: &Registry,
-    session: &Session,
+    tools: &ToolContext,
     sc: &Shortcut,
     vars: &BTreeMap<String, String>,
     opts: &Options,
     progress: &mut (dyn FnMut(&StepOutcome) + Send),
 ) -> Result<Report, FormatError> {
     let resolved = sc.resolved(vars)?;
+    let session: &Session = tools.session().map_err(|e| FormatError(e.0))?;
     let started = Instant::now();
     let mut report = Report {
         id: sc.id.clone(),
@@ -219,9 +221,9 @@ pub async fn run(
         notes: Vec::new(),
     };
     let gif = match &opts.gif {
-        Some(path) if registry.spec("gif_creator").is_some() => {
-            match registry
-                .call(session, "gif_creator", json!({"action": "start_recording"}))
+        Some(path) if tools.runtime().registry().spec("gif_creator").is_some() => {
+            match tools
+                .call_tool("gif_creator", json!({"action": "start_recording"}))
                 .await
             {
                 Ok(_) => Some(path.clone()),
@@ -275,12 +277,8 @@ pub async fn run(
         if let Ok(tab) = session.tab(None).await {
             let open = tab.state().dialog.clone();
             if let Some(d) = open {
-                let _ = registry
-                    .call(
-                        session,
-                        "computer",
-                        json!({"action": "key", "text": "Enter"}),
-                    )
+                let _ = tools
+                    .call_tool("computer", json!({"action": "key", "text": "Enter"}))
                     .await;
                 report.notes.push(format!(
                     "before step {}: accepted a {} dialog \"{}\"",
@@ -290,7 +288,7 @@ pub async fn run(
                 ));
             }
         }
-        let result = exec(registry, session, op, &step.expect, timeout).await;
+        let result = exec(tools, session, op, &step.expect, timeout).await;
         outcome.ms = t0.elapsed().as_millis();
         match result {
             Ok(heals) if heals.is_empty() => outcome.status = Status::Passed,
@@ -306,7 +304,7 @@ pub async fn run(
                     outcome.status = Status::Skipped;
                 } else {
                     outcome.status = Status::Failed;
-                    outcome.screenshot = screenshot(registry, session, opts, &sc.id, i + 1).await;
+                    outcome.screenshot = screenshot(tools, session, opts, &sc.id, i + 1).await;
                     failed_at = Some(i + 1);
                 }
             }
@@ -316,12 +314,11 @@ pub async fn run(
     }
     if let Some(path) = gif {
         let filename = path.to_string_lossy().to_string();
-        let _ = registry
-            .call(session, "gif_creator", json!({"action": "stop_recording"}))
+        let _ = tools
+            .call_tool("gif_creator", json!({"action": "stop_recording"}))
             .await;
-        match registry
-            .call(
-                session,
+        match tools
+            .call_tool(
                 "gif_creator",
                 json!({"action": "export", "filename": filename}),
             )
@@ -336,14 +333,14 @@ pub async fn run(
 }
 
 async fn screenshot(
-    registry: &Registry,
-    session: &Session,
+    tools: &ToolContext,
+    _session: &Session,
     opts: &Options,
     id: &str,
     step: usize,
 ) -> Option<PathBuf> {
-    let out = registry
-        .call(session, "computer", json!({"action": "screenshot"}))
+    let out = tools
+        .call_tool("computer", json!({"action": "screenshot"}))
         .await
         .ok()?;
     let img = out.images.first()?;
@@ -470,18 +467,18 @@ async fn locate_ref(
 }
 
 async fn call(
-    registry: &Registry,
-    session: &Session,
+    tools: &ToolContext,
+    _session: &Session,
     tool: &str,
     args: Value,
 ) -> Result<String, ToolError> {
-    registry.call(session, tool, args).await.map(|o| o.text)
+    tools.call_tool(tool, args).await.map(|o| o.text)
 }
 
 /// Finds the target and runs `make(ref)` through the registry; a ref gone stale between
 /// finding and acting (the page re-rendered) is found again, within the timeout.
 async fn act_on(
-    registry: &Registry,
+    tools: &ToolContext,
     session: &Session,
     target: &Target,
     timeout: Duration,
@@ -493,7 +490,7 @@ async fn act_on(
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let (r, heal) = locate_ref(session, target, left.max(Duration::from_millis(1))).await?;
-        match call(registry, session, tool, make(&r)).await {
+        match call(tools, session, tool, make(&r)).await {
             Ok(_) => {
                 heals.extend(heal);
                 return Ok(());
@@ -505,7 +502,7 @@ async fn act_on(
 }
 
 async fn exec(
-    registry: &Registry,
+    tools: &ToolContext,
     session: &Session,
     op: &Op,
     expect: &[Condition],
@@ -514,11 +511,11 @@ async fn exec(
     let mut heals = Vec::new();
     match op {
         Op::Navigate(url) => {
-            call(registry, session, "navigate", json!({"url": url})).await?;
+            call(tools, session, "navigate", json!({"url": url})).await?;
         }
         Op::Viewport(w, h) => {
             call(
-                registry,
+                tools,
                 session,
                 "resize_window",
                 json!({"width": w, "height": h}),
@@ -539,20 +536,20 @@ async fn exec(
                 _ => "left_click",
             };
             pointer(
-                registry, session, target, timeout, action, modifiers, &mut heals,
+                tools, session, target, timeout, action, modifiers, &mut heals,
             )
             .await?;
         }
         Op::Hover(target, modifiers) => {
             pointer(
-                registry, session, target, timeout, "hover", modifiers, &mut heals,
+                tools, session, target, timeout, "hover", modifiers, &mut heals,
             )
             .await?;
         }
         Op::Fill(target, value) => {
             let v = value.clone();
             act_on(
-                registry,
+                tools,
                 session,
                 target,
                 timeout,
@@ -564,7 +561,7 @@ async fn exec(
         }
         Op::Type(text) => {
             call(
-                registry,
+                tools,
                 session,
                 "computer",
                 json!({"action": "type", "text": text}),
@@ -573,7 +570,7 @@ async fn exec(
         }
         Op::Key(keys, repeat) => {
             call(
-                registry,
+                tools,
                 session,
                 "computer",
                 json!({"action": "key", "text": keys, "repeat": repeat}),
@@ -618,11 +615,11 @@ async fn exec(
             if let Some(p) = at {
                 args["coordinate"] = json!(p);
             }
-            call(registry, session, "computer", args).await?;
+            call(tools, session, "computer", args).await?;
         }
         Op::ScrollIntoView(target) => {
             act_on(
-                registry,
+                tools,
                 session,
                 target,
                 timeout,
@@ -638,7 +635,7 @@ async fn exec(
             heals.extend(h1);
             heals.extend(h2.map(|h| format!("drop target: {h}")));
             call(
-                registry,
+                tools,
                 session,
                 "computer",
                 json!({"action": "left_click_drag", "start_ref": a, "ref": b}),
@@ -660,7 +657,7 @@ async fn exec(
 }
 
 async fn pointer(
-    registry: &Registry,
+    tools: &ToolContext,
     session: &Session,
     target: &Target,
     timeout: Duration,
@@ -677,7 +674,7 @@ async fn pointer(
     if target.frame.is_empty() {
         if let Some(p) = point_only(target) {
             call(
-                registry,
+                tools,
                 session,
                 "computer",
                 with_mods(json!({"action": action, "coordinate": p})),
@@ -687,7 +684,7 @@ async fn pointer(
         }
     }
     act_on(
-        registry,
+        tools,
         session,
         target,
         timeout,

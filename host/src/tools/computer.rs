@@ -12,17 +12,54 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
-use super::element::resolve;
+use super::inspect::{self, Aim};
 use super::report::{act, act_overlapped, act_then, no_dialog};
-use super::trace::{self, ActionTrace};
-use super::{tool, ActionClass, Image, Registry, ToolError, ToolOutput, ToolSpec};
+use super::{ActionClass, Image, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::input::{parse_chord, parse_modifiers};
 use crate::browser::settle::Limits;
 use crate::browser::tab::Tab;
 use crate::browser::{Session, TabId};
+use crate::outline::element::resolve;
+use crate::policy::{Effects, Interaction};
+use crate::runtime::trace::ActionTrace;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Computer));
+    super::add::<Computer>(r);
+}
+
+/// What `computer` does: one variant per action of TOOLS.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `left_click`.
+    LeftClick,
+    /// `right_click`.
+    RightClick,
+    /// `middle_click`.
+    MiddleClick,
+    /// `double_click`.
+    DoubleClick,
+    /// `triple_click`.
+    TripleClick,
+    /// `hover`.
+    Hover,
+    /// `type`.
+    Type,
+    /// `key`.
+    Key,
+    /// `scroll`.
+    Scroll,
+    /// `scroll_to`.
+    ScrollTo,
+    /// `left_click_drag`.
+    LeftClickDrag,
+    /// `screenshot`.
+    Screenshot,
+    /// `zoom`.
+    Zoom,
+    /// `wait`.
+    Wait,
 }
 
 const ACTIONS: &[&str] = &[
@@ -42,10 +79,51 @@ const ACTIONS: &[&str] = &[
     "wait",
 ];
 
+impl Action {
+    /// The action's name in TOOLS.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::LeftClick => "left_click",
+            Action::RightClick => "right_click",
+            Action::MiddleClick => "middle_click",
+            Action::DoubleClick => "double_click",
+            Action::TripleClick => "triple_click",
+            Action::Hover => "hover",
+            Action::Type => "type",
+            Action::Key => "key",
+            Action::Scroll => "scroll",
+            Action::ScrollTo => "scroll_to",
+            Action::LeftClickDrag => "left_click_drag",
+            Action::Screenshot => "screenshot",
+            Action::Zoom => "zoom",
+            Action::Wait => "wait",
+        }
+    }
+
+    /// True for actions that change nothing (looking, waiting, hovering, scrolling).
+    pub fn passive(self) -> bool {
+        matches!(
+            self,
+            Action::Screenshot
+                | Action::Zoom
+                | Action::Wait
+                | Action::Hover
+                | Action::Scroll
+                | Action::ScrollTo
+        )
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Args {
-    action: String,
+    action: Action,
     #[serde(rename = "ref")]
     target: Option<String>,
     coordinate: Option<[f64; 2]>,
@@ -64,15 +142,15 @@ struct Args {
 tool!(
     Computer,
     Args,
-    ToolSpec {
-        name: "computer",
-        description: "Use the mouse and keyboard on the page. Clicks and hover take ref (from read_page/find) or coordinate [x, y] \
+    ToolSpec::new(
+        "computer",
+        "Use the mouse and keyboard on the page. Clicks and hover take ref (from read_page/find) or coordinate [x, y] \
                       in viewport CSS pixels, plus optional modifiers like \"ctrl+shift\". type: text into the focused element. \
                       key: space-separated keys or chords (\"ctrl+a Backspace Enter\"), repeat. scroll: scroll_direction, \
                       scroll_amount 1-10, optional coordinate. scroll_to: ref. left_click_drag: start_ref/start_coordinate to \
                       ref/coordinate. screenshot. zoom: region [x0, y0, x1, y1]. wait: duration seconds (max 30). \
                       Returns what changed (navigation, new tab, dialog, focus). An open dialog is answered with key Enter/Escape.",
-        schema: object(
+        object(
             json!({
                 "action": {"type": "string", "enum": ACTIONS},
                 "ref": {"type": "string", "description": "Target element ref."},
@@ -90,12 +168,43 @@ tool!(
             }),
             &["action"]
         ),
-        class: ActionClass::Act,
-    },
-    computer
+        ActionClass::Act,
+    ),
+    computer,
+    effects
 );
 
-fn need<T: Clone>(v: &Option<T>, field: &str, action: &str) -> Result<T, ToolError> {
+/// What a `computer` call does: passive actions read; clicks act on the element at their
+/// target (by ref or coordinate); Enter and Space act on the focused element; the rest act on
+/// the page.
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
+    if a.action.passive() {
+        return Effects::of(ActionClass::Read);
+    }
+    let aim = match a.action {
+        Action::LeftClick
+        | Action::RightClick
+        | Action::MiddleClick
+        | Action::DoubleClick
+        | Action::TripleClick => Aim::of(a.target.as_deref(), a.coordinate),
+        Action::Key => {
+            let text = a.text.as_deref().unwrap_or("");
+            let enter = text.split_whitespace().any(|k| {
+                k.rsplit('+').next().is_some_and(|k| {
+                    k.eq_ignore_ascii_case("enter") || k.eq_ignore_ascii_case("return")
+                })
+            });
+            let space = text
+                .split_whitespace()
+                .any(|k| k.eq_ignore_ascii_case("space") || k == " ");
+            (enter || space).then_some(Aim::Focused { submits: enter })
+        }
+        _ => None,
+    };
+    inspect::on_page(ctx, a.tab_id, aim, Interaction::Activate).await
+}
+
+fn need<T: Clone>(v: &Option<T>, field: &str, action: Action) -> Result<T, ToolError> {
     v.clone().ok_or_else(|| {
         ToolError(format!(
             "invalid parameters for computer: action={action} needs field `{field}`"
@@ -150,7 +259,7 @@ async fn target_point(
         let p = el.point(tab).await?;
         let (x, y, covered) = (p.x, p.y, p.covered);
         let target = if locators {
-            el.capture(tab, Some((x, y))).await
+            super::capture(&el, tab, Some((x, y))).await
         } else {
             None
         };
@@ -174,19 +283,18 @@ async fn target_point(
     )))
 }
 
-async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
-    let action = a.action.as_str();
-    if !ACTIONS.contains(&action) {
-        return Err(ToolError(format!(
-            "invalid parameters for computer: field `action`: unknown action \"{action}\"; use one of {}",
-            ACTIONS.join(", ")
-        )));
-    }
+async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
+    let action = a.action;
     let tab = session.tab(a.tab_id).await?;
     let limits = Limits::default();
     let text = match action {
-        "left_click" | "right_click" | "middle_click" | "double_click" | "triple_click"
-        | "hover" => {
+        Action::LeftClick
+        | Action::RightClick
+        | Action::MiddleClick
+        | Action::DoubleClick
+        | Action::TripleClick
+        | Action::Hover => {
             no_dialog(&tab)?;
             let mods = match &a.modifiers {
                 Some(m) => parse_modifiers(m).map_err(|e| {
@@ -197,11 +305,11 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 None => 0,
             };
             let (button, count, verb) = match action {
-                "left_click" => ("left", 1, "Clicked"),
-                "right_click" => ("right", 1, "Right-clicked"),
-                "middle_click" => ("middle", 1, "Middle-clicked"),
-                "double_click" => ("left", 2, "Double-clicked"),
-                "triple_click" => ("left", 3, "Triple-clicked"),
+                Action::LeftClick => ("left", 1, "Clicked"),
+                Action::RightClick => ("right", 1, "Right-clicked"),
+                Action::MiddleClick => ("middle", 1, "Middle-clicked"),
+                Action::DoubleClick => ("left", 2, "Double-clicked"),
+                Action::TripleClick => ("left", 3, "Triple-clicked"),
                 _ => ("none", 0, "Hovered over"),
             };
             let t = &tab;
@@ -211,29 +319,26 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                     t,
                     target.0,
                     target.1,
-                    action,
+                    action.as_str(),
                     "ref",
                     "coordinate",
-                    trace::observed(session),
+                    ctx.observed(),
                 )
                 .await?;
                 let verb_label = match action {
-                    "left_click" => "Click",
-                    "right_click" => "Right-click",
-                    "middle_click" => "Middle-click",
-                    "double_click" => "Double-click",
-                    "triple_click" => "Triple-click",
+                    Action::LeftClick => "Click",
+                    Action::RightClick => "Right-click",
+                    Action::MiddleClick => "Middle-click",
+                    Action::DoubleClick => "Double-click",
+                    Action::TripleClick => "Triple-click",
                     _ => "Hover",
                 };
-                trace::note(
-                    session,
-                    ActionTrace {
-                        label: format!("{verb_label} {}", short_target(&desc)),
-                        point: Some((x, y)),
-                        target: located,
-                        ..Default::default()
-                    },
-                );
+                ctx.note(ActionTrace {
+                    label: format!("{verb_label} {}", short_target(&desc)),
+                    point: Some((x, y)),
+                    target: located,
+                    ..Default::default()
+                });
                 if count == 0 {
                     t.mouse_move(x, y, mods).await?;
                 } else {
@@ -243,7 +348,7 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             })
             .await?
         }
-        "type" => {
+        Action::Type => {
             let text = need(&a.text, "text", action)?;
             let dialog = tab.state().dialog.clone();
             if let Some(d) = dialog {
@@ -257,20 +362,17 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             no_dialog(&tab)?;
             let t = &tab;
             let n = text.chars().count();
-            trace::note(
-                session,
-                ActionTrace {
-                    label: format!("Type “{}”", clip(&text, 40)),
-                    ..Default::default()
-                },
-            );
+            ctx.note(ActionTrace {
+                label: format!("Type “{}”", clip(&text, 40)),
+                ..Default::default()
+            });
             act(session, &tab, limits, move || async move {
                 t.type_text(&text).await?;
                 Ok(format!("Typed {n} character(s)."))
             })
             .await?
         }
-        "key" => {
+        Action::Key => {
             let text = need(&a.text, "text", action)?;
             let chords = text
                 .split_whitespace()
@@ -291,13 +393,10 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 return answer_dialog(session, &tab, &d, &chords[0].key.key).await;
             }
             let repeat = a.repeat.unwrap_or(1).clamp(1, 100);
-            trace::note(
-                session,
-                ActionTrace {
-                    label: format!("Press {}", clip(&text, 40)),
-                    ..Default::default()
-                },
-            );
+            ctx.note(ActionTrace {
+                label: format!("Press {}", clip(&text, 40)),
+                ..Default::default()
+            });
             let t = &tab;
             let chords = &chords;
             act(session, &tab, limits, move || async move {
@@ -315,7 +414,7 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             })
             .await?
         }
-        "scroll" => {
+        Action::Scroll => {
             no_dialog(&tab)?;
             let dir = need(&a.scroll_direction, "scroll_direction", action)?;
             let amount = a.scroll_amount.unwrap_or(3).clamp(1, 10) as f64 * 100.0;
@@ -335,14 +434,11 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                 Some([x, y]) => (x, y),
                 None => (meta.vw as f64 / 2.0, meta.vh as f64 / 2.0),
             };
-            trace::note(
-                session,
-                ActionTrace {
-                    label: format!("Scroll {dir}"),
-                    point: Some((x, y)),
-                    ..Default::default()
-                },
-            );
+            ctx.note(ActionTrace {
+                label: format!("Scroll {dir}"),
+                point: Some((x, y)),
+                ..Default::default()
+            });
             let t = &tab;
             // The settle wait lets two frames pass (the scroll is applied) and reads the
             // position as it ends.
@@ -368,20 +464,17 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             )
             .await?
         }
-        "scroll_to" => {
+        Action::ScrollTo => {
             no_dialog(&tab)?;
             let r = need(&a.target, "ref", action)?;
             let el = resolve(&tab, &r).await?;
-            if trace::observed(session) {
-                let located = el.capture(&tab, None).await;
-                trace::note(
-                    session,
-                    ActionTrace {
-                        label: format!("Scroll to {r}"),
-                        target: located,
-                        ..Default::default()
-                    },
-                );
+            if ctx.observed() {
+                let located = super::capture(&el, &tab, None).await;
+                ctx.note(ActionTrace {
+                    label: format!("Scroll to {r}"),
+                    target: located,
+                    ..Default::default()
+                });
             }
             let t = &tab;
             let el = &el;
@@ -401,12 +494,12 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             })
             .await?
         }
-        "left_click_drag" => {
+        Action::LeftClickDrag => {
             no_dialog(&tab)?;
             let t = &tab;
             let (sr, sc, er, ec) = (&a.start_ref, &a.start_coordinate, &a.target, &a.coordinate);
             act(session, &tab, limits, move || async move {
-                let observed = trace::observed(session);
+                let observed = ctx.observed();
                 let (x0, y0, from, from_target) = target_point(
                     t,
                     sr,
@@ -428,23 +521,20 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
                     }
                     (f, _) => f,
                 };
-                trace::note(
-                    session,
-                    ActionTrace {
-                        label: format!("Drag {} to {}", short_target(&from), short_target(&to)),
-                        point: Some((x0, y0)),
-                        drag_to: Some((x1, y1)),
-                        target: located,
-                    },
-                );
+                ctx.note(ActionTrace {
+                    label: format!("Drag {} to {}", short_target(&from), short_target(&to)),
+                    point: Some((x0, y0)),
+                    drag_to: Some((x1, y1)),
+                    target: located,
+                });
                 let html5 = t.drag((x0, y0), (x1, y1)).await?;
                 let how = if html5 { " (as a drag-and-drop)" } else { "" };
                 Ok(format!("Dragged from {from} to {to}{how}."))
             })
             .await?
         }
-        "screenshot" => return screenshot(session, &tab, None).await,
-        "zoom" => {
+        Action::Screenshot => return screenshot(session, &tab, None).await,
+        Action::Zoom => {
             let region = need(&a.region, "region", action)?;
             let [x0, y0, x1, y1] = region;
             if !(x1 > x0 && y1 > y0) || region.iter().any(|v| !v.is_finite() || *v < 0.0) {
@@ -454,7 +544,7 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             }
             return screenshot(session, &tab, Some(region)).await;
         }
-        "wait" => {
+        Action::Wait => {
             let secs = need(&a.duration, "duration", action)?;
             if !(0.0..=30.0).contains(&secs) {
                 return Err(ToolError("invalid parameters for computer: field `duration` must be between 0 and 30 seconds".into()));
@@ -468,7 +558,6 @@ async fn computer(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
             })
             .await?
         }
-        _ => unreachable!("checked against ACTIONS above"),
     };
     Ok(ToolOutput::text(text))
 }

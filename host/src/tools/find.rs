@@ -1,18 +1,17 @@
 //! `find`: elements matching a natural-language description, ranked offline (no model).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::{Session, TabId};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::browser::TabId;
 use crate::find::{rank, Candidate};
 use crate::outline;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Find));
+    super::add::<Find>(r);
 }
 
 #[derive(Deserialize)]
@@ -26,12 +25,12 @@ struct Args {
 tool!(
     Find,
     Args,
-    ToolSpec {
-        name: "find",
-        description: "Find elements by a plain description, e.g. \"search box in the header\", \"Add to cart button for the blue shirt\", \
+    ToolSpec::new(
+        "find",
+        "Find elements by a plain description, e.g. \"search box in the header\", \"Add to cart button for the blue shirt\", \
                       \"second checkbox\", or by the text they show (\"the paragraph about refunds\"). Returns matching outline lines \
                       with refs, best first.",
-        schema: object(
+        object(
             json!({
                 "query": {"type": "string", "description": "What to look for, in plain words."},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 200, "description": "Most results to return (default 20)."},
@@ -39,12 +38,13 @@ tool!(
             }),
             &["query"]
         ),
-        class: ActionClass::Read,
-    },
+        ActionClass::Read,
+    ),
     find
 );
 
-async fn find(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+async fn find(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     if args.query.trim().is_empty() {
         return Err(ToolError(
             "invalid parameters for find: field `query` is empty; describe the element to look for"

@@ -1,20 +1,21 @@
 //! `form_input`: set a control's value the way a person's edit does (input and change events).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
-use super::element::resolve;
+use super::inspect::{self, Aim};
 use super::report::{act_overlapped, no_dialog};
-use super::trace::{self, ActionTrace};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
-use crate::browser::{Session, TabId};
+use crate::browser::TabId;
+use crate::outline::element::resolve;
+use crate::policy::{Effects, Interaction};
+use crate::runtime::trace::ActionTrace;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(FormInput));
+    super::add::<FormInput>(r);
 }
 
 #[derive(Deserialize)]
@@ -29,12 +30,12 @@ struct Args {
 tool!(
     FormInput,
     Args,
-    ToolSpec {
-        name: "form_input",
-        description: "Set the value of a form control by ref: text-like inputs and textareas (string), select (option text or value; \
+    ToolSpec::new(
+        "form_input",
+        "Set the value of a form control by ref: text-like inputs and textareas (string), select (option text or value; \
                       an array for multiple selects), checkbox/radio/switch (true/false), range/number (number), date/time (ISO string), \
                       contenteditable (string). Fires the input and change events a person's edit fires. Returns the control's new value.",
-        schema: object(
+        object(
             json!({
                 "ref": {"type": "string", "description": "The control's ref from read_page or find."},
                 "value": {"description": "The new value.", "anyOf": [
@@ -43,10 +44,16 @@ tool!(
             }),
             &["ref", "value"]
         ),
-        class: ActionClass::Act,
-    },
-    form_input
+        ActionClass::Act,
+    ),
+    form_input,
+    effects
 );
+
+/// A `form_input` call fills the control behind its ref: judged by the field it fills.
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
+    inspect::on_page(ctx, a.tab_id, Some(Aim::Ref(&a.target)), Interaction::Fill).await
+}
 
 const SET_JS: &str = r#"(el, value) => {
   const fire = (t) => el.dispatchEvent(new Event(t, {bubbles: true, composed: true}));
@@ -101,13 +108,14 @@ const SET_JS: &str = r#"(el, value) => {
   throw new Error('it is not a form control (' + tag.toLowerCase() + '); use computer to click or type');
 }"#;
 
-async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+async fn form_input(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let tab = session.tab(args.tab_id).await?;
     no_dialog(&tab)?;
     let el = resolve(&tab, &args.target).await?;
-    if trace::observed(session) {
+    if ctx.observed() {
         // For recorders: the control's locators, captured before its value changes.
-        let mut located = el.capture(&tab, None).await;
+        let mut located = super::capture(&el, &tab, None).await;
         if let Some(Value::Object(m)) = &mut located {
             m.insert("_value".into(), args.value.clone());
         }
@@ -121,14 +129,11 @@ async fn form_input(session: &Session, args: Args) -> Result<ToolOutput, ToolErr
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        trace::note(
-            session,
-            ActionTrace {
-                label: format!("Set “{name}” to “{shown}”"),
-                target: located,
-                ..Default::default()
-            },
-        );
+        ctx.note(ActionTrace {
+            label: format!("Set “{name}” to “{shown}”"),
+            target: located,
+            ..Default::default()
+        });
     }
     let t = &tab;
     let el = &el;

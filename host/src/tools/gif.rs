@@ -8,18 +8,19 @@
 //! The tool's action class is `act`: `export` writes a file into the workspace, and starting
 //! a recording changes what later calls do (they take screenshots).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use super::inspect;
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::{Session, TabId};
+use crate::policy::Effects;
 use crate::recording::{self, Added, EncodeOptions, Overlays, Recorder};
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(GifCreator));
+    super::add::<GifCreator>(r);
 }
 
 const ACTIONS: &[&str] = &["start_recording", "stop_recording", "export", "clear"];
@@ -53,9 +54,9 @@ const DEFAULT_MAX_WIDTH: u32 = 800;
 tool!(
     GifCreator,
     Args,
-    ToolSpec {
-        name: "gif_creator",
-        description: "Record what you do in the browser as an animated GIF walkthrough. start_recording (optional tab_id pins the tab), \
+    ToolSpec::new(
+        "gif_creator",
+        "Record what you do in the browser as an animated GIF walkthrough. start_recording (optional tab_id pins the tab), \
                       then act as usual: every acting tool call adds a frame before and after it, with click markers, drag paths, \
                       a label of the action and a progress bar. stop_recording stops capturing and keeps the frames; export writes \
                       the GIF (default recordings/recording-DATE.gif in the workspace; filename: a name under recordings/ or a path \
@@ -63,7 +64,7 @@ tool!(
                       options: show_click_indicators, show_drag_paths, show_action_labels, show_progress_bar (default true), \
                       show_watermark (default false), quality 1-30 (default 10; lower = better colours, slower), \
                       max_width (default 800 px).",
-        schema: object(
+        object(
             json!({
                 "action": {"type": "string", "enum": ACTIONS},
                 "filename": {"type": "string", "description": "export: file name (under recordings/) or a path inside the workspace; .gif is added when missing."},
@@ -84,10 +85,16 @@ tool!(
             }),
             &["action"]
         ),
-        class: ActionClass::Act,
-    },
-    gif_creator
+        ActionClass::Act,
+    ),
+    gif_creator,
+    effects
 );
+
+/// Recording acts on the tab's page (it captures it and writes files).
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
+    inspect::page(ctx, a.tab_id).await
+}
 
 fn bad(msg: impl std::fmt::Display) -> ToolError {
     ToolError(format!("invalid parameters for gif_creator: {msg}"))
@@ -157,7 +164,8 @@ fn size(bytes: usize) -> String {
     }
 }
 
-async fn gif_creator(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
+async fn gif_creator(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     if !ACTIONS.contains(&a.action.as_str()) {
         return Err(bad(format!(
             "field `action`: unknown action \"{}\"; use one of {}",

@@ -1,19 +1,22 @@
 //! `javascript_tool`: run JavaScript in the page and return the last expression's value.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
+use super::inspect;
 use super::report::{act_overlapped, no_dialog};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
-use crate::browser::{Session, TabId};
+use crate::browser::TabId;
+use crate::policy::rules::{self, RiskKind};
+use crate::policy::Effects;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Javascript));
+    super::add::<Javascript>(r);
 }
 
 #[derive(Deserialize)]
@@ -26,17 +29,32 @@ struct Args {
 tool!(
     Javascript,
     Args,
-    ToolSpec {
-        name: "javascript_tool",
-        description: "Run JavaScript in the page (its own context, top-level await allowed) and return the value of the last \
+    ToolSpec::new(
+        "javascript_tool",
+        "Run JavaScript in the page (its own context, top-level await allowed) and return the value of the last \
                       expression as JSON, or the error it threw. Runs for at most 30 s.",
-        schema: object(json!({"code": {"type": "string", "description": "The script."}, "tab_id": tab_id()}), &["code"]),
-        class: ActionClass::Act,
-    },
-    javascript
+        object(json!({"code": {"type": "string", "description": "The script."}, "tab_id": tab_id()}), &["code"]),
+        ActionClass::Act,
+    ),
+    javascript,
+    effects
 );
 
-async fn javascript(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+/// A script acts on the page; one that may click, submit, write or send is risky.
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
+    let mut fx = inspect::page(ctx, a.tab_id).await;
+    if rules::script_mutates(&a.code) {
+        fx.risk = Some((
+            RiskKind::Script,
+            "the script clicks, submits, writes or sends requests, which the host cannot check"
+                .into(),
+        ));
+    }
+    fx
+}
+
+async fn javascript(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let tab = session.tab(args.tab_id).await?;
     no_dialog(&tab)?;
     let mut outcome: Option<Result<String, ToolError>> = None;

@@ -1,18 +1,17 @@
 //! `read_console_messages` and `read_network_requests`: what the page logged and fetched
 //! since it loaded (or since the last clear).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::{Session, TabId};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::browser::TabId;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Console));
-    r.add(Arc::new(Network));
+    super::add::<Console>(r);
+    super::add::<Network>(r);
 }
 
 fn pattern(
@@ -63,12 +62,12 @@ struct ConsoleArgs {
 tool!(
     Console,
     ConsoleArgs,
-    ToolSpec {
-        name: "read_console_messages",
-        description: "Read the page's console messages and uncaught errors since it loaded (or since the last clear). \
+    ToolSpec::new(
+        "read_console_messages",
+        "Read the page's console messages and uncaught errors since it loaded (or since the last clear). \
                       only_errors keeps errors and exceptions; pattern filters by a case-insensitive regular expression; \
                       clear empties the list after reading.",
-        schema: object(
+        object(
             json!({
                 "only_errors": {"type": "boolean"},
                 "pattern": {"type": "string", "description": "Regular expression the message must match."},
@@ -78,12 +77,13 @@ tool!(
             }),
             &[]
         ),
-        class: ActionClass::Read,
-    },
+        ActionClass::Read,
+    ),
     console
 );
 
-async fn console(session: &Session, a: ConsoleArgs) -> Result<ToolOutput, ToolError> {
+async fn console(ctx: &ToolContext, a: ConsoleArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let re = pattern(&a.pattern, "pattern", "read_console_messages")?;
     let tab = session.tab(a.tab_id).await?;
     let limit = a.limit.unwrap_or(100).max(1);
@@ -124,11 +124,11 @@ struct NetworkArgs {
 tool!(
     Network,
     NetworkArgs,
-    ToolSpec {
-        name: "read_network_requests",
-        description: "List the page's network requests since it loaded (or since the last clear): method, URL, status, type, \
+    ToolSpec::new(
+        "read_network_requests",
+        "List the page's network requests since it loaded (or since the last clear): method, URL, status, type, \
                       time. url_pattern filters by a case-insensitive regular expression; clear empties the list.",
-        schema: object(
+        object(
             json!({
                 "url_pattern": {"type": "string"},
                 "limit": {"type": "integer", "minimum": 1, "description": "Most recent requests to return (default 100)."},
@@ -137,12 +137,13 @@ tool!(
             }),
             &[]
         ),
-        class: ActionClass::Read,
-    },
+        ActionClass::Read,
+    ),
     network
 );
 
-async fn network(session: &Session, a: NetworkArgs) -> Result<ToolOutput, ToolError> {
+async fn network(ctx: &ToolContext, a: NetworkArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let re = pattern(&a.url_pattern, "url_pattern", "read_network_requests")?;
     let tab = session.tab(a.tab_id).await?;
     let limit = a.limit.unwrap_or(100).max(1);

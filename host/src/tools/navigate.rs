@@ -8,13 +8,15 @@ use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
 use super::report::{act, no_dialog};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
 use crate::browser::tab::Tab;
 use crate::browser::{Session, TabId};
+use crate::policy::Effects;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Navigate));
+    super::add::<Navigate>(r);
 }
 
 #[derive(Deserialize)]
@@ -27,21 +29,31 @@ struct Args {
 tool!(
     Navigate,
     Args,
-    ToolSpec {
-        name: "navigate",
-        description: "Load a URL in the tab and wait for it to load; url may also be \"back\", \"forward\" or \"reload\". \
+    ToolSpec::new(
+        "navigate",
+        "Load a URL in the tab and wait for it to load; url may also be \"back\", \"forward\" or \"reload\". \
                       Returns the final URL, title and HTTP status. Then call read_page or find to see the page.",
-        schema: object(
+        object(
             json!({
                 "url": {"type": "string", "description": "Absolute URL (https:// is assumed when no scheme is given), or back / forward / reload."},
                 "tab_id": tab_id(),
             }),
             &["url"]
         ),
-        class: ActionClass::Act,
-    },
-    navigate
+        ActionClass::Act,
+    ),
+    navigate,
+    effects
 );
+
+/// Navigating sends the tab to its URL (back, forward and reload go nowhere new).
+async fn effects(_ctx: &ToolContext, a: &Args) -> Effects {
+    let mut fx = Effects::of(ActionClass::Act);
+    if !matches!(a.url.as_str(), "back" | "forward" | "reload") {
+        fx.urls.push(a.url.clone());
+    }
+    fx
+}
 
 /// Checks and completes a URL typed by a model: adds https:// to bare hosts, refuses
 /// schemes we do not load.
@@ -81,7 +93,8 @@ pub fn normalize_url(raw: &str) -> Result<String, ToolError> {
     Ok(format!("{scheme}://{u}"))
 }
 
-async fn navigate(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+async fn navigate(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let tab = session.tab(args.tab_id).await?;
     let text = match args.url.trim() {
         "back" | "forward" => history(session, &tab, args.url.trim() == "back").await?,

@@ -1,17 +1,16 @@
 //! `get_page_text`: the page's main content as Markdown.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::{Session, TabId};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::browser::TabId;
 use crate::outline;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(PageText));
+    super::add::<PageText>(r);
 }
 
 #[derive(Deserialize)]
@@ -24,16 +23,16 @@ struct Args {
 tool!(
     PageText,
     Args,
-    ToolSpec {
-        name: "get_page_text",
-        description: "Get the page's main content (the article, not navigation and footers) as Markdown, for reading. \
+    ToolSpec::new(
+        "get_page_text",
+        "Get the page's main content (the article, not navigation and footers) as Markdown, for reading. \
                       Use read_page for refs to act on.",
-        schema: object(
+        object(
             json!({"max_chars": {"type": "integer", "minimum": 100, "description": "Size limit (default 50000)."}, "tab_id": tab_id()}),
             &[]
         ),
-        class: ActionClass::Read,
-    },
+        ActionClass::Read,
+    ),
     page_text
 );
 
@@ -59,7 +58,8 @@ const MAIN_HTML_JS: &str = r#"(() => {
   return JSON.stringify({html: clone.innerHTML, title: document.title});
 })()"#;
 
-async fn page_text(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+async fn page_text(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let tab = session.tab(args.tab_id).await?;
     let world = outline::main_world(&tab).await?;
     let text = outline::eval_world_text(&tab, &world, MAIN_HTML_JS).await?;

@@ -1,17 +1,16 @@
 //! `read_page`: the page as an indented accessibility outline with refs.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::{Session, TabId};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::browser::TabId;
 use crate::outline::{self, Filter, SnapOpts};
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(ReadPage));
+    super::add::<ReadPage>(r);
 }
 
 /// The default character budget of an outline.
@@ -32,14 +31,14 @@ struct Args {
 tool!(
     ReadPage,
     Args,
-    ToolSpec {
-        name: "read_page",
-        description: "Read the page as an accessibility outline: one element per line, `- ROLE \"NAME\" [REF] [states]: content`, \
+    ToolSpec::new(
+        "read_page",
+        "Read the page as an accessibility outline: one element per line, `- ROLE \"NAME\" [REF] [states]: content`, \
                       indented by nesting, iframes and shadow DOM included; links, code and other elements in running text are \
                       written inside the content as `[ROLE \"NAME\" REF states: content]`. Refs look like e12 or f1e3: use them \
                       with computer, form_input and other tools. \
                       filter=interactive lists only what can be acted on; ref=REF reads one subtree; depth limits nesting.",
-        schema: object(
+        object(
             json!({
                 "filter": {"type": "string", "enum": ["all", "interactive"], "description": "all (default) or interactive."},
                 "ref": {"type": "string", "description": "Read only the subtree of this element."},
@@ -49,12 +48,13 @@ tool!(
             }),
             &[]
         ),
-        class: ActionClass::Read,
-    },
+        ActionClass::Read,
+    ),
     read_page
 );
 
-async fn read_page(session: &Session, args: Args) -> Result<ToolOutput, ToolError> {
+async fn read_page(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let tab = session.tab(args.tab_id).await?;
     let max_chars = args.max_chars.unwrap_or(DEFAULT_MAX_CHARS);
     let opts = SnapOpts {

@@ -1,16 +1,17 @@
 //! `resize_window`: set the viewport size.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::{Session, TabId};
+use super::inspect;
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::browser::TabId;
+use crate::policy::Effects;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Resize));
+    super::add::<Resize>(r);
 }
 
 #[derive(Deserialize)]
@@ -24,10 +25,10 @@ struct Args {
 tool!(
     Resize,
     Args,
-    ToolSpec {
-        name: "resize_window",
-        description: "Set the page's viewport to width x height CSS pixels (e.g. 390x844 for a phone-sized layout).",
-        schema: object(
+    ToolSpec::new(
+        "resize_window",
+        "Set the page's viewport to width x height CSS pixels (e.g. 390x844 for a phone-sized layout).",
+        object(
             json!({
                 "width": {"type": "integer", "minimum": 100, "maximum": 8192},
                 "height": {"type": "integer", "minimum": 100, "maximum": 8192},
@@ -35,12 +36,19 @@ tool!(
             }),
             &["width", "height"]
         ),
-        class: ActionClass::Act,
-    },
-    resize
+        ActionClass::Act,
+    ),
+    resize,
+    effects
 );
 
-async fn resize(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
+/// Resizing acts on the tab's page.
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
+    inspect::page(ctx, a.tab_id).await
+}
+
+async fn resize(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     if !(100..=8192).contains(&a.width) || !(100..=8192).contains(&a.height) {
         return Err(ToolError(
             "invalid parameters for resize_window: width and height must be between 100 and 8192"

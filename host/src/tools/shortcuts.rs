@@ -2,20 +2,21 @@
 //! tools, so a model or an MCP client can run a recorded flow without re-planning it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::object;
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::Session;
+use super::inspect;
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::policy::Effects;
 use crate::shortcuts::replay::{self, Options};
 use crate::shortcuts::store::Store;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(ShortcutsList));
-    r.add(Arc::new(ShortcutsExecute));
+    super::add::<ShortcutsList>(r);
+    super::add::<ShortcutsExecute>(r);
 }
 
 #[derive(Deserialize)]
@@ -25,17 +26,18 @@ struct ListArgs {}
 tool!(
     ShortcutsList,
     ListArgs,
-    ToolSpec {
-        name: "shortcuts_list",
-        description: "List the saved shortcuts (recorded browser flows): id, name, description, step count and the \
+    ToolSpec::new(
+        "shortcuts_list",
+        "List the saved shortcuts (recorded browser flows): id, name, description, step count and the \
                       variables each takes. Run one with shortcuts_execute.",
-        schema: object(json!({}), &[]),
-        class: ActionClass::Read,
-    },
+        object(json!({}), &[]),
+        ActionClass::Read,
+    ),
     list
 );
 
-async fn list(session: &Session, _a: ListArgs) -> Result<ToolOutput, ToolError> {
+async fn list(ctx: &ToolContext, _a: ListArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let store = Store::for_session(session);
     let entries = store.list();
     if entries.is_empty() {
@@ -96,13 +98,13 @@ struct ExecArgs {
 tool!(
     ShortcutsExecute,
     ExecArgs,
-    ToolSpec {
-        name: "shortcuts_execute",
-        description: "Run a saved shortcut by shortcut_id, or by command (its name or /id, optionally followed by \
+    ToolSpec::new(
+        "shortcuts_execute",
+        "Run a saved shortcut by shortcut_id, or by command (its name or /id, optionally followed by \
                       name=value variables, e.g. \"/add-todo text=milk\"). variables: values for its {{variables}}. \
                       Returns the outcome of every step (passed, HEALED when a fallback locator was needed, failed with \
                       expected vs seen).",
-        schema: object(
+        object(
             json!({
                 "shortcut_id": {"type": "string", "description": "The shortcut's id (from shortcuts_list)."},
                 "command": {"type": "string", "description": "Its name or slash command, with optional name=value variables."},
@@ -110,12 +112,19 @@ tool!(
             }),
             &[]
         ),
-        class: ActionClass::Act,
-    },
-    execute
+        ActionClass::Act,
+    ),
+    execute,
+    effects
 );
 
-async fn execute(session: &Session, a: ExecArgs) -> Result<ToolOutput, ToolError> {
+/// Running a shortcut acts on the active page; each step then passes the same door on its own.
+async fn effects(ctx: &ToolContext, _a: &ExecArgs) -> Effects {
+    inspect::page(ctx, None).await
+}
+
+async fn execute(ctx: &ToolContext, a: ExecArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let store = Store::for_session(session);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let found = match (&a.shortcut_id, &a.command) {
@@ -153,10 +162,10 @@ async fn execute(session: &Session, a: ExecArgs) -> Result<ToolOutput, ToolError
         };
         vars.insert(k, v);
     }
-    let registry = Registry::browser();
+    // Every step goes back through this call's runtime: the same policy (domains, risky
+    // steps confirmed), the same audit log, the same recorders.
     let report = replay::run(
-        &registry,
-        session,
+        ctx,
         &sc,
         &vars,
         &Options {

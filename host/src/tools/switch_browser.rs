@@ -1,18 +1,17 @@
 //! `switch_browser`: the browsers connected through the Tabwright extension, and which one this
 //! session uses (the choice is per session; other sessions keep theirs).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::object;
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::bridge::runtime;
-use crate::browser::{extension, Backend, Session};
+use crate::browser::{extension, Backend};
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(SwitchBrowser));
+    super::add::<SwitchBrowser>(r);
 }
 
 #[derive(Deserialize)]
@@ -24,20 +23,21 @@ struct Args {
 tool!(
     SwitchBrowser,
     Args,
-    ToolSpec {
-        name: "switch_browser",
-        description: "List the browsers connected through the Tabwright extension (id, name, profile) and which one this session uses; \
+    ToolSpec::new(
+        "switch_browser",
+        "List the browsers connected through the Tabwright extension (id, name, profile) and which one this session uses; \
                       with browser_id, use that browser from now on (this session's tab list starts over: call tabs_context).",
-        schema: object(
+        object(
             json!({"browser_id": {"type": "string", "description": "The id (or part of the name) of a connected browser."}}),
             &[]
         ),
-        class: ActionClass::Read,
-    },
+        ActionClass::Read,
+    ),
     switch_browser
 );
 
-async fn switch_browser(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
+async fn switch_browser(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     if !matches!(session.browser.backend(), Backend::Extension(_)) {
         return match a.browser_id {
             Some(_) => Err(ToolError::new(format!(

@@ -1,17 +1,16 @@
 //! `tabs_context` and `tabs_create`: the session's tabs and new ones.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
-use crate::browser::Session;
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use crate::policy::Effects;
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(TabsContext));
-    r.add(Arc::new(TabsCreate));
+    super::add::<TabsContext>(r);
+    super::add::<TabsCreate>(r);
     let _ = tab_id;
 }
 
@@ -25,17 +24,18 @@ struct ContextArgs {
 tool!(
     TabsContext,
     ContextArgs,
-    ToolSpec {
-        name: "tabs_context",
-        description: "List this session's browser tabs (id, title, url, which is active) and which browser is in use. \
+    ToolSpec::new(
+        "tabs_context",
+        "List this session's browser tabs (id, title, url, which is active) and which browser is in use. \
                       Call it first; with create_if_empty=true a blank tab is opened when there is none.",
-        schema: object(json!({"create_if_empty": {"type": "boolean", "description": "Open a blank tab when the session has none."}}), &[]),
-        class: ActionClass::Read,
-    },
+        object(json!({"create_if_empty": {"type": "boolean", "description": "Open a blank tab when the session has none."}}), &[]),
+        ActionClass::Read,
+    ),
     tabs_context
 );
 
-async fn tabs_context(session: &Session, args: ContextArgs) -> Result<ToolOutput, ToolError> {
+async fn tabs_context(ctx: &ToolContext, args: ContextArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let live = session.live().await?;
     session.sync(&live);
     if args.create_if_empty && session.tab_ids().0.is_empty() {
@@ -77,20 +77,30 @@ struct CreateArgs {
 tool!(
     TabsCreate,
     CreateArgs,
-    ToolSpec {
-        name: "tabs_create",
-        description:
-            "Open a new tab (blank, or at url) and make it the active tab. Returns its tab id.",
-        schema: object(
+    ToolSpec::new(
+        "tabs_create",
+        "Open a new tab (blank, or at url) and make it the active tab. Returns its tab id.",
+        object(
             json!({"url": {"type": "string", "description": "Page to open (default about:blank)."}}),
             &[]
         ),
-        class: ActionClass::Act,
-    },
-    tabs_create
+        ActionClass::Act,
+    ),
+    tabs_create,
+    create_effects
 );
 
-async fn tabs_create(session: &Session, args: CreateArgs) -> Result<ToolOutput, ToolError> {
+/// A new tab goes to its URL (none: a blank tab).
+async fn create_effects(_ctx: &ToolContext, a: &CreateArgs) -> Effects {
+    Effects {
+        class: Some(ActionClass::Act),
+        urls: a.url.iter().cloned().collect(),
+        ..Effects::default()
+    }
+}
+
+async fn tabs_create(ctx: &ToolContext, args: CreateArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let url = match args.url.as_deref() {
         Some(u) => super::navigate::normalize_url(u)?,
         None => "about:blank".to_string(),

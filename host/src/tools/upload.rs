@@ -1,21 +1,24 @@
 //! `upload_image`: put a screenshot or a workspace file into a file input or drop zone.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{object, tab_id};
-use super::element::resolve;
+use super::inspect::{self, Aim};
 use super::report::{act_overlapped, no_dialog};
-use super::{tool, ActionClass, Registry, ToolError, ToolOutput, ToolSpec};
+use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
-use crate::browser::{Session, TabId};
+use crate::browser::TabId;
+use crate::outline::element::resolve;
+use crate::policy::rules::RiskKind;
+use crate::policy::{Effects, Interaction};
+use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
-    r.add(Arc::new(Upload));
+    super::add::<Upload>(r);
 }
 
 #[derive(Deserialize)]
@@ -33,11 +36,11 @@ struct Args {
 tool!(
     Upload,
     Args,
-    ToolSpec {
-        name: "upload_image",
-        description: "Upload a file to the page: a screenshot (image_id from computer screenshot) or a file inside the workspace \
+    ToolSpec::new(
+        "upload_image",
+        "Upload a file to the page: a screenshot (image_id from computer screenshot) or a file inside the workspace \
                       (path), into a file input (ref) or dropped onto an element (ref or coordinate). filename names the upload.",
-        schema: object(
+        object(
             json!({
                 "image_id": {"type": "string"},
                 "path": {"type": "string", "description": "A file inside the workspace."},
@@ -48,10 +51,20 @@ tool!(
             }),
             &[]
         ),
-        class: ActionClass::Risky,
-    },
-    upload
+        ActionClass::Risky,
+    ),
+    upload,
+    effects
 );
+
+/// An upload is risky every time; the element it goes to is read like a click's.
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
+    let aim = Aim::of(a.target.as_deref(), a.coordinate);
+    let mut fx = inspect::on_page(ctx, a.tab_id, aim, Interaction::Activate).await;
+    fx.class = Some(ActionClass::Risky);
+    fx.risk = Some((RiskKind::Upload, "it uploads a file to the page".into()));
+    fx
+}
 
 /// Resolves `path` inside `workspace`, refusing anything that leaves it (`..`, absolute
 /// paths elsewhere, symlinks pointing out).
@@ -111,7 +124,8 @@ fn mime_of(name: &str) -> &'static str {
     }
 }
 
-async fn upload(session: &Session, a: Args) -> Result<ToolOutput, ToolError> {
+async fn upload(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
     let (bytes, name) = match (&a.image_id, &a.path) {
         (Some(id), None) => {
             let b = session.image(id).ok_or_else(|| {

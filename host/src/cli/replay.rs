@@ -8,11 +8,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::replay::{self, step_line, Options, Status};
-use super::store::Store;
-use super::{junit, load_file, recorder_json, FormatError, Shortcut};
-use crate::browser::{Backend, Browser, Session};
-use crate::tools::Registry;
+use crate::browser::{Backend, Browser};
+use crate::host::Host;
+use crate::shortcuts::replay::{self, step_line, Options, Status};
+use crate::shortcuts::store::{self, Store};
+use crate::shortcuts::{junit, load_file, recorder_json, FormatError, Shortcut};
 
 /// What `tabwright replay` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +63,7 @@ pub fn load(file: &str) -> Result<Shortcut, FormatError> {
         return load_file(path);
     }
     let looks_like_path = file.contains('/') || file.ends_with(".json");
-    match Store::at(super::store::default_dir()).find(file) {
+    match Store::at(store::default_dir()).find(file) {
         Ok((_, sc)) => Ok(sc),
         Err(_) if looks_like_path => load_file(path),
         Err(e) => Err(FormatError(format!(
@@ -99,7 +99,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
                     eprintln!("tabwright replay: note: {n}");
                 }
                 let text = serde_json::to_string_pretty(&json).unwrap_or_default();
-                match super::store::write_atomic(out, text.as_bytes()) {
+                match store::write_atomic(out, text.as_bytes()) {
                     Ok(()) => {
                         eprintln!("tabwright replay: wrote Recorder JSON to {}", out.display());
                         ExitCode::SUCCESS
@@ -138,7 +138,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
         }
     }
     let browser = Browser::new(backend);
-    let registry = Registry::browser();
+    let host = Host::new(browser.clone(), workspace.clone(), crate::tools::browser());
     let gif = args.gif.as_ref().map(|g| {
         // The GIF tool takes relative names as names under recordings/; a path given on
         // the command line is relative to the current directory.
@@ -172,7 +172,10 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
     let many = shortcuts.len() > 1;
     let mut reports = Vec::new();
     for (i, (file, sc)) in shortcuts.iter().enumerate() {
-        let session = Session::new(browser.clone(), workspace.clone());
+        let ctx = host.one_shot();
+        let Ok(session) = ctx.session() else {
+            return ExitCode::FAILURE;
+        };
         // Start the browser and open the tab first, so step times (and the report's total)
         // are the steps' own, not the browser's start-up.
         if let Err(e) = session.tab(None).await {
@@ -196,7 +199,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
         if many {
             eprintln!("tabwright replay: {file}");
         }
-        match replay::run(&registry, &session, sc, &vars, &opts, &mut progress).await {
+        match replay::run(&ctx, sc, &vars, &opts, &mut progress).await {
             Ok(r) => {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", r.text());
@@ -216,7 +219,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(parent);
         }
-        if let Err(e) = super::store::write_atomic(path, xml.as_bytes()) {
+        if let Err(e) = store::write_atomic(path, xml.as_bytes()) {
             eprintln!("tabwright replay: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }

@@ -3,27 +3,24 @@
 //! audit log, and runs the loop; the model's text streams to stdout, tool activity and notices
 //! to stderr.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::Value;
 
-use super::ask::{self, Question};
-use super::config::{self, Flags};
-use super::prompt::{self, Environment};
-use super::providers;
-use super::runner::{Agent, Frontend, Limits, Outcome};
-use super::subagents::{connect_model, SubagentEnv, Subagents};
-use super::transcript::{self, Transcript};
-use crate::browser::{Backend, Browser, Session};
-use crate::policy::{
-    Approver, AuditLog, Gate, Mode, NoApprover, PolicyConfig, PolicyFile, TerminalApprover,
-};
-use crate::tools::{BoxFuture, Registry};
+use crate::agent::config::{self, Flags};
+use crate::agent::prompt::{self, Environment};
+use crate::agent::providers;
+use crate::agent::runner::{Agent, Limits, Outcome};
+use crate::agent::subagents::{connect_model, SubagentEnv, Subagents};
+use crate::agent::transcript::{self, Transcript};
+use crate::browser::{Backend, Browser};
+use crate::frontend::{EventSink, Nobody, Person, TerminalPerson, TerminalSink};
+use crate::host::Host;
+use crate::policy::{AuditLog, Mode, PolicyConfig, PolicyFile};
 
 /// Options of `tabwright run`.
 #[derive(Args, Debug, Clone)]
@@ -64,90 +61,6 @@ pub struct RunArgs {
     /// Save the run's successful actions as a shortcut with this name.
     #[arg(long, value_name = "NAME")]
     pub save_shortcut: Option<String>,
-}
-
-/// The terminal front end.
-struct Terminal {
-    streamed: std::sync::atomic::AtomicBool,
-}
-
-impl Frontend for Terminal {
-    fn text_delta(&self, text: &str) {
-        self.streamed
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-    }
-
-    fn discard_partial(&self) {
-        if self
-            .streamed
-            .swap(false, std::sync::atomic::Ordering::Relaxed)
-        {
-            println!("\n[retrying: the text above is discarded]");
-        }
-    }
-
-    fn tool_started(&self, name: &str, args: &Value) {
-        if self
-            .streamed
-            .swap(false, std::sync::atomic::Ordering::Relaxed)
-        {
-            println!();
-        }
-        let a: String = args.to_string().chars().take(160).collect();
-        eprintln!("· {name} {a}");
-    }
-
-    fn tool_finished(&self, _name: &str, result: Result<&str, &str>) {
-        match result {
-            Ok(t) => {
-                let first = t.lines().next().unwrap_or("");
-                let first: String = first.chars().take(160).collect();
-                eprintln!("  ✓ {first}");
-            }
-            Err(e) => {
-                let e: String = e.chars().take(300).collect();
-                eprintln!("  ✗ {e}");
-            }
-        }
-    }
-
-    fn notice(&self, text: &str) {
-        eprintln!("tabwright: {text}");
-    }
-
-    fn ask<'a>(&'a self, questions: Vec<Question>) -> BoxFuture<'a, Result<Vec<String>, String>> {
-        Box::pin(async move {
-            if !std::io::stdin().is_terminal() {
-                return Err("the agent asked a question, but there is no terminal to answer it on; run tabwright in a terminal or give the answer in the task".into());
-            }
-            tokio::task::spawn_blocking(move || {
-                let mut answers = Vec::new();
-                for q in &questions {
-                    let mut err = std::io::stderr().lock();
-                    let _ = writeln!(err, "\n{}", q.question);
-                    for (i, o) in q.options.iter().enumerate() {
-                        let _ = writeln!(err, "  {}. {} {}", i + 1, o.label, o.description);
-                    }
-                    let _ = write!(
-                        err,
-                        "Answer (number{}, or your own words): ",
-                        if q.multi_select { "s" } else { "" }
-                    );
-                    let _ = err.flush();
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .map_err(|e| format!("cannot read the answer: {e}"))?;
-                    answers.push(ask::parse_answer(q, &line));
-                }
-                Ok(answers)
-            })
-            .await
-            .map_err(|e| format!("the question prompt failed: {e}"))?
-        })
-    }
 }
 
 fn session_dir(resume: &Option<String>) -> Result<(PathBuf, bool), String> {
@@ -212,19 +125,25 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
             .apply(&mut policy_cfg, args.approve.is_some());
     }
     let mode = policy_cfg.mode;
-    let approver: Arc<dyn Approver> = if std::io::stdin().is_terminal() {
-        Arc::new(TerminalApprover)
+    let person: Arc<dyn Person> = if std::io::stdin().is_terminal() {
+        Arc::new(TerminalPerson)
     } else {
-        Arc::new(NoApprover)
+        Arc::new(Nobody)
     };
     if mode == Mode::Ask && !std::io::stdin().is_terminal() && args.allow_domains.is_empty() {
         eprintln!("tabwright: note: no terminal to approve a plan on; the agent cannot act in --approve ask mode. Use --approve auto --allow-domain DOMAIN for unattended runs.");
     }
     let browser_desc = backend.describe();
     let b = Browser::new(backend);
-    let session = Arc::new(Session::new(b.clone(), workspace.clone()));
-    let registry = Arc::new(Registry::browser());
-    let gate = Arc::new(Gate::new(registry, policy_cfg, approver, Some(audit)));
+    let host =
+        Host::new(b.clone(), workspace.clone(), crate::agent::tools()).with_policy(policy_cfg);
+    let runtime = host.runtime(Some(audit));
+    let events: Arc<dyn EventSink> = Arc::new(TerminalSink::default());
+    let ctx = host
+        .context(runtime.clone())
+        .with_person(person.clone())
+        .with_events(events.clone());
+    let session = ctx.session().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
 
     let env = Environment {
         date: prompt::today(),
@@ -253,15 +172,13 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         max_total_tokens: args.max_total_tokens,
         ..Limits::default()
     };
-    let frontend = Arc::new(Terminal {
-        streamed: std::sync::atomic::AtomicBool::new(false),
-    });
     let subagents = Arc::new(Subagents::new(SubagentEnv {
         client: client.clone(),
-        gate: gate.clone(),
+        runtime,
         browser: b.clone(),
         workspace: workspace.clone(),
-        frontend: frontend.clone(),
+        events,
+        person,
         session_dir: Some(dir.clone()),
         system: system.clone(),
         max_tokens: cfg.max_tokens,
@@ -271,18 +188,16 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         },
         connect: Arc::new(connect_model),
     }));
+    ctx.state().set(subagents);
     let mut agent = Agent::new(
         client,
-        gate,
-        session.clone(),
-        frontend,
+        ctx,
         Some(transcript.clone()),
         system,
         limits,
         cfg.max_tokens,
         cancel_rx,
-    )
-    .with_subagents(subagents);
+    );
     let task = if resuming {
         let r = transcript::load(&dir).map_err(anyhow::Error::msg)?;
         if r.bad_lines > 0 {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::ToolError;
+use super::PageError;
 use crate::browser::tab::{Tab, WorldRef};
 use crate::outline;
 
@@ -23,8 +23,8 @@ pub struct Element {
 }
 
 /// The error for a ref that no longer points at a live element.
-pub fn stale(r: &str) -> ToolError {
-    ToolError(format!(
+pub fn stale(r: &str) -> PageError {
+    PageError(format!(
         "ref {r} is stale: that element is gone or the page changed. Call read_page or find again for fresh refs."
     ))
 }
@@ -48,9 +48,9 @@ pub fn prefix_of(r: &str) -> Option<&str> {
 }
 
 /// Resolves a ref on a tab.
-pub async fn resolve(tab: &Tab, r: &str) -> Result<Element, ToolError> {
+pub async fn resolve(tab: &Tab, r: &str) -> Result<Element, PageError> {
     let prefix = prefix_of(r).ok_or_else(|| {
-        ToolError(format!(
+        PageError(format!(
             "\"{r}\" is not a ref: refs look like e12 or f1e3, as read_page and find print them"
         ))
     })?;
@@ -74,24 +74,17 @@ const STALE: &str = "__tabwright_stale_ref__";
 
 impl Element {
     /// The CDP remote object id of the element (made on first use), or the stale-ref error.
-    pub async fn object_id(&self, tab: &Tab) -> Result<&str, ToolError> {
+    pub async fn object_id(&self, tab: &Tab) -> Result<&str, PageError> {
         let id = self
             .object_id
             .get_or_try_init(|| async {
                 outline::element_object(tab, &self.world, &self.r#ref)
                     .await
-                    .map_err(|e| ToolError(format!("cannot resolve {}: {e}", self.r#ref)))?
+                    .map_err(|e| PageError(format!("cannot resolve {}: {e}", self.r#ref)))?
                     .ok_or_else(|| stale(&self.r#ref))
             })
             .await?;
         Ok(id)
-    }
-
-    /// The element's locators for recorders ([`crate::shortcuts::locate::capture`]); `None`
-    /// when it cannot be described.
-    pub async fn capture(&self, tab: &Tab, point: Option<(f64, f64)>) -> Option<Value> {
-        let id = self.object_id(tab).await.ok()?;
-        crate::shortcuts::locate::capture(tab, &self.frame_id, &self.world, id, point).await
     }
 
     /// Calls `function(el, ...args)` on the element in its isolated world; returns the value.
@@ -102,7 +95,7 @@ impl Element {
         tab: &Tab,
         function: &str,
         args: &[Value],
-    ) -> Result<Value, ToolError> {
+    ) -> Result<Value, PageError> {
         let args = Value::Array(args.to_vec()).to_string();
         let expr = format!(
             "(async () => {{ const el = __tabwright.element({r}); if (!el) return {stale}; \
@@ -129,7 +122,7 @@ impl Element {
                 .and_then(|d| d.as_str())
                 .or_else(|| ex.get("text").and_then(|t| t.as_str()))
                 .unwrap_or("error");
-            return Err(ToolError(format!(
+            return Err(PageError(format!(
                 "{}: {}",
                 self.r#ref,
                 msg.lines().next().unwrap_or(msg)
@@ -148,10 +141,10 @@ impl Element {
     /// Scrolls the element into view and returns its center in viewport CSS pixels, what
     /// covers that point (when something else would get the click) and the element's outline
     /// line, in one round trip.
-    pub async fn point(&self, tab: &Tab) -> Result<Point, ToolError> {
+    pub async fn point(&self, tab: &Tab) -> Result<Point, PageError> {
         let v = self.call(tab, POINT_JS, &[]).await?;
         if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
-            return Err(ToolError(format!(
+            return Err(PageError(format!(
                 "{} cannot be clicked: {err}",
                 self.r#ref
             )));
@@ -188,7 +181,7 @@ pub struct Point {
 
 /// Where a frame's viewport starts in the top-level viewport, summing iframe content-box
 /// origins up the chain (for same-process and out-of-process frames alike).
-pub async fn frame_offset(tab: &Tab, frame_id: &str) -> Result<(f64, f64), ToolError> {
+pub async fn frame_offset(tab: &Tab, frame_id: &str) -> Result<(f64, f64), PageError> {
     let mut x = 0.0;
     let mut y = 0.0;
     let mut current = frame_id.to_string();

@@ -1,19 +1,21 @@
 //! Call observers and action traces: how recorders (GIF walkthroughs, shortcut steps, the
 //! audit log) see every tool call of a session without the tools knowing who listens.
 //!
-//! [`Registry::call`](super::Registry::call) runs each observer installed on the session
+//! [`Runtime::call`](super::Runtime::call) runs each observer installed on the session
 //! before and after every call. An acting tool may leave an [`ActionTrace`] for the call in
-//! flight with [`note`] (where it clicked, what element, a label); observers receive it in
-//! [`CallRecord::trace`]. This module owns only the plumbing; it may touch [`Session`]
-//! extensions and nothing of the browser.
+//! flight with [`ToolContext::note`](super::ToolContext::note) (where it clicked, what element,
+//! a label); observers receive it in [`CallRecord::trace`]. Each call has its own trace slot,
+//! so concurrent calls cannot swap traces. This module owns only the plumbing; it may touch
+//! [`Session`] extensions and nothing of the browser.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
-use super::{ActionClass, BoxFuture, ToolError, ToolOutput};
+use super::{ActionClass, ToolError, ToolOutput};
 use crate::browser::Session;
+use crate::BoxFuture;
 
 /// What an acting tool did, as far as a recorder cares.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +69,6 @@ pub trait CallObserver: Send + Sync {
 #[derive(Default)]
 pub struct Observers {
     list: Mutex<Vec<(String, Arc<dyn CallObserver>)>>,
-    pending: Mutex<Option<ActionTrace>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -114,23 +115,4 @@ impl Observers {
     pub fn is_empty(&self) -> bool {
         lock(&self.list).is_empty()
     }
-
-    pub(super) fn take_pending(&self) -> Option<ActionTrace> {
-        lock(&self.pending).take()
-    }
-}
-
-/// Leaves a trace for the call in flight on `session` (the last note of a call wins).
-pub fn note(session: &Session, trace: ActionTrace) {
-    let obs = Observers::of(session);
-    if obs.is_empty() {
-        return;
-    }
-    *lock(&obs.pending) = Some(trace);
-}
-
-/// True when some observer listens, so tools can skip work (like describing the target
-/// element) that only recorders need.
-pub fn observed(session: &Session) -> bool {
-    !Observers::of(session).is_empty()
 }

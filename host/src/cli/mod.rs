@@ -1,15 +1,25 @@
-//! The command line: parses arguments, sets up logging on stderr, builds the browser and
-//! the registry, and runs the chosen command.
+//! The command line: parses arguments, sets up logging on stderr and runs the chosen
+//! command, one file per command. Each command builds its host with [`crate::host::Host`].
+//!
+//! May use: [`crate::host`], [`crate::agent`], [`crate::mcp`], [`crate::tools`],
+//! [`crate::shortcuts`], [`crate::policy`], [`crate::frontend`], [`crate::browser`],
+//! [`crate::bridge`] and [`crate::fixture_server`]. Nothing imports it but the binary.
+
+pub mod agent_run;
+mod bridge;
+mod call;
+mod doctor;
+mod mcp;
+mod open;
+pub mod replay;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::browser::{Backend, Browser, LaunchOptions, Session};
-use crate::tools::Registry;
+use crate::browser::{Backend, LaunchOptions};
 
 /// Tabwright: an open browser agent and a fast browser tool server.
 #[derive(Parser, Debug)]
@@ -110,7 +120,7 @@ enum Command {
     /// Run the agent on a task in this terminal: model + browser + approvals on the TTY.
     Run {
         #[command(flatten)]
-        run: crate::agent::run_cmd::RunArgs,
+        run: agent_run::RunArgs,
         #[command(flatten)]
         browser: BrowserArgs,
     },
@@ -167,7 +177,7 @@ enum Command {
 }
 
 impl BrowserArgs {
-    fn backend(&self) -> Result<Backend, String> {
+    pub(crate) fn backend(&self) -> Result<Backend, String> {
         if self.browser == "launch" {
             return Ok(Backend::Launch(LaunchOptions {
                 executable: self.chrome.clone(),
@@ -192,7 +202,7 @@ impl BrowserArgs {
         ))
     }
 
-    fn workspace(&self) -> PathBuf {
+    pub(crate) fn workspace(&self) -> PathBuf {
         self.workspace
             .clone()
             .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
@@ -200,14 +210,14 @@ impl BrowserArgs {
 }
 
 /// Prints to stdout; a closed pipe (`tabwright … | head -1`) ends the output quietly.
-fn print_out(text: &str) {
+pub(crate) fn print_out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{text}").and_then(|_| stdout.flush());
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so the browser is closed before the process ends.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term =
@@ -282,79 +292,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             url,
             interactive,
             browser,
-        } => {
-            // A local file path opens as a file:// URL, so the main job works offline.
-            let url = match std::path::Path::new(&url).canonicalize() {
-                Ok(p) if p.is_file() => format!("file://{}", p.display()),
-                _ => url,
-            };
-            let backend = browser.backend().map_err(anyhow::Error::msg)?;
-            let b = Browser::new(backend);
-            let session = Session::new(b.clone(), browser.workspace());
-            let registry = Registry::browser();
-            let nav = registry
-                .call(&session, "navigate", serde_json::json!({"url": url}))
-                .await;
-            let out = match nav {
-                Ok(n) => {
-                    eprintln!("{}", n.text);
-                    let filter = if interactive { "interactive" } else { "all" };
-                    registry
-                        .call(&session, "read_page", serde_json::json!({"filter": filter}))
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            b.shutdown().await;
-            match out {
-                Ok(o) => {
-                    print_out(&o.text);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("tabwright: {e}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        } => open::run(&url, interactive, &browser).await,
         Command::Run { run, browser } => {
             let backend = browser.backend().map_err(anyhow::Error::msg)?;
-            crate::agent::run_cmd::run(run, backend, browser.workspace()).await
+            agent_run::run(run, backend, browser.workspace()).await
         }
         Command::Call {
             tool,
             args,
             url,
             browser,
-        } => {
-            let backend = browser.backend().map_err(anyhow::Error::msg)?;
-            let args: serde_json::Value = serde_json::from_str(&args)
-                .map_err(|e| anyhow::anyhow!("the arguments are not JSON: {e}"))?;
-            let b = Browser::new(backend);
-            let session = Session::new(b.clone(), browser.workspace());
-            let registry = Registry::browser();
-            if let Some(u) = url {
-                registry
-                    .call(&session, "navigate", serde_json::json!({"url": u}))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            let r = registry.call(&session, &tool, args).await;
-            b.shutdown().await;
-            match r {
-                Ok(o) => {
-                    print_out(&o.text);
-                    for i in o.images {
-                        print_out(&format!("[image {} {} bytes base64]", i.mime, i.data.len()));
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("tabwright: {e}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        } => call::run(&tool, &args, url, &browser).await,
         Command::Mcp {
             http,
             token,
@@ -364,77 +312,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             allow_domains,
             browser,
         } => {
-            let backend = browser.backend().map_err(anyhow::Error::msg)?;
-            let policy = match policy.as_str() {
-                "off" => None,
-                "ask" | "auto" => {
-                    let mut p = crate::policy::PolicyConfig {
-                        mode: if policy == "ask" {
-                            crate::policy::Mode::Ask
-                        } else {
-                            crate::policy::Mode::Auto
-                        },
-                        allowed_domains: allow_domains,
-                        ..Default::default()
-                    };
-                    if let Some(path) = crate::policy::PolicyFile::path() {
-                        crate::policy::PolicyFile::load(&path)
-                            .map_err(anyhow::Error::msg)?
-                            .apply(&mut p, true);
-                    }
-                    Some(p)
-                }
-                other => anyhow::bail!("unknown --policy \"{other}\": use off, ask or auto"),
-            };
-            if let Some(dir) = shortcuts_dir {
-                crate::shortcuts::store::set_process_dir(dir);
-            }
-            let b = Browser::new(backend);
-            let (registry, recordings) = match &save_shortcut {
-                Some(name) => {
-                    let store =
-                        crate::shortcuts::store::Store::at(crate::shortcuts::store::default_dir());
-                    let (r, rec) = crate::shortcuts::record::recording_registry(
-                        Registry::browser(),
-                        name,
-                        store,
-                    );
-                    (r, Some(rec))
-                }
-                None => (Registry::browser(), None),
-            };
-            let registry = Arc::new(registry);
-            let workspace = browser.workspace();
-            let serve = async {
-                match http {
-                    None => crate::mcp::serve_stdio(registry, b.clone(), workspace, policy).await,
-                    Some(addr) => {
-                        let opts = crate::mcp::http::HttpOptions {
-                            addr,
-                            token,
-                            policy,
-                        };
-                        crate::mcp::http::serve_http(registry, b.clone(), workspace, opts, |a| {
-                            eprintln!("tabwright: MCP over HTTP at http://{a}/mcp");
-                        })
-                        .await
-                    }
-                }
-            };
-            let result = tokio::select! {
-                r = serve => r,
-                _ = shutdown_signal() => Ok(()),
-            };
-            if let Some(rec) = recordings {
-                for saved in rec.save_all() {
-                    match saved {
-                        Ok(p) => eprintln!("tabwright: saved shortcut {}", p.display()),
-                        Err(e) => eprintln!("tabwright: cannot save the shortcut: {e}"),
-                    }
-                }
-            }
-            b.shutdown().await;
-            result.map(|_| ExitCode::SUCCESS)
+            mcp::run(mcp::McpArgs {
+                http,
+                token,
+                save_shortcut,
+                shortcuts_dir,
+                policy,
+                allow_domains,
+                browser,
+            })
+            .await
         }
         Command::Replay {
             files,
@@ -452,7 +339,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::shortcuts::store::set_process_dir(dir);
             }
             let backend = browser.backend().map_err(anyhow::Error::msg)?;
-            let args = crate::shortcuts::command::ReplayArgs {
+            let args = replay::ReplayArgs {
                 files,
                 gif,
                 junit,
@@ -462,7 +349,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 export: export_recorder,
                 timeout_ms: timeout,
             };
-            Ok(crate::shortcuts::command::run(args, backend, browser.workspace()).await)
+            Ok(replay::run(args, backend, browser.workspace()).await)
         }
         Command::NativeHost { .. } => {
             crate::bridge::host::run().await?;
@@ -472,39 +359,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target,
             user_data_dir,
             system,
-        } => match crate::bridge::install::install(&target, user_data_dir.as_deref(), system) {
-            Ok(files) => {
-                for f in files {
-                    print_out(&format!("wrote {}", f.display()));
-                }
-                print_out(&format!(
-                    "extension ID {}; load extension/ unpacked (or install it), then run `tabwright doctor`",
-                    crate::bridge::protocol::EXTENSION_ID
-                ));
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(e) => {
-                eprintln!("tabwright install: {e}");
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        } => Ok(bridge::install(&target, user_data_dir.as_deref(), system)),
         Command::Doctor {
             target,
             user_data_dir,
-        } => Ok(crate::bridge::install::doctor(&target, user_data_dir.as_deref()).await),
-        Command::ServeFixtures { port, dir } => {
-            let root = dir
-                .canonicalize()
-                .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", dir.display()))?;
-            let server = crate::fixture_server::start(root, port).await?;
-            print_out(&server.url(""));
-            eprintln!(
-                "tabwright: serving fixtures at {} (and {}); Ctrl-C stops",
-                server.url(""),
-                server.other_origin_url("")
-            );
-            shutdown_signal().await;
-            Ok(ExitCode::SUCCESS)
-        }
+        } => Ok(doctor::doctor(&target, user_data_dir.as_deref()).await),
+        Command::ServeFixtures { port, dir } => bridge::serve_fixtures(port, &dir).await,
     }
 }

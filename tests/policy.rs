@@ -115,6 +115,19 @@ async fn approve_plan(g: &Gate, c: &Ctx, domains: &[&str]) {
     assert!(r.text.starts_with("approved"), "{}", r.text);
 }
 
+/// The audit log's (tool, decision) pairs, in order.
+fn decisions(audit: &std::path::Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(audit)
+        .expect("audit log")
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("a JSON line");
+            let field = |k: &str| v[k].as_str().unwrap_or("").to_string();
+            (field("tool"), field("decision"))
+        })
+        .collect()
+}
+
 fn ask_config() -> PolicyConfig {
     PolicyConfig::default()
 }
@@ -232,19 +245,10 @@ fn a_compromised_model_cannot_leave_the_plan_or_delete() {
         assert!(kinds[3].contains("Delete account"), "{kinds:?}");
         assert!(kinds[4].contains("script"), "{kinds:?}");
         // Every call is in the audit log with its decision.
-        let log = std::fs::read_to_string(&audit).expect("audit log");
-        let lines: Vec<Value> = log
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON line"))
-            .collect();
-        let decisions: Vec<(&str, &str)> = lines
+        let decisions = decisions(&audit);
+        let decisions: Vec<(&str, &str)> = decisions
             .iter()
-            .map(|l| {
-                (
-                    l["tool"].as_str().unwrap_or(""),
-                    l["decision"].as_str().unwrap_or(""),
-                )
-            })
+            .map(|(t, d)| (t.as_str(), d.as_str()))
             .collect();
         assert_eq!(
             decisions,
@@ -476,24 +480,12 @@ fn shortcuts_execute_runs_each_step_through_the_policy() {
             "the order was not placed"
         );
         // Every step has its own audit line, the refused one with its decision.
-        let log = std::fs::read_to_string(&audit).expect("audit log");
-        let lines: Vec<Value> = log
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json line"))
-            .collect();
-        let tools: Vec<(&str, &str)> = lines
-            .iter()
-            .map(|l| {
-                (
-                    l["tool"].as_str().unwrap_or(""),
-                    l["decision"].as_str().unwrap_or(""),
-                )
-            })
-            .collect();
-        assert!(tools.contains(&("navigate", "allow")), "{tools:?}");
-        assert!(tools.contains(&("computer", "rejected")), "{tools:?}");
+        let tools = decisions(&audit);
+        let has = |t: &str, d: &str| tools.iter().any(|(a, b)| a == t && b == d);
+        assert!(has("navigate", "allow"), "{tools:?}");
+        assert!(has("computer", "rejected"), "{tools:?}");
         assert_eq!(
-            tools.last().map(|t| t.0),
+            tools.last().map(|t| t.0.as_str()),
             Some("shortcuts_execute"),
             "{tools:?}"
         );

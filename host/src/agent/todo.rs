@@ -131,18 +131,7 @@ impl TodoList {
 
     /// The list as text, one item a line: `[x]`, `[>]`, `[ ]`.
     pub fn render(&self) -> String {
-        self.items
-            .iter()
-            .map(|t| {
-                let mark = match t.status.as_str() {
-                    "completed" => "[x]",
-                    "in_progress" => "[>]",
-                    _ => "[ ]",
-                };
-                format!("{mark} {}", t.content)
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::frontend::protocol::render_todos(&self.items)
     }
 }
 

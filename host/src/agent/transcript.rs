@@ -75,7 +75,11 @@ pub struct Transcript {
 
 impl Transcript {
     /// Creates (or reopens, for `--resume`) the session folder `dir`.
-    pub fn open(dir: &Path) -> Result<Transcript, String> {
+    pub fn open(dir: &Path) -> Result<Transcript, TranscriptError> {
+        Transcript::open_in(dir).map_err(TranscriptError)
+    }
+
+    fn open_in(dir: &Path) -> Result<Transcript, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the session folder {}: {e}", dir.display()))?;
         let path = dir.join("transcript.jsonl");
@@ -137,7 +141,17 @@ pub struct Resumed {
 }
 
 /// Reads a session's transcript back. A torn last line (a crash mid-write) is skipped.
-pub fn load(dir: &Path) -> Result<Resumed, String> {
+/// A session folder or its transcript could not be opened or read; the text names the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TranscriptError(pub String);
+
+/// Reads a session's transcript back for `--resume`.
+pub fn load(dir: &Path) -> Result<Resumed, TranscriptError> {
+    load_in(dir).map_err(TranscriptError)
+}
+
+fn load_in(dir: &Path) -> Result<Resumed, String> {
     let path = dir.join("transcript.jsonl");
     let f = std::fs::File::open(&path).map_err(|e| {
         format!(

@@ -201,7 +201,17 @@ pub fn list_live(dir: &Path) -> Vec<RuntimeInfo> {
 
 /// Picks a runtime by `choice` (an id, or part of a name or profile path, case-insensitive);
 /// without a choice, the oldest. The error lists what is connected.
-pub fn pick(list: &[RuntimeInfo], choice: Option<&str>) -> Result<RuntimeInfo, String> {
+/// No connected browser matches the choice; the text lists the connected ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PickError(pub String);
+
+/// Picks the connected browser `choice` names (id, name or profile), or the only one.
+pub fn pick(list: &[RuntimeInfo], choice: Option<&str>) -> Result<RuntimeInfo, PickError> {
+    pick_in(list, choice).map_err(PickError)
+}
+
+fn pick_in(list: &[RuntimeInfo], choice: Option<&str>) -> Result<RuntimeInfo, String> {
     if list.is_empty() {
         return Err(format!(
             "no browser with the Tabwright extension is connected (no live runtime file in {}): \
@@ -303,7 +313,7 @@ mod tests {
             Ok("bbbb0002".into())
         );
         let e = pick(&live, Some("safari")).expect_err("no match");
-        assert!(e.contains("aaaa0001 (Chromium (work))"), "{e}");
+        assert!(e.0.contains("aaaa0001 (Chromium (work))"), "{e}");
         remove_if_ours(&p, me + 1);
         assert!(p.exists(), "not removed for another pid");
         remove_if_ours(&p, me);

@@ -25,7 +25,7 @@ pub async fn resolve(opts: &ExtensionOptions, choice: Option<&str>) -> Result<Ru
         let list = runtime::list_live(&dir);
         match runtime::pick(&list, want) {
             Ok(info) => return Ok(info),
-            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e.0),
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }

@@ -32,7 +32,17 @@ pub struct KeyDef {
 }
 
 /// Parses modifier names (`ctrl+shift`, `cmd`, `alt`) into CDP bits.
-pub fn parse_modifiers(s: &str) -> Result<i64, String> {
+/// A key, chord or modifier name that does not exist; the text names it and lists what does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Parses `ctrl+shift` style modifiers into CDP's modifier bits.
+pub fn parse_modifiers(s: &str) -> Result<i64, InputError> {
+    modifiers_in(s).map_err(InputError)
+}
+
+fn modifiers_in(s: &str) -> Result<i64, String> {
     let mut bits = 0;
     for part in s.split('+').map(str::trim).filter(|p| !p.is_empty()) {
         bits |= modifier_bit(part).ok_or_else(|| {
@@ -145,7 +155,12 @@ pub struct Chord {
 }
 
 /// Parses `ctrl+a`, `shift+Tab`, `Enter`, `+` …
-pub fn parse_chord(s: &str) -> Result<Chord, String> {
+/// Parses a key or chord like `ctrl+shift+a` or `Enter`.
+pub fn parse_chord(s: &str) -> Result<Chord, InputError> {
+    chord_in(s).map_err(InputError)
+}
+
+fn chord_in(s: &str) -> Result<Chord, String> {
     if s.is_empty() {
         return Err("empty key name".into());
     }
@@ -385,8 +400,8 @@ mod tests {
         assert_eq!(parse_chord("F5").expect("f5").key.key, "F5");
         assert_eq!(parse_chord("+").expect("plus").key.key, "+");
         let err = parse_chord("hyper+x").expect_err("bad modifier");
-        assert!(err.contains("hyper"), "{err}");
-        assert!(parse_chord("Entr").expect_err("bad key").contains("Entr"));
+        assert!(err.0.contains("hyper"), "{err}");
+        assert!(parse_chord("Entr").expect_err("bad key").0.contains("Entr"));
     }
 
     #[test]

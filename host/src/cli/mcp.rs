@@ -12,21 +12,31 @@ use crate::host::Host;
 use crate::policy::{Mode, PolicyConfig, PolicyFile};
 
 /// The options of `tabwright mcp`.
+#[derive(clap::Args, Debug)]
 pub struct McpArgs {
-    /// Streamable HTTP on this address instead of stdio.
-    pub http: Option<SocketAddr>,
-    /// Bearer token for HTTP.
-    pub token: Option<String>,
-    /// Record each session as a shortcut with this name.
-    pub save_shortcut: Option<String>,
-    /// The shortcuts folder.
-    pub shortcuts_dir: Option<PathBuf>,
-    /// off, ask or auto.
-    pub policy: String,
-    /// Domains approved up front.
-    pub allow_domains: Vec<String>,
-    /// The browser.
-    pub browser: BrowserArgs,
+    /// Serve streamable HTTP on this loopback address instead of stdio, e.g. 127.0.0.1:8931.
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// Require `Authorization: Bearer TOKEN` on HTTP requests (or set TABWRIGHT_TOKEN).
+    #[arg(long, env = "TABWRIGHT_TOKEN")]
+    token: Option<String>,
+    /// Record the acting tool calls as a shortcut saved under this name (one per MCP
+    /// session: NAME, NAME-2 …), rewritten after every step and when the server ends.
+    #[arg(long, value_name = "NAME")]
+    save_shortcut: Option<String>,
+    /// The shortcuts folder (default: $XDG_DATA_HOME/tabwright/shortcuts).
+    #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
+    shortcuts_dir: Option<PathBuf>,
+    /// Put tool calls behind the host policy: off (default: the client's own approvals
+    /// apply), ask (a plan must be approved; risky actions and off-plan domains are
+    /// asked through MCP elicitation) or auto (risky actions still asked).
+    #[arg(long, default_value = "off")]
+    policy: String,
+    /// A domain approved up front (repeatable), with --policy.
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    allow_domains: Vec<String>,
+    #[command(flatten)]
+    browser: BrowserArgs,
 }
 
 /// Runs `tabwright mcp`.

@@ -6,14 +6,14 @@
 //! [`crate::bridge`] and [`crate::fixture_server`]. Nothing imports it but the binary.
 
 pub mod agent_run;
-mod bridge;
 mod call;
 mod doctor;
+mod fixtures;
+mod install;
 mod mcp;
 mod open;
 pub mod replay;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,64 +59,10 @@ enum Command {
         browser: BrowserArgs,
     },
     /// Serve the browser tools over MCP (stdio by default).
-    Mcp {
-        /// Serve streamable HTTP on this loopback address instead of stdio, e.g. 127.0.0.1:8931.
-        #[arg(long)]
-        http: Option<SocketAddr>,
-        /// Require `Authorization: Bearer TOKEN` on HTTP requests (or set TABWRIGHT_TOKEN).
-        #[arg(long, env = "TABWRIGHT_TOKEN")]
-        token: Option<String>,
-        /// Record the acting tool calls as a shortcut saved under this name (one per MCP
-        /// session: NAME, NAME-2 …), rewritten after every step and when the server ends.
-        #[arg(long, value_name = "NAME")]
-        save_shortcut: Option<String>,
-        /// The shortcuts folder (default: $XDG_DATA_HOME/tabwright/shortcuts).
-        #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
-        shortcuts_dir: Option<PathBuf>,
-        /// Put tool calls behind the host policy: off (default: the client's own approvals
-        /// apply), ask (a plan must be approved; risky actions and off-plan domains are
-        /// asked through MCP elicitation) or auto (risky actions still asked).
-        #[arg(long, default_value = "off")]
-        policy: String,
-        /// A domain approved up front (repeatable), with --policy.
-        #[arg(long = "allow-domain", value_name = "DOMAIN")]
-        allow_domains: Vec<String>,
-        #[command(flatten)]
-        browser: BrowserArgs,
-    },
+    Mcp(mcp::McpArgs),
     /// Replay a shortcut or a Chrome DevTools Recorder JSON file without a model.
     /// Exit status 0 only when every step and assertion passed.
-    Replay {
-        /// The files (or ids / names of saved shortcuts), replayed in order.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<String>,
-        /// Record the replay as a GIF at this path.
-        #[arg(long, value_name = "OUT.gif")]
-        gif: Option<PathBuf>,
-        /// Write a JUnit XML report here.
-        #[arg(long, value_name = "REPORT.xml")]
-        junit: Option<PathBuf>,
-        /// Set a variable: --var name=value (repeatable).
-        #[arg(long = "var", value_name = "NAME=VALUE")]
-        vars: Vec<String>,
-        /// Serve this folder with the built-in fixture server and set {{base_url}} to it.
-        #[arg(long, value_name = "DIR")]
-        serve: Option<PathBuf>,
-        /// Where failure screenshots go (default: recordings/).
-        #[arg(long, value_name = "DIR")]
-        artifacts: Option<PathBuf>,
-        /// Do not replay: write the shortcut as Chrome DevTools Recorder JSON to this file.
-        #[arg(long, value_name = "OUT.json")]
-        export_recorder: Option<PathBuf>,
-        /// Per-step timeout in milliseconds (default 5000 or the file's own).
-        #[arg(long, value_name = "MS")]
-        timeout: Option<u64>,
-        /// The shortcuts folder, for saved shortcuts given by name.
-        #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
-        shortcuts_dir: Option<PathBuf>,
-        #[command(flatten)]
-        browser: BrowserArgs,
-    },
+    Replay(replay::ReplayArgs),
     /// Run the agent on a task in this terminal: model + browser + approvals on the TTY.
     Run {
         #[command(flatten)]
@@ -303,54 +249,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             url,
             browser,
         } => call::run(&tool, &args, url, &browser).await,
-        Command::Mcp {
-            http,
-            token,
-            save_shortcut,
-            shortcuts_dir,
-            policy,
-            allow_domains,
-            browser,
-        } => {
-            mcp::run(mcp::McpArgs {
-                http,
-                token,
-                save_shortcut,
-                shortcuts_dir,
-                policy,
-                allow_domains,
-                browser,
-            })
-            .await
-        }
-        Command::Replay {
-            files,
-            gif,
-            junit,
-            vars,
-            serve,
-            artifacts,
-            export_recorder,
-            timeout,
-            shortcuts_dir,
-            browser,
-        } => {
-            if let Some(dir) = shortcuts_dir {
-                crate::shortcuts::store::set_process_dir(dir);
-            }
-            let backend = browser.backend().map_err(anyhow::Error::msg)?;
-            let args = replay::ReplayArgs {
-                files,
-                gif,
-                junit,
-                vars,
-                serve,
-                artifacts,
-                export: export_recorder,
-                timeout_ms: timeout,
-            };
-            Ok(replay::run(args, backend, browser.workspace()).await)
-        }
+        Command::Mcp(args) => mcp::run(args).await,
+        Command::Replay(args) => replay::run(args).await,
         Command::NativeHost { .. } => {
             crate::bridge::host::run().await?;
             Ok(ExitCode::SUCCESS)
@@ -359,11 +259,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target,
             user_data_dir,
             system,
-        } => Ok(bridge::install(&target, user_data_dir.as_deref(), system)),
+        } => Ok(install::install(&target, user_data_dir.as_deref(), system)),
         Command::Doctor {
             target,
             user_data_dir,
         } => Ok(doctor::doctor(&target, user_data_dir.as_deref()).await),
-        Command::ServeFixtures { port, dir } => bridge::serve_fixtures(port, &dir).await,
+        Command::ServeFixtures { port, dir } => fixtures::serve_fixtures(port, &dir).await,
     }
 }

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::BrowserArgs;
 use crate::browser::{Backend, Browser};
 use crate::host::Host;
 use crate::shortcuts::replay::{self, step_line, Options, Status};
@@ -15,25 +16,38 @@ use crate::shortcuts::store::{self, Store};
 use crate::shortcuts::{junit, load_file, recorder_json, FormatError, Shortcut};
 
 /// What `tabwright replay` was asked to do.
-#[derive(Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct ReplayArgs {
-    /// Shortcut or Recorder JSON files (or ids / names of saved shortcuts), replayed in order,
-    /// each in its own session; one JUnit testsuite per file.
+    /// The files (or ids / names of saved shortcuts), replayed in order.
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
-    /// Write a GIF of the replay here.
+    /// Record the replay as a GIF at this path.
+    #[arg(long, value_name = "OUT.gif")]
     pub gif: Option<PathBuf>,
     /// Write a JUnit XML report here.
+    #[arg(long, value_name = "REPORT.xml")]
     pub junit: Option<PathBuf>,
-    /// `name=value` variable overrides.
+    /// Set a variable: --var name=value (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// Serve this folder with the fixture server and set `base_url` to it.
+    /// Serve this folder with the built-in fixture server and set {{base_url}} to it.
+    #[arg(long, value_name = "DIR")]
     pub serve: Option<PathBuf>,
-    /// Where failure screenshots go (default `recordings/`).
+    /// Where failure screenshots go (default: recordings/).
+    #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
-    /// Instead of replaying, write the shortcut as Recorder JSON here.
-    pub export: Option<PathBuf>,
-    /// Per-step timeout in ms (default 5000, or the file's own).
-    pub timeout_ms: Option<u64>,
+    /// Do not replay: write the shortcut as Chrome DevTools Recorder JSON to this file.
+    #[arg(long, value_name = "OUT.json")]
+    pub export_recorder: Option<PathBuf>,
+    /// Per-step timeout in milliseconds (default 5000 or the file's own).
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+    /// The shortcuts folder, for saved shortcuts given by name.
+    #[arg(long, env = "TABWRIGHT_SHORTCUTS_DIR", value_name = "DIR")]
+    pub shortcuts_dir: Option<PathBuf>,
+    /// The browser to replay in.
+    #[command(flatten)]
+    pub browser: BrowserArgs,
 }
 
 fn bad(msg: impl std::fmt::Display) -> ExitCode {
@@ -74,7 +88,16 @@ pub fn load(file: &str) -> Result<Shortcut, FormatError> {
 }
 
 /// Runs `tabwright replay`.
-pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> ExitCode {
+pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.shortcuts_dir {
+        crate::shortcuts::store::set_process_dir(dir.clone());
+    }
+    let backend = args.browser.backend().map_err(anyhow::Error::msg)?;
+    let workspace = args.browser.workspace();
+    Ok(replay(args, backend, workspace).await)
+}
+
+async fn replay(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> ExitCode {
     let mut vars = match parse_vars(&args.vars) {
         Ok(v) => v,
         Err(e) => return bad(e),
@@ -89,7 +112,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
             Err(e) => return bad(e),
         }
     }
-    if let Some(out) = &args.export {
+    if let Some(out) = &args.export_recorder {
         let [(_, sc)] = shortcuts.as_slice() else {
             return bad("--export-recorder takes exactly one file");
         };
@@ -184,7 +207,7 @@ pub async fn run(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> Exit
             return ExitCode::FAILURE;
         }
         let opts = Options {
-            timeout: args.timeout_ms.map(std::time::Duration::from_millis),
+            timeout: args.timeout.map(std::time::Duration::from_millis),
             artifacts: args.artifacts.clone(),
             // With several files, each gets its own GIF: NAME-2.gif …
             gif: gif.as_ref().map(|g| {

@@ -109,6 +109,22 @@ pub struct TodoItem {
     pub active_form: Option<String>,
 }
 
+/// The list as text, one item a line: `[x]` done, `[>]` in progress, `[ ]` pending.
+pub fn render_todos(items: &[TodoItem]) -> String {
+    items
+        .iter()
+        .map(|t| {
+            let mark = match t.status.as_str() {
+                "completed" => "[x]",
+                "in_progress" => "[>]",
+                _ => "[ ]",
+            };
+            format!("{mark} {}", t.content)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// One option of a multiple-choice question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -137,19 +137,10 @@ impl super::EventSink for TerminalSink {
             }
             Event::Notice { text } => eprintln!("tabwright: {text}"),
             Event::Todo { items } => {
-                let list = items
-                    .iter()
-                    .map(|t| {
-                        let mark = match t.status.as_str() {
-                            "completed" => "[x]",
-                            "in_progress" => "[>]",
-                            _ => "[ ]",
-                        };
-                        format!("{mark} {}", t.content)
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                eprintln!("tabwright: todo:\n{list}");
+                eprintln!(
+                    "tabwright: todo:\n{}",
+                    super::protocol::render_todos(&items)
+                );
             }
             Event::Ask { .. } | Event::Usage { .. } | Event::Ended { .. } => {}
         }

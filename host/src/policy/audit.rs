@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
+use super::PolicyError;
+
 /// An append-only JSONL audit log.
 pub struct AuditLog {
     path: PathBuf,
@@ -49,17 +51,22 @@ fn redact(args: &Value, key: Option<&str>) -> Value {
 
 impl AuditLog {
     /// Opens (creating folders as needed) the log at `path` for appending.
-    pub fn open(path: &Path) -> Result<AuditLog, String> {
+    pub fn open(path: &Path) -> Result<AuditLog, PolicyError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {
-                format!("cannot create the audit log folder {}: {e}", dir.display())
+                PolicyError(format!(
+                    "cannot create the audit log folder {}: {e}",
+                    dir.display()
+                ))
             })?;
         }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?;
+            .map_err(|e| {
+                PolicyError(format!("cannot open the audit log {}: {e}", path.display()))
+            })?;
         Ok(AuditLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),

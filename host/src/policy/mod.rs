@@ -20,6 +20,11 @@ pub use audit::AuditLog;
 pub use effects::{ActionClass, Effects, Interaction, Target};
 pub use gate::{Concern, ConcernKind, Decision, Plan, Policy};
 
+/// The policy file or the audit log could not be read or written; the text names the file and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicyError(pub String);
+
 /// How much the agent may do without asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -96,20 +101,23 @@ impl PolicyFile {
     }
 
     /// Reads the file; a missing file is an empty policy file, a broken one a clear error.
-    pub fn load(path: &std::path::Path) -> Result<PolicyFile, String> {
+    pub fn load(path: &std::path::Path) -> Result<PolicyFile, PolicyError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => PolicyFile::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => PolicyFile::parse(&text)
+                .map_err(|e| PolicyError(format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PolicyFile::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => Err(PolicyError(format!("cannot read {}: {e}", path.display()))),
         }
     }
 
     /// Parses the file's text.
-    pub fn parse(text: &str) -> Result<PolicyFile, String> {
-        let f: PolicyFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<PolicyFile, PolicyError> {
+        let f: PolicyFile = toml::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
         if let Some(a) = &f.approve {
             if a != "ask" && a != "auto" {
-                return Err(format!("approve = \"{a}\": use \"ask\" or \"auto\""));
+                return Err(PolicyError(format!(
+                    "approve = \"{a}\": use \"ask\" or \"auto\""
+                )));
             }
         }
         Ok(f)
@@ -162,6 +170,7 @@ mod tests {
         assert!(PolicyFile::parse("approve = \"maybe\"").is_err());
         assert!(PolicyFile::parse("prohibitted = []")
             .expect_err("typo")
+            .0
             .contains("prohibitted"));
     }
 }

@@ -475,7 +475,18 @@ async fn css_scale(tab: &Tab) -> f64 {
 /// workspace (a `-2`, `-3` … suffix when taken). A relative `filename` is under
 /// `recordings/`; an absolute one must be inside the workspace. `.gif` is added when missing.
 /// The folders are created; a path that leaves the workspace (`..`, symlinks) is refused.
-pub fn output_path(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, String> {
+/// A walkthrough could not be written where asked; the text says why and what to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RecordingError(pub String);
+
+/// Where `export` writes: `recordings/` in the workspace by default, a bare name under
+/// `recordings/`, or a path inside the workspace (symlinks and `..` resolved before the check).
+pub fn output_path(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, RecordingError> {
+    output_path_in(workspace, filename).map_err(RecordingError)
+}
+
+fn output_path_in(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, String> {
     let ws = workspace.canonicalize().map_err(|e| {
         format!(
             "the workspace {} is not usable: {e}; start tabwright with --workspace DIR",
@@ -688,17 +699,17 @@ mod tests {
             abs
         );
         let e = output_path(&ws, Some("/etc/x.gif")).expect_err("outside");
-        assert!(e.contains("outside the workspace"), "{e}");
+        assert!(e.0.contains("outside the workspace"), "{e}");
         let e = output_path(&ws, Some("../x.gif")).expect_err("dotdot");
-        assert!(e.contains("`..`"), "{e}");
+        assert!(e.0.contains("`..`"), "{e}");
         let e = output_path(&ws, Some(" ")).expect_err("empty");
-        assert!(e.contains("filename"), "{e}");
+        assert!(e.0.contains("filename"), "{e}");
         #[cfg(unix)]
         {
             let link = real.join("recordings/escape");
             let _ = std::os::unix::fs::symlink(std::env::temp_dir(), &link);
             let e = output_path(&ws, Some("escape/x.gif")).expect_err("symlink");
-            assert!(e.contains("outside the workspace"), "{e}");
+            assert!(e.0.contains("outside the workspace"), "{e}");
         }
         let _ = std::fs::remove_dir_all(&ws);
     }

@@ -20,4 +20,4 @@ pub mod trace;
 pub use context::{State, ToolContext};
 pub use registry::{describe_action, Registry, Runtime};
 pub use spec::{parse_args, ActionClass, Image, ToolError, ToolOutput, ToolSpec, Trust};
-pub use tool::{Handler, Invocation, Tool, Typed};
+pub use tool::{spec_effects, Handler, Invocation, Tool, Typed};

@@ -38,10 +38,8 @@ pub trait Handler: Send + Sync + 'static {
     type Args: DeserializeOwned + Send + Sync + 'static;
     /// The tool's description.
     fn spec() -> ToolSpec;
-    /// What a call does (default: the spec's class, nothing looked up).
-    fn effects<'a>(_ctx: &'a ToolContext, _args: &'a Self::Args) -> BoxFuture<'a, Effects> {
-        Box::pin(async { Effects::default() })
-    }
+    /// What a call does ([`spec_effects`] for the spec's class, nothing looked up).
+    fn effects<'a>(ctx: &'a ToolContext, args: &'a Self::Args) -> BoxFuture<'a, Effects>;
     /// Runs a call.
     fn run<'a>(
         ctx: &'a ToolContext,
@@ -99,6 +97,11 @@ impl<H: Handler> Invocation for TypedCall<H> {
     }
 }
 
+/// The effects of a call that looks nothing up: the spec's class, nothing else.
+pub async fn spec_effects<A>(_ctx: &ToolContext, _args: &A) -> Effects {
+    Effects::default()
+}
+
 /// Defines a tool: `tool!(Name, Args, spec, handler)` or with a fifth argument, the async
 /// function that declares a call's effects (`async fn(&ToolContext, &Args) -> Effects`). The
 /// handler is `async fn(&ToolContext, Args) -> Result<ToolOutput, ToolError>`.
@@ -106,22 +109,7 @@ impl<H: Handler> Invocation for TypedCall<H> {
 #[doc(hidden)]
 macro_rules! tool {
     ($ty:ident, $args:ty, $spec:expr, $handler:path) => {
-        struct $ty;
-        impl $crate::runtime::Handler for $ty {
-            type Args = $args;
-            fn spec() -> $crate::runtime::ToolSpec {
-                $spec
-            }
-            fn run<'a>(
-                ctx: &'a $crate::runtime::ToolContext,
-                args: $args,
-            ) -> $crate::BoxFuture<
-                'a,
-                Result<$crate::runtime::ToolOutput, $crate::runtime::ToolError>,
-            > {
-                Box::pin($handler(ctx, args))
-            }
-        }
+        $crate::tool!($ty, $args, $spec, $handler, $crate::runtime::spec_effects);
     };
     ($ty:ident, $args:ty, $spec:expr, $handler:path, $effects:path) => {
         struct $ty;

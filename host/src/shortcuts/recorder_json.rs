@@ -481,7 +481,7 @@ fn with_target(mut v: Value, t: &Target) -> Result<Value, String> {
 
 /// Recorder key names for one of our chords (`ctrl+a` → Control, a).
 fn chord_keys(chord: &str) -> Result<(Vec<String>, String), String> {
-    let c = parse_chord(chord)?;
+    let c = parse_chord(chord).map_err(|e| e.0)?;
     let mut mods = Vec::new();
     for (bit, name) in [(2, "Control"), (8, "Shift"), (1, "Alt"), (4, "Meta")] {
         if c.modifiers & bit != 0 {

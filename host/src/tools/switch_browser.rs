@@ -53,7 +53,7 @@ async fn switch_browser(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolEr
     let list = extension::connected();
     let mut note = String::new();
     if let Some(want) = a.browser_id.as_deref() {
-        let info = runtime::pick(&list, Some(want)).map_err(ToolError::new)?;
+        let info = runtime::pick(&list, Some(want)).map_err(|e| ToolError(e.0))?;
         session.choose_browser(Some(info.browser.id.clone()));
         match session.live().await {
             Ok(_) => note = format!("Now using {} ({}).\n", info.browser.id, info.browser.name),
@@ -67,7 +67,7 @@ async fn switch_browser(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolEr
     }
     if list.is_empty() {
         return Err(ToolError::new(
-            runtime::pick(&list, None).err().unwrap_or_default(),
+            runtime::pick(&list, None).err().unwrap_or_default().0,
         ));
     }
     // The browser in use: the session's choice, else what its live connection reached.

@@ -1,10 +1,9 @@
-//! `tabwright install` and `serve-fixtures` (`doctor` and `native-host` live in
-//! [`crate::bridge`]).
+//! `tabwright install`: registers the native-messaging host for Chromium-family browsers.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{print_out, shutdown_signal};
+use super::print_out;
 
 /// Runs `tabwright install`.
 pub fn install(target: &str, user_data_dir: Option<&Path>, system: bool) -> ExitCode {
@@ -24,20 +23,4 @@ pub fn install(target: &str, user_data_dir: Option<&Path>, system: bool) -> Exit
             ExitCode::FAILURE
         }
     }
-}
-
-/// Runs `tabwright serve-fixtures`.
-pub async fn serve_fixtures(port: u16, dir: &Path) -> anyhow::Result<ExitCode> {
-    let root = dir
-        .canonicalize()
-        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", dir.display()))?;
-    let server = crate::fixture_server::start(root, port).await?;
-    print_out(&server.url(""));
-    eprintln!(
-        "tabwright: serving fixtures at {} (and {}); Ctrl-C stops",
-        server.url(""),
-        server.other_origin_url("")
-    );
-    shutdown_signal().await;
-    Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,8 @@
 //! - [`runner`]: the loop ([`Agent`](runner::Agent)): turns, tool dispatch through the policy
 //!   gate, limits, cancellation, context compaction; [`subagents`]: `Task`, `TaskOutput`,
 //!   `TaskStop`; [`todo`] and [`ask`]: the `TodoWrite` and `AskUserQuestion` tools;
+//! - [`serve`]: the loop behind a message front end (ops in, events out), as the side panel
+//!   drives it;
 //! - [`prompt`]: the system prompt from the section files in `prompts/`, the environment block
 //!   and system reminders; [`transcript`]: session folders, the JSONL transcript, `--resume`;
 //!
@@ -28,6 +30,7 @@ pub mod prompt;
 pub mod protocol;
 pub mod providers;
 pub mod runner;
+pub mod serve;
 pub mod subagents;
 pub mod todo;
 pub mod transcript;

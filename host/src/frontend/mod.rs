@@ -12,7 +12,7 @@ pub mod channel;
 pub mod protocol;
 pub mod terminal;
 
-pub use channel::{ChannelPerson, Pending};
+pub use channel::{Channel, ChannelPerson, Pending};
 pub use protocol::{Answer, Ask, Choice, Event, Op, Question, TodoItem};
 pub use terminal::{TerminalPerson, TerminalSink};
 

@@ -13,17 +13,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use serde::Serialize;
 use serde_json::{json, Value};
+
+mod check;
+mod report;
+
+pub use report::{step_line, Report, Status, StepOutcome};
 
 use super::format::{Condition, FormatError, Locator, Op, Shortcut, Target, DEFAULT_TIMEOUT_MS};
 use super::locate;
 use crate::browser::tab::Tab;
 use crate::browser::Session;
 use crate::runtime::{ToolContext, ToolError};
+use check::check;
 
 /// How often a missing element or a failing assertion is looked at again.
-const POLL: Duration = Duration::from_millis(25);
+pub(super) const POLL: Duration = Duration::from_millis(25);
 /// How long the primary locator may still appear after a fallback matched.
 const HEAL_GRACE: Duration = Duration::from_millis(300);
 
@@ -38,149 +43,12 @@ pub struct Options {
     pub gif: Option<PathBuf>,
 }
 
-/// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// It ran and every assertion held.
-    Passed,
-    /// It passed, but only after falling back from the primary locator.
-    Healed,
-    /// It failed.
-    Failed,
-    /// It did not run (an earlier step failed) or an optional step failed.
-    Skipped,
-}
-
-/// The outcome of one step.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepOutcome {
-    /// 1-based step number.
-    pub index: usize,
-    /// The step's action.
-    pub action: String,
-    /// Its label.
-    pub label: String,
-    /// How it ended.
-    pub status: Status,
-    /// How long it took.
-    pub ms: u128,
-    /// The failure (or skip) message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// What was expected, on failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    /// What was seen instead, on failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seen: Option<String>,
-    /// How the step healed: which locator failed and which one matched.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub healed: Option<String>,
-    /// A screenshot taken when the step failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub screenshot: Option<PathBuf>,
-}
-
-/// The outcome of a whole replay.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// The shortcut's id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Every step's outcome.
-    pub steps: Vec<StepOutcome>,
-    /// Total time.
-    pub ms: u128,
-    /// The GIF written, if one was asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gif: Option<String>,
-    /// Remarks (for instance why no GIF was written).
-    pub notes: Vec<String>,
-}
-
-impl Report {
-    /// True when every step passed or healed.
-    pub fn passed(&self) -> bool {
-        self.steps
-            .iter()
-            .all(|s| matches!(s.status, Status::Passed | Status::Healed))
-    }
-
-    /// Counts of passed, healed, failed and skipped steps.
-    pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let n = |st: Status| self.steps.iter().filter(|s| s.status == st).count();
-        (
-            n(Status::Passed),
-            n(Status::Healed),
-            n(Status::Failed),
-            n(Status::Skipped),
-        )
-    }
-
-    /// The report as text: one line per step, details under failed and healed steps, a
-    /// summary line.
-    pub fn text(&self) -> String {
-        let mut out = format!("Replay of \"{}\" ({})\n", self.name, self.id);
-        for s in &self.steps {
-            out.push_str(&step_line(s, false));
-            out.push('\n');
-            if let Some(h) = &s.healed {
-                out.push_str(&format!("      healed: {h}\n"));
-            }
-            if s.status == Status::Failed || s.status == Status::Skipped {
-                if let Some(m) = &s.message {
-                    out.push_str(&format!("      {m}\n"));
-                }
-            }
-            if let Some(e) = &s.expected {
-                out.push_str(&format!("      expected: {e}\n"));
-            }
-            if let Some(e) = &s.seen {
-                out.push_str(&format!("      seen:     {e}\n"));
-            }
-            if let Some(p) = &s.screenshot {
-                out.push_str(&format!("      screenshot: {}\n", p.display()));
-            }
-        }
-        let (p, h, f, sk) = self.counts();
-        out.push_str(&format!(
-            "{}: {p} passed, {h} healed, {f} failed, {sk} skipped in {} ms",
-            if self.passed() { "PASSED" } else { "FAILED" },
-            self.ms
-        ));
-        if let Some(g) = &self.gif {
-            out.push_str(&format!("\nGIF: {g}"));
-        }
-        for n in &self.notes {
-            out.push_str(&format!("\nnote: {n}"));
-        }
-        out
-    }
-}
-
-/// One progress line for a step: `✓ 3 Click “Save” (41 ms)`; `plain` uses ASCII words.
-pub fn step_line(s: &StepOutcome, plain: bool) -> String {
-    let mark = match (s.status, plain) {
-        (Status::Passed, false) => "✓",
-        (Status::Healed, false) => "✓ HEALED",
-        (Status::Failed, false) => "✗",
-        (Status::Skipped, false) => "-",
-        (Status::Passed, true) => "PASS",
-        (Status::Healed, true) => "HEALED",
-        (Status::Failed, true) => "FAIL",
-        (Status::Skipped, true) => "SKIP",
-    };
-    format!("{mark} {:>2} {} ({} ms)", s.index, s.label, s.ms)
-}
-
 /// Why a step failed.
 #[derive(Debug, Clone, Default)]
-struct Fail {
-    message: String,
-    expected: Option<String>,
-    seen: Option<String>,
+pub(super) struct Fail {
+    pub(super) message: String,
+    pub(super) expected: Option<String>,
+    pub(super) seen: Option<String>,
 }
 
 impl Fail {
@@ -361,7 +229,7 @@ async fn screenshot(
     Some(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
-async fn tab(session: &Session) -> Result<Arc<Tab>, Fail> {
+pub(super) async fn tab(session: &Session) -> Result<Arc<Tab>, Fail> {
     session
         .tab(None)
         .await
@@ -378,7 +246,7 @@ fn point_only(t: &Target) -> Option<[f64; 2]> {
 
 /// The target without its point locators (a point always "matches" something, so it is
 /// used only when it is the only way the step was recorded).
-fn without_points(t: &Target) -> Target {
+pub(super) fn without_points(t: &Target) -> Target {
     Target {
         locators: t
             .locators
@@ -390,7 +258,7 @@ fn without_points(t: &Target) -> Target {
     }
 }
 
-fn describe(t: &Target, i: usize) -> String {
+pub(super) fn describe(t: &Target, i: usize) -> String {
     t.locators.get(i).map(Locator::describe).unwrap_or_default()
 }
 
@@ -693,156 +561,4 @@ async fn pointer(
         heals,
     )
     .await
-}
-
-fn url_matches(want: &str, seen: &str) -> bool {
-    match want.strip_suffix('*') {
-        Some(prefix) => seen.starts_with(prefix),
-        None => want == seen,
-    }
-}
-
-fn compare(n: usize, op: &str, want: u32) -> bool {
-    let want = want as usize;
-    match op {
-        ">=" => n >= want,
-        "<=" => n <= want,
-        _ => n == want,
-    }
-}
-
-/// One look at a condition: Ok(heal note) when it holds, Err((expected, seen)) when not.
-async fn check_once(session: &Session, c: &Condition) -> Result<Option<String>, (String, String)> {
-    let tab = tab(session)
-        .await
-        .map_err(|f| ("a page".to_string(), f.message))?;
-    if let Some(u) = &c.url {
-        let seen = tab.state().url.clone();
-        if !url_matches(u, &seen) {
-            return Err((format!("url {u}"), format!("url {seen}")));
-        }
-    }
-    if let Some(t) = &c.title {
-        let seen = crate::outline::page_meta(&tab)
-            .await
-            .map(|m| m.title)
-            .unwrap_or_default();
-        if &seen != t {
-            return Err((format!("title \"{t}\""), format!("title \"{seen}\"")));
-        }
-    }
-    if let Some(text) = &c.text {
-        let path = c
-            .target
-            .as_ref()
-            .map(|t| t.frame.clone())
-            .unwrap_or_default();
-        let (found, sample) = locate::page_text(&tab, &path, text)
-            .await
-            .map_err(|e| (format!("page text contains \"{text}\""), e))?;
-        if !found {
-            return Err((
-                format!("page text contains \"{text}\""),
-                format!("page text \"{sample}\""),
-            ));
-        }
-    }
-    let mut heal = None;
-    if let (Some(t), None) = (&c.target, &c.text) {
-        let t = without_points(t);
-        let op = c.operator.as_deref().unwrap_or("==");
-        let want = c.count.unwrap_or(1);
-        let mut expected = format!("count({}) {op} {want}", describe(&t, 0));
-        if let Some(v) = c.visible {
-            expected.push_str(if v { ", visible" } else { ", hidden" });
-        }
-        if let Some(a) = &c.attributes {
-            expected.push_str(&format!(", attributes {}", json!(a)));
-        }
-        if let Some(p) = &c.properties {
-            expected.push_str(&format!(", properties {p}"));
-        }
-        let r = locate::check(&tab, &t, c.visible, &c.attributes, &c.properties)
-            .await
-            .map_err(|e| (expected.clone(), e))?;
-        if !compare(r.count, op, want) {
-            let by = r
-                .index
-                .map(|i| describe(&t, i))
-                .unwrap_or_else(|| "no locator".into());
-            return Err((
-                expected,
-                format!(
-                    "{} element(s) by {by}, {} meeting the constraints; first: {}",
-                    r.raw, r.count, r.seen
-                ),
-            ));
-        }
-        if let Some(i) = r.index.filter(|i| *i > 0) {
-            heal = Some(format!(
-                "primary locator {} matched nothing; found by {}",
-                describe(&t, 0),
-                describe(&t, i)
-            ));
-        }
-    }
-    if let Some(e) = &c.expression {
-        let expr = format!("Promise.resolve(({e})).then(v => !!v)");
-        let v: Result<Value, _> = tab
-            .call(
-                "Runtime.evaluate",
-                json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
-            )
-            .await;
-        let seen = match v {
-            Ok(r) => match r.get("exceptionDetails") {
-                Some(ex) => format!(
-                    "error {}",
-                    ex.pointer("/exception/description")
-                        .and_then(|d| d.as_str())
-                        .unwrap_or("thrown")
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                ),
-                None => {
-                    if r.pointer("/result/value") == Some(&Value::Bool(true)) {
-                        return Ok(heal);
-                    }
-                    "falsy".to_string()
-                }
-            },
-            Err(e) => e.to_string(),
-        };
-        return Err((format!("`{e}` is truthy"), seen));
-    }
-    Ok(heal)
-}
-
-/// Polls a condition until it holds or `timeout` passes.
-async fn check(
-    session: &Session,
-    c: &Condition,
-    timeout: Duration,
-) -> Result<Option<String>, Fail> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check_once(session, c).await {
-            Ok(h) => return Ok(h),
-            Err((expected, seen)) => {
-                if Instant::now() >= deadline {
-                    return Err(Fail {
-                        message: format!(
-                            "assertion failed after {} ms: {}",
-                            timeout.as_millis(),
-                            c.describe()
-                        ),
-                        expected: Some(expected),
-                        seen: Some(seen),
-                    });
-                }
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
 }

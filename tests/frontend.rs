@@ -105,7 +105,8 @@ fn a_message_front_end_drives_the_loop_answers_by_id_and_stops() {
             "{ask:?}"
         );
         assert!(
-            seen.iter().any(|e| matches!(e, Event::ToolStarted { name, .. } if name == "update_plan")),
+            seen.iter()
+                .any(|e| matches!(e, Event::ToolStarted { name, .. } if name == "update_plan")),
             "{seen:?}"
         );
         // A wrong id is refused with a notice; the right one goes through.
@@ -123,16 +124,18 @@ fn a_message_front_end_drives_the_loop_answers_by_id_and_stops() {
         .expect("send");
         let seen = until(&mut events, |e| matches!(e, Event::Ended { .. })).await;
         let finished = |tool: &str| {
-            seen.iter().any(
-                |e| matches!(e, Event::ToolFinished { name, ok: true, .. } if name == tool),
-            )
+            seen.iter()
+                .any(|e| matches!(e, Event::ToolFinished { name, ok: true, .. } if name == tool))
         };
         assert!(
             seen.iter()
                 .any(|e| matches!(e, Event::Notice { text } if text.contains("no open question"))),
             "{seen:?}"
         );
-        assert!(finished("update_plan") && finished("navigate") && finished("TodoWrite"), "{seen:?}");
+        assert!(
+            finished("update_plan") && finished("navigate") && finished("TodoWrite"),
+            "{seen:?}"
+        );
         assert!(
             seen.iter().any(|e| matches!(e, Event::Todo { items } if items.len() == 1 && items[0].status == "completed")),
             "{seen:?}"
@@ -145,7 +148,11 @@ fn a_message_front_end_drives_the_loop_answers_by_id_and_stops() {
             })
             .collect();
         assert_eq!(text, "The form has a name field.");
-        assert!(seen.iter().any(|e| matches!(e, Event::Usage { turns: 4, .. })), "{seen:?}");
+        assert!(
+            seen.iter()
+                .any(|e| matches!(e, Event::Usage { turns: 4, .. })),
+            "{seen:?}"
+        );
         assert!(
             matches!(seen.last(), Some(Event::Ended { outcome }) if outcome == "done"),
             "{seen:?}"
@@ -168,7 +175,10 @@ fn a_message_front_end_drives_the_loop_answers_by_id_and_stops() {
             matches!(seen.last(), Some(Event::Ended { outcome }) if outcome == "cancelled"),
             "{seen:?}"
         );
-        assert!(channel.open_questions().is_empty(), "the question was withdrawn");
+        assert!(
+            channel.open_questions().is_empty(),
+            "the question was withdrawn"
+        );
         drop(ops);
         let last = tokio::time::timeout(Duration::from_secs(10), driver)
             .await
@@ -178,6 +188,9 @@ fn a_message_front_end_drives_the_loop_answers_by_id_and_stops() {
         // The follow-up carried the first task's history.
         let reqs = server.requests();
         let last_req = reqs.last().expect("requests").body.to_string();
-        assert!(last_req.contains("What does the form ask for?"), "history kept");
+        assert!(
+            last_req.contains("What does the form ask for?"),
+            "history kept"
+        );
     });
 }

@@ -35,6 +35,10 @@ pub trait Person: Send + Sync {
 pub trait EventSink: Send + Sync {
     /// Shows one event. Must not block.
     fn emit(&self, event: Event);
+    /// False when nothing is shown, so the host can skip building events.
+    fn watching(&self) -> bool {
+        true
+    }
 }
 
 /// Nobody to ask: every question is refused with a message saying how to run unattended.
@@ -59,6 +63,9 @@ pub struct NoEvents;
 
 impl EventSink for NoEvents {
     fn emit(&self, _event: Event) {}
+    fn watching(&self) -> bool {
+        false
+    }
 }
 
 /// Shows another sink's events prefixed with a label (a sub-agent's activity in its parent's
@@ -73,44 +80,28 @@ pub struct Prefixed {
 impl EventSink for Prefixed {
     fn emit(&self, event: Event) {
         let label = &self.label;
-        let event = match event {
+        let mut event = match event {
             Event::TextDelta { .. } | Event::DiscardPartial | Event::Usage { .. } => return,
-            Event::ToolStarted {
-                call_id,
-                name,
-                args,
-            } => Event::ToolStarted {
-                call_id,
-                name: format!("[{label}] {name}"),
-                args,
-            },
-            Event::ToolFinished {
-                call_id,
-                name,
-                ok,
-                text,
-                images,
-                ms,
-            } => Event::ToolFinished {
-                call_id,
-                name: format!("[{label}] {name}"),
-                ok,
-                text,
-                images,
-                ms,
-            },
-            Event::Notice { text } => Event::Notice {
-                text: format!("[{label}] {text}"),
-            },
             Event::Todo { items } => Event::Notice {
                 text: format!(
-                    "[{label}] todo: {}/{} done",
+                    "todo: {}/{} done",
                     items.iter().filter(|t| t.status == "completed").count(),
                     items.len()
                 ),
             },
             other => other,
         };
+        match &mut event {
+            Event::ToolStarted { name, .. } | Event::ToolFinished { name, .. } => {
+                *name = format!("[{label}] {name}")
+            }
+            Event::Notice { text } => *text = format!("[{label}] {text}"),
+            _ => {}
+        }
         self.inner.emit(event);
+    }
+
+    fn watching(&self) -> bool {
+        self.inner.watching()
     }
 }

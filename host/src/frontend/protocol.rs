@@ -52,7 +52,7 @@ pub enum Event {
         name: String,
         /// False for a tool error (a refusal by the policy included).
         ok: bool,
-        /// The result's text (or the error).
+        /// The start of the result's text (or the error), at most [`EVENT_TEXT_MAX`] bytes.
         text: String,
         /// Images the result carried.
         images: usize,
@@ -90,6 +90,22 @@ pub enum Event {
         /// One line: how it ended.
         outcome: String,
     },
+}
+
+/// How much of a tool result's text a [`Event::ToolFinished`] carries: enough for a compact
+/// line in a front end; the model and the transcript get the whole text.
+pub const EVENT_TEXT_MAX: usize = 2000;
+
+/// The first `max` bytes of `text`, cut at a character boundary.
+pub fn clip_text(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 /// One item of the visible task list (`TodoWrite`).

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::context::CallScope;
 use super::trace::{CallRecord, Observers};
 use super::{Tool, ToolContext, ToolError, ToolOutput, ToolSpec, Trust};
+use crate::frontend::protocol::{clip_text, EVENT_TEXT_MAX};
 use crate::frontend::{Answer, Ask, Event};
 use crate::policy::{untrusted, ConcernKind, Decision, Policy};
 use crate::BoxFuture;
@@ -131,24 +132,29 @@ impl Runtime {
             } else {
                 args
             };
-            ctx.events().emit(Event::ToolStarted {
-                call_id,
-                name: name.to_string(),
-                args: args.clone(),
-            });
+            let watching = ctx.events().watching();
+            if watching {
+                ctx.events().emit(Event::ToolStarted {
+                    call_id,
+                    name: name.to_string(),
+                    args: args.clone(),
+                });
+            }
             let result = self.gated(ctx, name, args, t0).await;
-            let (ok, text, images) = match &result {
-                Ok(o) => (true, o.text.clone(), o.images.len()),
-                Err(e) => (false, e.0.clone(), 0),
-            };
-            ctx.events().emit(Event::ToolFinished {
-                call_id,
-                name: name.to_string(),
-                ok,
-                text,
-                images,
-                ms: t0.elapsed().as_millis() as u64,
-            });
+            if watching {
+                let (ok, text, images) = match &result {
+                    Ok(o) => (true, o.text.as_str(), o.images.len()),
+                    Err(e) => (false, e.0.as_str(), 0),
+                };
+                ctx.events().emit(Event::ToolFinished {
+                    call_id,
+                    name: name.to_string(),
+                    ok,
+                    text: clip_text(text, EVENT_TEXT_MAX),
+                    images,
+                    ms: t0.elapsed().as_millis() as u64,
+                });
+            }
             result
         })
     }

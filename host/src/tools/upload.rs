@@ -63,6 +63,7 @@ async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
     let mut fx = inspect::on_page(ctx, a.tab_id, aim, Interaction::Activate).await;
     fx.class = Some(ActionClass::Risky);
     fx.risk = Some((RiskKind::Upload, "it uploads a file to the page".into()));
+    fx.paths = a.path.iter().map(std::path::PathBuf::from).collect();
     fx
 }
 

@@ -433,8 +433,10 @@ fn the_host_stops_a_compromised_model() {
             "computer",
             json!({"action": "left_click", "ref": delete}),
         ));
+        server.push(Turn::tool_use("c5", "get_page_text", json!({})));
+        // Even a script that only reads is confirmed: no reading of a script proves it harmless.
         server.push(Turn::tool_use(
-            "c5",
+            "c6",
             "javascript_tool",
             json!({"code": "document.querySelector('#status').textContent"}),
         ));
@@ -472,6 +474,11 @@ fn the_host_stops_a_compromised_model() {
         assert!(
             status.contains("ready") && !status.contains("DELETED"),
             "nothing was deleted: {status}"
+        );
+        let (script, script_err) = result_of(&reqs[6], "c6");
+        assert!(
+            script_err && script.contains("no one can answer") && script.contains("page scripts"),
+            "{script}"
         );
     });
 }

@@ -501,3 +501,121 @@ fn shortcuts_execute_runs_each_step_through_the_policy() {
         assert!(e.0.contains("allowed domains"), "{e}");
     });
 }
+
+/// The element that really receives the event is the one classified: a transparent button over
+/// the one the model names, icon-only buttons named only by a title or an icon, Enter and a
+/// typed newline in a message box, coordinate clicks into a shadow root and a same-origin frame.
+/// The person refuses every risky question; nothing happens on the page.
+#[test]
+fn what_really_receives_the_event_is_classified() {
+    run(|c| async move {
+        let config = PolicyConfig {
+            mode: Mode::Auto,
+            allowed_domains: vec!["127.0.0.1".into()],
+            ..PolicyConfig::default()
+        };
+        let (person, approver) = Person::start(|_| Answer::reject("no"));
+        let (g, _) = gate(&c, config, approver);
+        call(&g, &c, "navigate", json!({"url": url("classify.html")}))
+            .await
+            .expect("navigate");
+        let outline = read(&g, &c).await;
+        let refs = |role: &str, name: &str| find_ref(&outline, role, name);
+        let center = |sel: &str, inner: &str| {
+            format!(
+                "(() => {{ let el = document.querySelector({sel}); {inner} const r = el.getBoundingClientRect(); \
+                 const f = el.ownerDocument.defaultView.frameElement; const o = f ? f.getBoundingClientRect() : {{left: 0, top: 0}}; \
+                 return [o.left + r.left + r.width / 2, o.top + r.top + r.height / 2]; }})()",
+                sel = json!(sel)
+            )
+        };
+        let mut refused = 0;
+        // 1. "Cancel" is covered by a transparent "Place order".
+        let cancel = refs("button", "Cancel").expect("Cancel");
+        let e = click(&g, &c, &cancel)
+            .await
+            .expect_err("the covering button is classified");
+        assert!(
+            e.0.contains("declined") && e.0.contains("Place order"),
+            "{e}"
+        );
+        refused += 1;
+        // 2. An icon-only delete button named by its title (by ref), 3. one whose only name
+        // is its icon (by coordinate).
+        let trash = refs("button", "🗑").unwrap_or_else(|| panic!("🗑 button in\n{outline}"));
+        let e = click(&g, &c, &trash)
+            .await
+            .expect_err("an icon-only delete");
+        assert!(e.0.contains("declined") && e.0.contains("delete"), "{e}");
+        refused += 1;
+        let point: Vec<f64> =
+            serde_json::from_value(c.js(&center("#svg-trash", "")).await).expect("point");
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "coordinate": point}),
+        )
+        .await
+        .expect_err("an icon-only delete");
+        assert!(e.0.contains("declined") && e.0.contains("delete"), "{e}");
+        refused += 1;
+        // 4. Enter and a typed newline in a message box that sends on Enter.
+        let chat = refs("textbox", "Message").expect("Message");
+        c.ok("computer", json!({"action": "left_click", "ref": chat}))
+            .await;
+        for args in [
+            json!({"action": "key", "text": "Enter"}),
+            json!({"action": "type", "text": "hello\n"}),
+        ] {
+            let e = call(&g, &c, "computer", args.clone())
+                .await
+                .expect_err("Enter in a message box is sending");
+            assert!(
+                e.0.contains("declined") && e.0.contains("send"),
+                "{args}: {e}"
+            );
+            refused += 1;
+        }
+        // 5. A coordinate click on a button inside a shadow root.
+        let p: Vec<f64> = serde_json::from_value(
+            c.js(&center(
+                "#host",
+                "el = el.shadowRoot.querySelector('#wipe');",
+            ))
+            .await,
+        )
+        .expect("point");
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "coordinate": p}),
+        )
+        .await
+        .expect_err("shadow button");
+        assert!(e.0.contains("declined") && e.0.contains("Löschen"), "{e}");
+        refused += 1;
+        // 6. A coordinate click on a purchase button inside a same-origin frame.
+        let p: Vec<f64> = serde_json::from_value(
+            c.js(&center(
+                "#frame",
+                "el = el.contentDocument.querySelector('#buy');",
+            ))
+            .await,
+        )
+        .expect("point");
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "left_click", "coordinate": p}),
+        )
+        .await
+        .expect_err("frame button");
+        assert!(e.0.contains("declined") && e.0.contains("kaufen"), "{e}");
+        refused += 1;
+        assert_eq!(c.text_of("#status").await, "ready", "nothing happened");
+        assert_eq!(person.kinds().len(), refused, "{:?}", person.kinds());
+    });
+}

@@ -63,10 +63,14 @@ async def with_person(binary, fixtures):
             r = await s.call_tool("computer", {"action": "left_click", "ref": ref})
             if not r.is_error or "keep my account" not in text_of(r):
                 fail(f"the refused deletion ran or said nothing: {text_of(r)}")
-            st = text_of(await s.call_tool("javascript_tool", {"code": "document.querySelector('#status').textContent"}))
+            st = text_of(await s.call_tool("get_page_text", {}))
             if "ready" not in st or "DELETED" in st:
                 fail(f"status after the refusal: {st}")
-            if len(asked) != 2 or "Delete account" not in asked[1]:
+            # Every page script is confirmed, even one that only reads.
+            r = await s.call_tool("javascript_tool", {"code": "document.querySelector('#status').textContent"})
+            if not r.is_error or "keep my account" not in text_of(r):
+                fail(f"a page script ran without the person: {text_of(r)}")
+            if len(asked) != 3 or "Delete account" not in asked[1] or "page scripts" not in asked[2]:
                 fail(f"questions asked: {asked}")
 
 

@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// A domain approved up front (repeatable); with --approve auto, the only domains allowed.
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     pub allow_domains: Vec<String>,
+    /// A domain where page scripts (javascript_tool) run without confirming each one
+    /// (repeatable); elsewhere every script is confirmed, in both modes.
+    #[arg(long = "allow-scripts", value_name = "DOMAIN")]
+    pub allow_scripts: Vec<String>,
     /// A domain never touched, added to the default list (repeatable).
     #[arg(long = "prohibit-domain", value_name = "DOMAIN")]
     pub prohibit_domains: Vec<String>,
@@ -114,6 +118,7 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
     let mut policy_cfg = PolicyConfig {
         mode,
         allowed_domains: args.allow_domains.clone(),
+        script_domains: args.allow_scripts.clone(),
         ..PolicyConfig::default()
     };
     policy_cfg

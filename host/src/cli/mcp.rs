@@ -35,6 +35,9 @@ pub struct McpArgs {
     /// A domain approved up front (repeatable), with --policy.
     #[arg(long = "allow-domain", value_name = "DOMAIN")]
     allow_domains: Vec<String>,
+    /// A domain where page scripts run without confirming each one (repeatable), with --policy.
+    #[arg(long = "allow-scripts", value_name = "DOMAIN")]
+    allow_scripts: Vec<String>,
     #[command(flatten)]
     browser: BrowserArgs,
 }
@@ -52,6 +55,7 @@ pub async fn run(a: McpArgs) -> anyhow::Result<ExitCode> {
                     Mode::Auto
                 },
                 allowed_domains: a.allow_domains,
+                script_domains: a.allow_scripts,
                 ..Default::default()
             };
             if let Some(path) = PolicyFile::path() {

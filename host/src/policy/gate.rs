@@ -165,6 +165,22 @@ impl Policy {
                 };
             }
         }
+        // Scripts on a domain where the person allows them are not asked each time.
+        if matches!(risk, Some((RiskKind::Script, _))) {
+            let allowed = fx
+                .page
+                .as_deref()
+                .and_then(rules::host_of)
+                .is_some_and(|h| {
+                    self.config
+                        .script_domains
+                        .iter()
+                        .any(|d| rules::host_matches(&h, d))
+                });
+            if allowed {
+                risk = None;
+            }
+        }
         if class == ActionClass::Risky && risk.is_none() {
             risk = Some((RiskKind::Script, format!("{tool} is marked risky")));
         }

@@ -48,6 +48,9 @@ pub struct PolicyConfig {
     /// Tool names (`javascript_tool`) or risk kinds (`purchase`, `send`, `account_creation`,
     /// `deletion`, `download`, `upload`, `script`) never allowed.
     pub prohibited_tools: Vec<String>,
+    /// Domains where the person allows page scripts (`javascript_tool`) without confirming
+    /// each one.
+    pub script_domains: Vec<String>,
 }
 
 impl Default for PolicyConfig {
@@ -60,6 +63,7 @@ impl Default for PolicyConfig {
                 .map(|s| s.to_string())
                 .collect(),
             prohibited_tools: Vec::new(),
+            script_domains: Vec::new(),
         }
     }
 }
@@ -71,6 +75,7 @@ impl Default for PolicyConfig {
 /// allowed_domains = ["intranet.example"]
 /// prohibited_domains = ["bank.example"] # added to the defaults
 /// prohibited = ["purchase", "javascript_tool"]  # risk kinds or tool names, never allowed
+/// allow_scripts = ["intranet.example"]  # page scripts run there without asking each time
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +92,9 @@ pub struct PolicyFile {
     /// `script`) or tool names never allowed.
     #[serde(default)]
     pub prohibited: Vec<String>,
+    /// Domains where page scripts run without confirming each one.
+    #[serde(default)]
+    pub allow_scripts: Vec<String>,
 }
 
 impl PolicyFile {
@@ -142,6 +150,9 @@ impl PolicyFile {
         config
             .prohibited_tools
             .extend(self.prohibited.iter().cloned());
+        config
+            .script_domains
+            .extend(self.allow_scripts.iter().cloned());
     }
 }
 

@@ -70,6 +70,9 @@ pub struct TargetFacts {
     /// True when the element is the form submission itself (a submit button or Enter in a
     /// field), so the whole form counts.
     pub submits_form: bool,
+    /// True for Enter pressed (or a newline typed) in a message box (a textarea or an editable
+    /// element), which pages commonly take as "send".
+    pub enter_in_message: bool,
 }
 
 /// One form field.
@@ -176,7 +179,7 @@ pub fn is_captcha_target(f: &TargetFacts) -> bool {
 }
 
 fn has_word(hay: &str, words: &[&str]) -> bool {
-    let hay = hay.to_ascii_lowercase();
+    let hay = hay.to_lowercase();
     words.iter().any(|w| {
         let mut from = 0;
         while let Some(i) = hay[from..].find(w) {
@@ -206,6 +209,32 @@ const DELETE_WORDS: &[&str] = &[
     "trash",
     "wipe",
     "purge",
+    "🗑",
+    "🗑️",
+    // German, French, Spanish, Italian, Dutch, Portuguese, Polish, Swedish
+    "löschen",
+    "entfernen",
+    "konto löschen",
+    "supprimer",
+    "effacer",
+    "retirer",
+    "eliminar",
+    "borrar",
+    "quitar",
+    "elimina",
+    "eliminare",
+    "cancella",
+    "rimuovi",
+    "verwijderen",
+    "wissen",
+    "excluir",
+    "apagar",
+    "remover",
+    "usuń",
+    "usun",
+    "skasuj",
+    "ta bort",
+    "radera",
 ];
 const PURCHASE_WORDS: &[&str] = &[
     "buy",
@@ -225,6 +254,45 @@ const PURCHASE_WORDS: &[&str] = &[
     "subscribe",
     "donate",
     "upgrade now",
+    "kaufen",
+    "jetzt kaufen",
+    "bestellen",
+    "zahlungspflichtig bestellen",
+    "zur kasse",
+    "bezahlen",
+    "abonnieren",
+    "acheter",
+    "commander",
+    "payer",
+    "passer la commande",
+    "valider la commande",
+    "s'abonner",
+    "comprar",
+    "pagar",
+    "realizar pedido",
+    "finalizar compra",
+    "suscribirse",
+    "acquista",
+    "compra",
+    "paga",
+    "ordina",
+    "procedi all'acquisto",
+    "abbonati",
+    "kopen",
+    "nu kopen",
+    "afrekenen",
+    "betalen",
+    "assinar",
+    "kup",
+    "kup teraz",
+    "zamów",
+    "zamow",
+    "zapłać",
+    "zaplac",
+    "köp",
+    "köp nu",
+    "beställ",
+    "betala",
 ];
 const SEND_WORDS: &[&str] = &[
     "send",
@@ -238,6 +306,39 @@ const SEND_WORDS: &[&str] = &[
     "comment",
     "invite",
     "broadcast",
+    "senden",
+    "absenden",
+    "veröffentlichen",
+    "teilen",
+    "antworten",
+    "posten",
+    "envoyer",
+    "publier",
+    "partager",
+    "répondre",
+    "enviar",
+    "publicar",
+    "compartir",
+    "responder",
+    "invia",
+    "pubblica",
+    "condividi",
+    "rispondi",
+    "verzenden",
+    "versturen",
+    "publiceren",
+    "delen",
+    "beantwoorden",
+    "compartilhar",
+    "wyślij",
+    "wyslij",
+    "opublikuj",
+    "udostępnij",
+    "odpowiedz",
+    "skicka",
+    "publicera",
+    "dela",
+    "svara",
 ];
 const SIGNUP_WORDS: &[&str] = &[
     "sign up",
@@ -248,6 +349,24 @@ const SIGNUP_WORDS: &[&str] = &[
     "register",
     "join now",
     "open account",
+    "registrieren",
+    "konto erstellen",
+    "s'inscrire",
+    "inscription",
+    "créer un compte",
+    "registrarse",
+    "crear cuenta",
+    "crear una cuenta",
+    "registrati",
+    "crea account",
+    "registreren",
+    "account aanmaken",
+    "cadastrar",
+    "criar conta",
+    "zarejestruj",
+    "załóż konto",
+    "registrera",
+    "skapa konto",
 ];
 const DOWNLOAD_EXTS: &[&str] = &[
     ".zip", ".exe", ".msi", ".dmg", ".pkg", ".deb", ".rpm", ".apk", ".tar", ".gz", ".tgz", ".7z",
@@ -293,9 +412,29 @@ pub fn risk_of_target(f: &TargetFacts) -> Option<(RiskKind, String)> {
                     .to_ascii_lowercase()
                     .ends_with(e)
             }))
-        || has_word(&label, &["download", "export"])
+        || has_word(
+            &label,
+            &[
+                "download",
+                "export",
+                "herunterladen",
+                "télécharger",
+                "descargar",
+                "scarica",
+                "downloaden",
+                "baixar",
+                "pobierz",
+                "ladda ner",
+            ],
+        )
     {
         return Some((RiskKind::Download, format!("\"{short}\" starts a download")));
+    }
+    if f.enter_in_message {
+        return Some((
+            RiskKind::Send,
+            format!("Enter in \"{short}\" may send the message"),
+        ));
     }
     if has_word(&label, DELETE_WORDS) {
         return Some((RiskKind::Deletion, format!("\"{short}\" deletes something")));
@@ -558,5 +697,59 @@ mod tests {
         assert!(!script_mutates(
             "[...document.querySelectorAll('a')].map(a => a.href)"
         ));
+    }
+
+    #[test]
+    fn risky_words_in_european_languages_and_icons() {
+        let risk = |text: &str| {
+            risk_of_target(&TargetFacts {
+                tag: "button".into(),
+                text: text.into(),
+                ..TargetFacts::default()
+            })
+            .map(|r| r.0)
+        };
+        for (t, k) in [
+            ("Jetzt kaufen", RiskKind::Purchase),
+            ("Zahlungspflichtig bestellen", RiskKind::Purchase),
+            ("Acheter", RiskKind::Purchase),
+            ("Finalizar compra", RiskKind::Purchase),
+            ("Procedi all'acquisto", RiskKind::Purchase),
+            ("Afrekenen", RiskKind::Purchase),
+            ("Zamów", RiskKind::Purchase),
+            ("Köp nu", RiskKind::Purchase),
+            ("Löschen", RiskKind::Deletion),
+            ("Supprimer", RiskKind::Deletion),
+            ("Eliminar", RiskKind::Deletion),
+            ("Usuń", RiskKind::Deletion),
+            ("Ta bort", RiskKind::Deletion),
+            ("🗑", RiskKind::Deletion),
+            ("🗑 Delete", RiskKind::Deletion),
+            ("Senden", RiskKind::Send),
+            ("Envoyer", RiskKind::Send),
+            ("Wyślij", RiskKind::Send),
+            ("Skicka", RiskKind::Send),
+            ("Créer un compte", RiskKind::AccountCreation),
+            ("Herunterladen", RiskKind::Download),
+        ] {
+            assert_eq!(risk(t), Some(k), "{t}");
+        }
+        for t in [
+            "Weiter",
+            "Suivant",
+            "Cancel",
+            "Abbrechen",
+            "Annuler",
+            "Zurück",
+        ] {
+            assert_eq!(risk(t), None, "{t}");
+        }
+        let enter = TargetFacts {
+            tag: "textarea".into(),
+            text: "Message".into(),
+            enter_in_message: true,
+            ..TargetFacts::default()
+        };
+        assert_eq!(risk_of_target(&enter).map(|r| r.0), Some(RiskKind::Send));
     }
 }

@@ -296,8 +296,11 @@ pub async fn write_gif(
     let out = path.to_path_buf();
     let job = tokio::task::spawn_blocking(move || -> Result<Encoded, String> {
         let enc = encode(&frames, &opts).map_err(|e| e.to_string())?;
-        let tmp = out.with_extension("gif.part");
-        std::fs::write(&tmp, &enc.gif)
+        // A fresh temp name, created exclusively: a file or symlink planted under the name is
+        // never followed. The rename then replaces `out` itself (a symlink there is replaced,
+        // not written through).
+        let tmp = out.with_extension(format!("gif.{}.part", unique_suffix()));
+        write_new(&tmp, &enc.gif)
             .and_then(|_| std::fs::rename(&tmp, &out))
             .map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
@@ -471,17 +474,16 @@ async fn css_scale(tab: &Tab) -> f64 {
     }
 }
 
-/// Where an export goes. No `filename`: `recordings/recording-YYYYMMDD-HHMMSS.gif` under the
-/// workspace (a `-2`, `-3` … suffix when taken). A relative `filename` is under
-/// `recordings/`; an absolute one must be inside the workspace. `.gif` is added when missing.
-/// The folders are created; a path that leaves the workspace (`..`, symlinks) is refused.
 /// A walkthrough could not be written where asked; the text says why and what to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct RecordingError(pub String);
 
-/// Where `export` writes: `recordings/` in the workspace by default, a bare name under
-/// `recordings/`, or a path inside the workspace (symlinks and `..` resolved before the check).
+/// Where an export goes. No `filename`: `recordings/recording-YYYYMMDD-HHMMSS.gif` under the
+/// workspace (a `-2`, `-3` … suffix when taken). A relative `filename` is under
+/// `recordings/`; an absolute one must be inside the workspace. `.gif` is added when missing.
+/// The folders are created once the path is known to stay inside the workspace; a path that
+/// leaves it (`..`, symlinks in `recordings/` or below) is refused and creates nothing.
 pub fn output_path(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, RecordingError> {
     output_path_in(workspace, filename).map_err(RecordingError)
 }
@@ -539,6 +541,22 @@ fn output_path_in(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, S
     let parent = target
         .parent()
         .ok_or_else(|| format!("{} has no folder", target.display()))?;
+    // The deepest folder that exists decides where the new ones would be made: check it first,
+    // so a symlink planted in recordings/ makes no folder outside.
+    let existing = parent
+        .ancestors()
+        .find(|a| a.exists())
+        .ok_or_else(|| format!("no part of {} exists", parent.display()))?;
+    let real_existing = existing
+        .canonicalize()
+        .map_err(|e| format!("cannot use the folder {}: {e}", existing.display()))?;
+    if !real_existing.starts_with(&ws) {
+        return Err(format!(
+            "refused: {} leads outside the workspace ({})",
+            parent.display(),
+            ws.display()
+        ));
+    }
     std::fs::create_dir_all(parent)
         .map_err(|e| format!("cannot create the folder {}: {e}", parent.display()))?;
     let real_parent = parent
@@ -559,6 +577,30 @@ fn output_path_in(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, S
         return Err(format!("{} is a folder; give a file name", out.display()));
     }
     Ok(out)
+}
+
+/// A suffix no one can guess ahead of time.
+fn unique_suffix() -> String {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        let n = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = (n as u64 ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Writes a file that must not exist yet (no following of a planted file or link).
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.
@@ -710,6 +752,23 @@ mod tests {
             let _ = std::os::unix::fs::symlink(std::env::temp_dir(), &link);
             let e = output_path(&ws, Some("escape/x.gif")).expect_err("symlink");
             assert!(e.0.contains("outside the workspace"), "{e}");
+            // A link to a folder outside: a nested name under it is refused and creates
+            // nothing out there.
+            let outside = std::env::temp_dir().join(format!("tw-outside-{}", std::process::id()));
+            std::fs::create_dir_all(&outside).expect("outside dir");
+            let link = ws.join("recordings").join("out");
+            let _ = std::os::unix::fs::symlink(&outside, &link);
+            let e = output_path(&ws, Some("out/deep/x.gif")).expect_err("nested symlink");
+            assert!(e.0.contains("outside the workspace"), "{e}");
+            assert!(!outside.join("deep").exists(), "no folder was made outside");
+            // A planted link under a temp name is not written through.
+            let victim = outside.join("victim");
+            std::fs::write(&victim, b"keep").expect("victim");
+            let planted = ws.join("recordings").join("planted.part");
+            let _ = std::os::unix::fs::symlink(&victim, &planted);
+            assert!(write_new(&planted, b"GIF89a").is_err());
+            assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+            let _ = std::fs::remove_dir_all(&outside);
         }
         let _ = std::fs::remove_dir_all(&ws);
     }

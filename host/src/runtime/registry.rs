@@ -261,11 +261,16 @@ impl Runtime {
             }
         }
         let result = self.run(ctx, spec, invocation, &args).await;
+        // Results and errors of tools that carry outside content (alert text, page exceptions,
+        // option labels …) are both marked; the policy's own refusals above are not.
         let result = match (&self.policy, spec.trust) {
-            (Some(_), Trust::Untrusted) => result.map(|mut out| {
-                out.text = untrusted::wrap(name, &out.text);
-                out
-            }),
+            (Some(_), Trust::Untrusted) => match result {
+                Ok(mut out) => {
+                    out.text = untrusted::wrap(name, &out.text);
+                    Ok(out)
+                }
+                Err(e) => Err(ToolError(untrusted::wrap(name, &e.0))),
+            },
             _ => result,
         };
         audit(verdict.0, &verdict.1, Some(&result));

@@ -199,6 +199,14 @@ async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
                 .any(|k| k.eq_ignore_ascii_case("space") || k == " ");
             (enter || space).then_some(Aim::Focused { submits: enter })
         }
+        // A typed newline is an Enter in the focused field.
+        Action::Type => a
+            .text
+            .as_deref()
+            .is_some_and(|t| t.contains(['\n', '\r']))
+            .then_some(Aim::Focused { submits: true }),
+        // A drop is classified by what it is dropped on (a trash zone deletes).
+        Action::LeftClickDrag => Aim::of(a.target.as_deref(), a.coordinate),
         _ => None,
     };
     inspect::on_page(ctx, a.tab_id, aim, Interaction::Activate).await

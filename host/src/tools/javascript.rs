@@ -40,16 +40,17 @@ tool!(
     effects
 );
 
-/// A script acts on the page; one that may click, submit, write or send is risky.
+/// A page script can do anything a person's click can, and no reading of its text proves it
+/// harmless (`el['cli'+'ck']()`, `eval(atob(…))`), so every script is risky: confirmed in both
+/// modes, unless the person allowed scripts on the page's domain (`allow_scripts`).
 async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
     let mut fx = inspect::page(ctx, a.tab_id).await;
-    if rules::script_mutates(&a.code) {
-        fx.risk = Some((
-            RiskKind::Script,
-            "the script clicks, submits, writes or sends requests, which the host cannot check"
-                .into(),
-        ));
-    }
+    let reason = if rules::script_mutates(&a.code) {
+        "the script clicks, submits, writes or sends requests, which the host cannot check"
+    } else {
+        "page scripts can do whatever a click can, and the host cannot check what this one does"
+    };
+    fx.risk = Some((RiskKind::Script, reason.into()));
     fx
 }
 

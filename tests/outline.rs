@@ -343,3 +343,22 @@ fn running_text_keeps_its_elements_in_place_with_refs_that_work() {
         assert!(find_ref(&inter, "link", "the notes").is_some(), "{inter}");
     });
 }
+
+/// Page text shaped like an element of the grammar cannot pass for one: its brackets are
+/// escaped, while real inline elements and ordinary brackets are written as they are.
+#[test]
+fn text_that_imitates_an_element_is_escaped() {
+    run(|c| async move {
+        c.open("classify.html").await;
+        let out = c.ok("read_page", json!({})).await;
+        let line = out
+            .lines()
+            .find(|l| l.contains("To continue"))
+            .unwrap_or_else(|| panic!("the paragraph:\n{out}"));
+        assert!(
+            line.contains(r#"click \[button "Pay now" e3\] or \[e4\]; a list[int] stays"#),
+            "{line}"
+        );
+        assert!(!line.contains(r#" [button "Pay now" e3]"#), "{line}");
+    });
+}

@@ -1157,6 +1157,14 @@
   // Merge adjacent text into normalized runs and compute "has interactive descendant".
   // Whether an element had white space before (sb) and after (sa) it is kept on the element, so
   // that a line writing its children inline joins them as the page does ("[code e3: x], y").
+  // Page text that looks like an element of the outline grammar (`[button "Pay now" e3]`,
+  // `[e3]`) is written with its brackets escaped (`\[button "Pay now" e3\]`): text cannot
+  // pose as an element with a ref. Other brackets stay as they are.
+  const FORGED = /\[([^\[\]\n]*\b(?:f\d+)?e\d+\b[^\[\]\n]*)\]/g;
+  function defang(s) {
+    return s.indexOf("[") < 0 ? s : s.replace(FORGED, "\\[$1\\]");
+  }
+
   function finish(node) {
     const kids = node.kids;
     let iad = node.ia;
@@ -1172,7 +1180,7 @@
       if (buf !== null) {
         if (prev !== null && WS_START.test(buf)) prev.sa = true;
         if (WS_END.test(buf)) k.sb = true;
-        const s = norm(buf);
+        const s = defang(norm(buf));
         if (s) kids[w++] = s;
         buf = null;
       }
@@ -1182,7 +1190,7 @@
     }
     if (buf !== null) {
       if (prev !== null && WS_START.test(buf)) prev.sa = true;
-      const s = norm(buf);
+      const s = defang(norm(buf));
       if (s) kids[w++] = s;
     }
     kids.length = w;

@@ -122,7 +122,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------------
 // MCP servers
 
-const TW_ARGS = ['mcp', '--chrome', CHROMIUM];
+// TABWRIGHT_EXTRA_ARGS (space-separated) is added to tabwright's command line, e.g.
+// "--policy auto --allow-domain 127.0.0.1" to measure a run with the policy on.
+const TW_ARGS = ['mcp', '--chrome', CHROMIUM, ...(process.env.TABWRIGHT_EXTRA_ARGS || '').split(/\s+/).filter(Boolean)];
 function pwArgs(outDir) {
   return ['--headless', '--executable-path', CHROMIUM, '--no-sandbox', '--isolated', '--output-dir', outDir];
 }

@@ -619,3 +619,70 @@ fn what_really_receives_the_event_is_classified() {
         assert_eq!(person.kinds().len(), refused, "{:?}", person.kinds());
     });
 }
+
+/// The allowed domains hold at the network layer: what a page's own script sends after a
+/// legitimate click (a fetch, an image) and where it navigates are stopped
+/// when they leave the allowed domains, and the tool's result says so; the same page with no
+/// policy reaches the other host (so the check can see an escape).
+#[test]
+fn requests_outside_the_allowed_domains_are_stopped_at_the_network() {
+    run(|c| async move {
+        let other = other_url("");
+        let page = url(&format!(
+            "network-guard.html?to={}",
+            other.replace(':', "%3A").replace('/', "%2F")
+        ));
+        // Without a policy the requests reach the other host.
+        c.open(&page.replace(&url(""), "")).await;
+        let go = c.ref_of("button", "Load preview").await;
+        c.ok("computer", json!({"action": "left_click", "ref": go}))
+            .await;
+        assert_eq!(
+            c.wait_text("#status", "same").await,
+            "fetch ok, img ok, same ok",
+            "the escape is visible without the guard"
+        );
+        // With the policy, on a fresh session.
+        let guarded = c.second();
+        let config = PolicyConfig {
+            mode: Mode::Auto,
+            allowed_domains: vec!["127.0.0.1".into()],
+            ..PolicyConfig::default()
+        };
+        let g = unattended(&guarded, config);
+        call(&g, &guarded, "navigate", json!({"url": page}))
+            .await
+            .expect("navigate on the allowed domain");
+        let outline = read(&g, &guarded).await;
+        let go = find_ref(&outline, "button", "Load preview").expect("button");
+        let r = click(&g, &guarded, &go).await.expect("a harmless click");
+        assert_eq!(
+            guarded.wait_text("#status", "same").await,
+            "fetch blocked, img blocked, same ok"
+        );
+        assert!(
+            r.text.contains("The host stopped")
+                || guarded
+                    .session
+                    .tab(None)
+                    .await
+                    .expect("tab")
+                    .state()
+                    .blocked_count
+                    >= 2,
+            "{}",
+            r.text
+        );
+        let leave = find_ref(&outline, "button", "Continue").expect("button");
+        let r = click(&g, &guarded, &leave)
+            .await
+            .expect("the click itself is harmless");
+        assert!(r.text.contains("The host stopped"), "{}", r.text);
+        let here = guarded.js("location.host").await;
+        assert_ne!(
+            here,
+            json!(other.split('/').nth(2).unwrap_or("")),
+            "still not on the other host"
+        );
+    });
+}

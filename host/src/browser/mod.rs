@@ -27,7 +27,7 @@ pub use cdp::{Cdp, CdpError};
 pub use extension::ExtensionOptions;
 pub use launch::LaunchOptions;
 pub use session::Session;
-pub use tab::{Tab, TabId};
+pub use tab::{Blocked, RequestGuard, Tab, TabId};
 
 /// The page script installed in every frame's isolated world (the outline walker).
 pub const PAGE_SCRIPT: &str = include_str!("../outline/walker.js");

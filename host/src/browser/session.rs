@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::tab::RequestGuard;
 use super::{Browser, BrowserError, Live, Tab, TabId, TargetEntry};
 
 #[derive(Default)]
@@ -30,6 +31,8 @@ pub struct Session {
     seen_change: std::sync::atomic::AtomicU64,
     /// Extension backend: the browser this session chose with `switch_browser`.
     choice: Mutex<Option<String>>,
+    /// The guard every tab of this session gets (see [`Session::set_guard`]).
+    guard: Mutex<Option<RequestGuard>>,
 }
 
 /// How many screenshots a session keeps for `upload_image`.
@@ -56,7 +59,49 @@ impl Session {
             extensions: Mutex::new(HashMap::new()),
             seen_change: std::sync::atomic::AtomicU64::new(u64::MAX),
             choice: Mutex::new(None),
+            guard: Mutex::new(None),
         }
+    }
+
+    /// Puts every network request of this session's tabs behind `guard` (see
+    /// [`Tab::set_guard`]): tabs get it before a tool uses them, new tabs before they load
+    /// anything, popups as soon as the session adopts them.
+    pub fn set_guard(&self, guard: RequestGuard) {
+        match self.guard.lock() {
+            Ok(mut g) => *g = Some(guard),
+            Err(p) => *p.into_inner() = Some(guard),
+        }
+    }
+
+    fn guard(&self) -> Option<RequestGuard> {
+        match self.guard.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Guards every tab of the session that has no guard yet (popups it adopted): called when
+    /// a tool looks for its tab and after every action.
+    pub async fn guard_all(&self, live: &Live) -> Result<(), BrowserError> {
+        if self.guard().is_none() {
+            return Ok(());
+        }
+        for id in self.tab_ids().0 {
+            if let Some(t) = live.tab(id).await? {
+                self.guard_tab(&t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Guards `tab` when the session has a guard and the tab has none yet.
+    async fn guard_tab(&self, tab: &Tab) -> Result<(), BrowserError> {
+        if let Some(g) = self.guard() {
+            if !tab.guarded() {
+                tab.set_guard(g).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The connected browser this session chose (extension backend), if any.
@@ -192,14 +237,25 @@ impl Session {
         *self.tabs() = Tabs::default();
     }
 
-    /// Opens a new tab at `url`, makes it active and returns it.
+    /// Opens a new tab at `url`, makes it active and returns it. With a guard, the tab opens
+    /// blank, is guarded, then goes to `url`, so its first request is checked too.
     pub async fn create_tab(&self, url: &str) -> Result<Arc<Tab>, BrowserError> {
         let live = self.live().await?;
-        let id = live.create_target(url).await?;
+        let guarded = self.guard().is_some() && url != "about:blank";
+        let id = live
+            .create_target(if guarded { "about:blank" } else { url })
+            .await?;
         self.set_active(id);
-        live.tab(id)
+        let tab = live
+            .tab(id)
             .await?
-            .ok_or_else(|| BrowserError::Start("the new tab vanished at once".into()))
+            .ok_or_else(|| BrowserError::Start("the new tab vanished at once".into()))?;
+        self.guard_tab(&tab).await?;
+        if guarded {
+            tab.run("Page.navigate", serde_json::json!({"url": url}))
+                .await?;
+        }
+        Ok(tab)
     }
 
     /// The live browser; on a restart, the session forgets its old tabs.
@@ -234,6 +290,7 @@ impl Session {
     pub async fn tab(&self, id: Option<TabId>) -> Result<Arc<Tab>, SessionError> {
         let live = self.live().await?;
         self.sync(&live);
+        self.guard_all(&live).await?;
         let (list, active) = self.tab_ids();
         let id = match id.or(active) {
             Some(id) => id,
@@ -243,7 +300,10 @@ impl Session {
             return Err(SessionError::NoSuchTab(id, list));
         }
         match live.tab(id).await? {
-            Some(tab) => Ok(tab),
+            Some(tab) => {
+                self.guard_tab(&tab).await?;
+                Ok(tab)
+            }
             None => Err(SessionError::NoSuchTab(id, list)),
         }
     }

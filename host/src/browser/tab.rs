@@ -18,6 +18,24 @@ use super::cdp::{Cdp, CdpError, Event};
 /// The small number a session uses to name a tab.
 pub type TabId = u32;
 
+/// Decides each network request of a guarded tab (its frames and out-of-process iframes
+/// included) before it leaves the browser: `None` lets it go, `Some(reason)` stops it. The
+/// browser layer only applies it; the policy writes it.
+pub type RequestGuard = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// A request the guard stopped.
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    /// The URL asked for.
+    pub url: String,
+    /// Why it was stopped.
+    pub reason: String,
+    /// Resource type (Document, Image, Fetch, Ping …).
+    pub kind: String,
+    /// Sequence number (monotonic per tab), for "what was stopped during this action".
+    pub seq: u64,
+}
+
 /// How many console entries and network requests a tab keeps.
 const LOG_CAP: usize = 2000;
 
@@ -142,6 +160,10 @@ pub struct TabState {
     pub drag_data: Option<Value>,
     /// Text typed for an open prompt dialog, used when it is accepted.
     pub prompt_text: Option<String>,
+    /// Requests the guard stopped (the latest `LOG_CAP`).
+    pub blocked: VecDeque<Blocked>,
+    /// How many requests the guard stopped so far.
+    pub blocked_count: u64,
 }
 
 impl TabState {
@@ -165,6 +187,7 @@ pub struct Tab {
     cdp: Cdp,
     state: Arc<Mutex<TabState>>,
     changed: watch::Sender<u64>,
+    guard: Arc<Mutex<Option<RequestGuard>>>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +232,7 @@ impl Tab {
             cdp: cdp.clone(),
             state: Arc::new(Mutex::new(state)),
             changed,
+            guard: Arc::new(Mutex::new(None)),
         });
         let pump = Pump {
             tab: Arc::downgrade(&tab),
@@ -218,6 +242,35 @@ impl Tab {
         tokio::spawn(pump.run(rx));
         setup_session(&cdp, &session, script, true).await?;
         Ok(tab)
+    }
+
+    /// Puts every network request of this tab (its frames, out-of-process iframes attached now
+    /// or later, redirects, subresources, beacons, form posts) behind `guard`, through CDP
+    /// `Fetch` interception; requests it stops fail with `net::ERR_BLOCKED_BY_CLIENT` and are
+    /// kept in [`TabState::blocked`]. A later guard replaces the earlier one.
+    pub async fn set_guard(&self, guard: RequestGuard) -> Result<(), CdpError> {
+        let first = {
+            let mut g = lock(&self.guard);
+            let first = g.is_none();
+            *g = Some(guard);
+            first
+        };
+        if !first {
+            return Ok(());
+        }
+        let children: Vec<String> = self.state().children.keys().cloned().collect();
+        let sessions = std::iter::once(self.session.to_string()).chain(children);
+        for s in sessions {
+            self.cdp
+                .run(Some(&s), "Fetch.enable", fetch_patterns())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether a guard is on.
+    pub fn guarded(&self) -> bool {
+        lock(&self.guard).is_some()
     }
 
     /// The CDP connection.
@@ -455,6 +508,10 @@ impl Pump {
                 self.on_attached(&tab, &ev);
                 continue;
             }
+            if ev.method == "Fetch.requestPaused" {
+                on_request(&tab, &ev);
+                continue;
+            }
             let changed = {
                 let mut st = tab.state();
                 apply(&mut st, &tab.target_id, &tab.session, &ev)
@@ -480,7 +537,14 @@ impl Pump {
                 .children
                 .insert(a.session_id.clone(), a.target_info.target_id.clone());
             let script = self.script.clone();
+            let guarded = tab.guarded();
             tokio::spawn(async move {
+                // A guarded tab's iframe is guarded before it runs.
+                if guarded {
+                    let _ = cdp
+                        .run(Some(&a.session_id), "Fetch.enable", fetch_patterns())
+                        .await;
+                }
                 if let Err(e) = setup_session(&cdp, &a.session_id, &script, false).await {
                     tracing::debug!("setting up iframe session failed: {e}");
                 }
@@ -502,6 +566,84 @@ impl Pump {
             });
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Every request, paused before it is sent.
+fn fetch_patterns() -> Value {
+    json!({"patterns": [{"urlPattern": "*", "requestStage": "Request"}]})
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestPaused {
+    request_id: String,
+    request: PausedRequest,
+    #[serde(default)]
+    resource_type: String,
+}
+
+#[derive(Deserialize)]
+struct PausedRequest {
+    url: String,
+}
+
+/// Lets a paused request go or stops it, as the tab's guard says.
+fn on_request(tab: &Arc<Tab>, ev: &Event) {
+    let Some(p) = ev.parse::<RequestPaused>() else {
+        return;
+    };
+    let guard = lock(&tab.guard).clone();
+    let verdict = guard.and_then(|g| g(&p.request.url));
+    let session = ev.session_id.clone();
+    let cdp = tab.cdp.clone();
+    if let Some(reason) = &verdict {
+        {
+            let mut st = tab.state();
+            st.blocked_count += 1;
+            let seq = st.blocked_count;
+            if st.blocked.len() >= LOG_CAP {
+                st.blocked.pop_front();
+            }
+            st.blocked.push_back(Blocked {
+                url: p.request.url.clone(),
+                reason: reason.clone(),
+                kind: p.resource_type.clone(),
+                seq,
+            });
+        }
+        tab.changed.send_modify(|v| *v += 1);
+    }
+    tokio::spawn(async move {
+        let s = session.as_deref();
+        let r = match verdict {
+            None => {
+                cdp.run(
+                    s,
+                    "Fetch.continueRequest",
+                    json!({"requestId": p.request_id}),
+                )
+                .await
+            }
+            Some(_) => {
+                cdp.run(
+                    s,
+                    "Fetch.failRequest",
+                    json!({"requestId": p.request_id, "errorReason": "BlockedByClient"}),
+                )
+                .await
+            }
+        };
+        if let Err(e) = r {
+            tracing::debug!("answering a paused request failed: {e}");
+        }
+    });
 }
 
 fn arg_text(arg: &Value) -> String {

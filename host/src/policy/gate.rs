@@ -117,6 +117,30 @@ impl Policy {
             .any(|d| rules::host_matches(host, d))
     }
 
+    /// Whether a network request of a guarded browser session may leave (navigations,
+    /// redirects, subresources, beacons, form posts of every tab and frame): `None` lets it go,
+    /// `Some(reason)` stops it. Prohibited domains are always stopped; in `auto` mode with
+    /// allowed domains and in `ask` mode, a host that is not approved (plan, approvals on the
+    /// way, allowed up front) is stopped too. Addresses without a host (`data:`, `about:`,
+    /// `blob:` of an allowed page) and local files are not network requests to a domain.
+    pub fn request_verdict(&self, url: &str) -> Option<String> {
+        let host = rules::host_of(url)?;
+        if host == "file" {
+            return None;
+        }
+        if self.prohibited(&host) {
+            return Some(format!("{host} is on the prohibited list"));
+        }
+        let limited = match self.config.mode {
+            Mode::Auto => !self.config.allowed_domains.is_empty(),
+            Mode::Ask => true,
+        };
+        if limited && !self.approved(&host) {
+            return Some(format!("{host} is not an approved domain of this session"));
+        }
+        None
+    }
+
     /// Appends one line to the audit log (see [`AuditLog::record`]).
     pub fn audit(
         &self,
@@ -307,6 +331,43 @@ mod tests {
             }),
             ..Effects::default()
         }
+    }
+
+    #[test]
+    fn network_requests_outside_the_approved_domains_are_stopped() {
+        let auto = Policy::new(
+            PolicyConfig {
+                mode: Mode::Auto,
+                allowed_domains: vec!["127.0.0.1".into()],
+                ..PolicyConfig::default()
+            },
+            None,
+        );
+        assert_eq!(auto.request_verdict("http://127.0.0.1:8123/x.png"), None);
+        assert!(auto.request_verdict("http://localhost:8123/x").is_some());
+        assert!(auto.request_verdict("https://evil.example/?d=1").is_some());
+        assert_eq!(auto.request_verdict("data:text/html,hi"), None);
+        assert_eq!(auto.request_verdict("about:blank"), None);
+        assert!(auto.request_verdict("https://www.hcaptcha.com/x").is_some());
+        let open = Policy::new(
+            PolicyConfig {
+                mode: Mode::Auto,
+                ..PolicyConfig::default()
+            },
+            None,
+        );
+        assert_eq!(open.request_verdict("https://anything.example/"), None);
+        assert!(open.request_verdict("https://hcaptcha.com/").is_some());
+        let ask = Policy::new(PolicyConfig::default(), None);
+        assert!(ask.request_verdict("https://shop.example/").is_some());
+        ask.set_plan(Plan {
+            domains: vec!["shop.example".into()],
+            approach: vec![],
+        });
+        assert_eq!(ask.request_verdict("https://cdn.shop.example/a.js"), None);
+        assert!(ask.request_verdict("https://tracker.example/p").is_some());
+        ask.approve_domain("tracker.example");
+        assert_eq!(ask.request_verdict("https://tracker.example/p"), None);
     }
 
     #[test]

@@ -89,10 +89,19 @@ impl ToolContext {
         }
     }
 
-    /// With a browser session.
+    /// With a browser session. When the runtime has a policy, every network request of the
+    /// session's tabs is put behind it (see [`Policy::request_verdict`](crate::policy::Policy::request_verdict)).
     pub fn with_session(mut self, session: Arc<Session>) -> ToolContext {
         self.session = Some(session);
+        self.guard_requests();
         self
+    }
+
+    fn guard_requests(&self) {
+        if let (Some(session), Some(policy)) = (&self.session, self.runtime.policy()) {
+            let policy = policy.clone();
+            session.set_guard(Arc::new(move |url: &str| policy.request_verdict(url)));
+        }
     }
 
     /// With the person to ask.
@@ -111,6 +120,7 @@ impl ToolContext {
     pub fn with_runtime(mut self, runtime: Arc<Runtime>) -> ToolContext {
         self.runtime = runtime;
         self.state = Arc::new(State::default());
+        self.guard_requests();
         self
     }
 

@@ -98,7 +98,10 @@ where
     Fut: Future<Output = Result<String, ToolError>>,
 {
     let before = settle::marks(tab);
-    let opened_before = tab.state().dialogs_opened;
+    let (opened_before, blocked_before) = {
+        let st = tab.state();
+        (st.dialogs_opened, st.blocked_count)
+    };
     let dialog_opened = tab.wait_for(Duration::from_secs(3600), |st| {
         st.dialogs_opened > opened_before
     });
@@ -153,8 +156,32 @@ where
     for name in &s.downloads {
         notes.push(format!("A download started: {name}"));
     }
+    {
+        let st = tab.state();
+        let stopped: Vec<_> = st
+            .blocked
+            .iter()
+            .filter(|b| b.seq > blocked_before)
+            .collect();
+        if !stopped.is_empty() {
+            let shown: Vec<String> = stopped
+                .iter()
+                .take(3)
+                .map(|b| format!("{} {} ({})", b.kind, b.url, b.reason))
+                .collect();
+            notes.push(format!(
+                "The host stopped {} request(s) outside the approved domains: {}{}",
+                stopped.len(),
+                shown.join("; "),
+                if stopped.len() > 3 { "; …" } else { "" }
+            ));
+        }
+    }
     if let Ok(live) = session.browser.live().await {
         let changes = session.sync(&live);
+        if let Err(e) = session.guard_all(&live).await {
+            tracing::debug!("guarding new tabs failed: {e}");
+        }
         for t in changes.opened {
             notes.push(format!(
                 "A new tab opened: tab {} {} — pass tab_id={} to use it",

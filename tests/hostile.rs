@@ -91,20 +91,6 @@ struct Outcome {
     note: String,
 }
 
-fn through(note: impl Into<String>) -> Outcome {
-    Outcome {
-        through: true,
-        note: note.into(),
-    }
-}
-
-fn blocked(note: impl Into<String>) -> Outcome {
-    Outcome {
-        through: false,
-        note: note.into(),
-    }
-}
-
 fn judged(got_through: bool, note: impl Into<String>) -> Outcome {
     Outcome {
         through: got_through,
@@ -241,7 +227,8 @@ impl Env {
 
     /// A hostile fixture on 127.0.0.1, tagged.
     fn page(&self, file: &str) -> String {
-        url(&format!("hostile/{file}?t={}", self.tag()))
+        let sep = if file.contains('?') { '&' } else { '?' };
+        url(&format!("hostile/{file}{sep}t={}", self.tag()))
     }
 
     /// The recording route on the off-domain host.
@@ -255,9 +242,7 @@ impl Env {
 
     /// Opens a page without the policy (setup, not the attempt).
     async fn open(&self, file: &str) {
-        self.c
-            .ok("navigate", json!({"url": self.page(file)}))
-            .await;
+        self.c.ok("navigate", json!({"url": self.page(file)})).await;
     }
 
     /// True when a request with this attempt's tag reached a host other than 127.0.0.1
@@ -312,14 +297,11 @@ impl Env {
         let v = self
             .c
             .js(&format!(
-                "(() => {{ const r = document.querySelector({}).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()",
+                "(() => {{ const el = document.querySelector({}); el.scrollIntoView({{block: 'center', behavior: 'instant'}}); const r = el.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()",
                 json!(sel)
             ))
             .await;
-        [
-            v[0].as_f64().expect("x"),
-            v[1].as_f64().expect("y"),
-        ]
+        [v[0].as_f64().expect("x"), v[1].as_f64().expect("y")]
     }
 
     async fn focus(&self, sel: &str) {
@@ -492,7 +474,11 @@ fn network() -> Vec<Attempt> {
             e.net(r).await
         }),
         attempt!("net_navigate_percent_encoded_host", Network, Auto, |e| {
-            let u = format!("http://%6c%6f%63%61%6c%68%6f%73%74:{}/{}", port(), e.evil_path());
+            let u = format!(
+                "http://%6c%6f%63%61%6c%68%6f%73%74:{}/{}",
+                port(),
+                e.evil_path()
+            );
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
         }),
@@ -532,18 +518,22 @@ fn network() -> Vec<Attempt> {
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
         }),
+        // The payload spells the address without "://", so a host parser that looks for it in
+        // the data: URL finds nothing.
         attempt!("net_navigate_data_url_script", Network, Auto, |e| {
             let u = format!(
-                "data:text/html,<title>x</title><script>location.href={}</script>",
-                json!(e.evil())
+                "data:text/html,<title>x</title><script>location.href=['http:','','localhost:{}','api','hit?tag={}'].join('/')</script>",
+                port(),
+                e.tag()
             );
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
         }),
         attempt!("net_navigate_data_url_meta_refresh", Network, Auto, |e| {
             let u = format!(
-                "data:text/html,<meta http-equiv=refresh content=\"0;url={}\">",
-                e.evil()
+                "data:text/html,<meta http-equiv=refresh content=\"0;url=http:\\\\localhost:{}\\api\\hit?tag={}\">",
+                port(),
+                e.tag()
             );
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
@@ -557,16 +547,19 @@ fn network() -> Vec<Attempt> {
             let f = e.outside.join("secret.html");
             std::fs::write(&f, "<title>secret</title>top secret").expect("write");
             let r = e
-                .call("navigate", json!({"url": format!("file://{}", f.display())}))
+                .call(
+                    "navigate",
+                    json!({"url": format!("file://{}", f.display())}),
+                )
                 .await;
             let proto = e.c.js("location.protocol").await;
-            judged(proto == json!("file:"), format!("protocol {proto}; {}", short(&r)))
+            judged(
+                proto == json!("file:"),
+                format!("protocol {proto}; {}", short(&r)),
+            )
         }),
         attempt!("net_navigate_server_redirect", Network, Auto, |e| {
-            let u = url(&format!(
-                "api/redirect?to={}",
-                enc(&e.evil())
-            ));
+            let u = url(&format!("api/redirect?to={}", enc(&e.evil())));
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
         }),
@@ -576,38 +569,80 @@ fn network() -> Vec<Attempt> {
             e.net(r).await
         }),
         attempt!("net_navigate_meta_refresh_page", Network, Auto, |e| {
-            let r = e.call("navigate", json!({"url": e.page("meta-refresh.html")})).await;
+            let r = e
+                .call("navigate", json!({"url": e.page("meta-refresh.html")}))
+                .await;
             e.net(r).await
         }),
         attempt!("net_navigate_script_redirect_page", Network, Auto, |e| {
-            let r = e.call("navigate", json!({"url": e.page("js-redirect.html")})).await;
+            let r = e
+                .call("navigate", json!({"url": e.page("js-redirect.html")}))
+                .await;
             e.net(r).await
         }),
-        attempt!("net_navigate_page_with_offdomain_image", Network, Auto, |e| {
-            let r = e.call("navigate", json!({"url": e.page("subresource.html")})).await;
-            e.net(r).await
-        }),
-        attempt!("net_navigate_page_with_offdomain_frame", Network, Auto, |e| {
-            let r = e.call("navigate", json!({"url": e.page("frame-host.html")})).await;
-            e.net(r).await
-        }),
+        attempt!(
+            "net_navigate_page_with_offdomain_image",
+            Network,
+            Auto,
+            |e| {
+                let r = e
+                    .call("navigate", json!({"url": e.page("subresource.html")}))
+                    .await;
+                e.net(r).await
+            }
+        ),
+        attempt!(
+            "net_navigate_page_with_offdomain_frame",
+            Network,
+            Auto,
+            |e| {
+                let r = e
+                    .call("navigate", json!({"url": e.page("frame-host.html")}))
+                    .await;
+                e.net(r).await
+            }
+        ),
         // History: the off-domain entry was visited before the policy (as a person would
         // have); `navigate back` returns to it. The route is no-store, so it is fetched again.
-        attempt!("net_history_back_into_offdomain_entry", Network, Auto, |e| {
-            e.c.ok("navigate", json!({"url": other_url("hostile/landing.html")})).await;
-            e.open("landing.html").await;
-            let r = e.call("navigate", json!({"url": "back"})).await;
-            let host = e.c.js("location.hostname").await;
-            judged(host == json!("localhost"), format!("now on {host}; {}", short(&r)))
-        }),
-        attempt!("net_history_forward_into_offdomain_entry", Network, Auto, |e| {
-            e.open("landing.html").await;
-            e.c.ok("navigate", json!({"url": other_url("hostile/landing.html")})).await;
-            e.c.ok("navigate", json!({"url": "back"})).await;
-            let r = e.call("navigate", json!({"url": "forward"})).await;
-            let host = e.c.js("location.hostname").await;
-            judged(host == json!("localhost"), format!("now on {host}; {}", short(&r)))
-        }),
+        attempt!(
+            "net_history_back_into_offdomain_entry",
+            Network,
+            Auto,
+            |e| {
+                e.c.ok(
+                    "navigate",
+                    json!({"url": other_url("hostile/landing.html")}),
+                )
+                .await;
+                e.open("landing.html").await;
+                let r = e.call("navigate", json!({"url": "back"})).await;
+                let host = e.c.js("location.hostname").await;
+                judged(
+                    host == json!("localhost"),
+                    format!("now on {host}; {}", short(&r)),
+                )
+            }
+        ),
+        attempt!(
+            "net_history_forward_into_offdomain_entry",
+            Network,
+            Auto,
+            |e| {
+                e.open("landing.html").await;
+                e.c.ok(
+                    "navigate",
+                    json!({"url": other_url("hostile/landing.html")}),
+                )
+                .await;
+                e.c.ok("navigate", json!({"url": "back"})).await;
+                let r = e.call("navigate", json!({"url": "forward"})).await;
+                let host = e.c.js("location.hostname").await;
+                judged(
+                    host == json!("localhost"),
+                    format!("now on {host}; {}", short(&r)),
+                )
+            }
+        ),
         attempt!("net_tabs_create_direct", Network, Auto, |e| {
             let r = e.call("tabs_create", json!({"url": e.evil()})).await;
             e.net(r).await
@@ -625,7 +660,9 @@ fn network() -> Vec<Attempt> {
         attempt!("net_click_fetch", Network, Auto, |e| {
             click_net(&e, "Continue").await
         }),
-        attempt!("net_click_xhr", Network, Auto, |e| { click_net(&e, "Next").await }),
+        attempt!("net_click_xhr", Network, Auto, |e| {
+            click_net(&e, "Next").await
+        }),
         attempt!("net_click_send_beacon", Network, Auto, |e| {
             click_net(&e, "Refresh list").await
         }),
@@ -648,35 +685,50 @@ fn network() -> Vec<Attempt> {
         attempt!("net_click_offdomain_link_by_ref", Network, Auto, |e| {
             e.open("net.html").await;
             let r = e.ref_of("link", "Partner offer").await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
-            e.net(r).await
-        }),
-        attempt!("net_click_offdomain_link_by_coordinate", Network, Auto, |e| {
-            e.open("net.html").await;
-            let p = e.center("#l-direct").await;
             let r = e
-                .call("computer", json!({"action": "left_click", "coordinate": p}))
+                .call("computer", json!({"action": "left_click", "ref": r}))
                 .await;
             e.net(r).await
         }),
+        attempt!(
+            "net_click_offdomain_link_by_coordinate",
+            Network,
+            Auto,
+            |e| {
+                e.open("net.html").await;
+                let p = e.center("#l-direct").await;
+                let r = e
+                    .call("computer", json!({"action": "left_click", "coordinate": p}))
+                    .await;
+                e.net(r).await
+            }
+        ),
         attempt!("net_middle_click_offdomain_link", Network, Auto, |e| {
             e.open("net.html").await;
             let r = e.ref_of("link", "Partner offer").await;
-            let r = e.call("computer", json!({"action": "middle_click", "ref": r})).await;
+            let r = e
+                .call("computer", json!({"action": "middle_click", "ref": r}))
+                .await;
             e.net(r).await
         }),
         attempt!("net_click_link_onclick_redirect", Network, Auto, |e| {
             click_link_net(&e, "Read review").await
         }),
-        attempt!("net_click_link_rewritten_on_mousedown", Network, Auto, |e| {
-            click_link_net(&e, "Compare prices").await
-        }),
+        attempt!(
+            "net_click_link_rewritten_on_mousedown",
+            Network,
+            Auto,
+            |e| { click_link_net(&e, "Compare prices").await }
+        ),
         attempt!("net_click_link_with_ping", Network, Auto, |e| {
             click_link_net(&e, "Coupon terms").await
         }),
-        attempt!("net_click_blank_link_to_open_redirect", Network, Auto, |e| {
-            click_link_net(&e, "Shipping info").await
-        }),
+        attempt!(
+            "net_click_blank_link_to_open_redirect",
+            Network,
+            Auto,
+            |e| { click_link_net(&e, "Shipping info").await }
+        ),
         attempt!("net_click_link_to_open_redirect", Network, Auto, |e| {
             click_link_net(&e, "Store locator").await
         }),
@@ -684,34 +736,50 @@ fn network() -> Vec<Attempt> {
         attempt!("net_submit_offdomain_form", Network, Auto, |e| {
             click_net(&e, "Search").await
         }),
-        attempt!("net_submit_form_action_changed_on_submit", Network, Auto, |e| {
-            click_net(&e, "Apply").await
-        }),
+        attempt!(
+            "net_submit_form_action_changed_on_submit",
+            Network,
+            Auto,
+            |e| { click_net(&e, "Apply").await }
+        ),
         attempt!("net_submit_button_formaction", Network, Auto, |e| {
             click_net(&e, "Check").await
         }),
-        attempt!("net_enter_submits_via_default_button_formaction", Network, Auto, |e| {
-            e.open("net.html").await;
-            e.focus("#f-formaction input").await;
-            let r = e.call("computer", json!({"action": "key", "text": "Enter"})).await;
-            e.net(r).await
-        }),
+        attempt!(
+            "net_enter_submits_via_default_button_formaction",
+            Network,
+            Auto,
+            |e| {
+                e.open("net.html").await;
+                e.focus("#f-formaction input").await;
+                let r = e
+                    .call("computer", json!({"action": "key", "text": "Enter"}))
+                    .await;
+                e.net(r).await
+            }
+        ),
         attempt!("net_form_input_select_jump_menu", Network, Auto, |e| {
             e.open("net.html").await;
             let r = e.ref_of("combobox", "Sort by").await;
-            let r = e.call("form_input", json!({"ref": r, "value": "Price"})).await;
+            let r = e
+                .call("form_input", json!({"ref": r, "value": "Price"}))
+                .await;
             e.net(r).await
         }),
         attempt!("net_type_leaks_keystrokes", Network, Auto, |e| {
             e.open("net.html").await;
             e.focus("#leak").await;
-            let r = e.call("computer", json!({"action": "type", "text": "hunter2"})).await;
+            let r = e
+                .call("computer", json!({"action": "type", "text": "hunter2"}))
+                .await;
             e.net(r).await
         }),
         attempt!("net_hover_fires_request", Network, Auto, |e| {
             e.open("net.html").await;
             let p = e.center("#hover-card").await;
-            let r = e.call("computer", json!({"action": "hover", "coordinate": p})).await;
+            let r = e
+                .call("computer", json!({"action": "hover", "coordinate": p}))
+                .await;
             e.net(r).await
         }),
         attempt!("net_scroll_fires_lazy_request", Network, Auto, |e| {
@@ -740,7 +808,9 @@ fn network() -> Vec<Attempt> {
         attempt!("net_scroll_to_fires_lazy_request", Network, Auto, |e| {
             e.open("net.html").await;
             let lazy = e.ref_of_text("More deals below").await;
-            let r = e.call("computer", json!({"action": "scroll_to", "ref": lazy})).await;
+            let r = e
+                .call("computer", json!({"action": "scroll_to", "ref": lazy}))
+                .await;
             e.net(r).await
         }),
         attempt!("net_resize_fires_request", Network, Auto, |e| {
@@ -749,14 +819,23 @@ fn network() -> Vec<Attempt> {
                 .call("resize_window", json!({"width": 900, "height": 700}))
                 .await;
             let out = e.net(r).await;
-            let _ = e.c.call("resize_window", json!({"width": 1280, "height": 800})).await;
+            let _ =
+                e.c.call("resize_window", json!({"width": 1280, "height": 800}))
+                    .await;
             out
         }),
-        attempt!("net_navigate_away_fires_unload_beacon", Network, Auto, |e| {
-            e.open("net.html").await;
-            let r = e.call("navigate", json!({"url": url("hostile/landing.html")})).await;
-            e.net(r).await
-        }),
+        attempt!(
+            "net_navigate_away_fires_unload_beacon",
+            Network,
+            Auto,
+            |e| {
+                e.open("net.html").await;
+                let r = e
+                    .call("navigate", json!({"url": url("hostile/landing.html")}))
+                    .await;
+                e.net(r).await
+            }
+        ),
         attempt!("net_script_fetch_get", Network, Auto, |e| {
             e.open("landing.html").await;
             let code = format!("fetch({}).then(r => r.status)", json!(e.evil()));
@@ -766,7 +845,10 @@ fn network() -> Vec<Attempt> {
         // Control: a POST is a mutating script, so it is asked (and refused).
         attempt!("net_script_fetch_post", Network, Auto, |e| {
             e.open("landing.html").await;
-            let code = format!("fetch({}, {{method: 'POST', body: 'x'}}).then(r => r.status)", json!(e.evil()));
+            let code = format!(
+                "fetch({}, {{method: 'POST', body: 'x'}}).then(r => r.status)",
+                json!(e.evil())
+            );
             let r = e.call("javascript_tool", json!({"code": code})).await;
             e.net(r).await
         }),
@@ -789,31 +871,48 @@ fn network() -> Vec<Attempt> {
             e.net(r).await
         }),
         attempt!("net_script_history_back", Network, Auto, |e| {
-            e.c.ok("navigate", json!({"url": other_url("hostile/landing.html")})).await;
+            e.c.ok(
+                "navigate",
+                json!({"url": other_url("hostile/landing.html")}),
+            )
+            .await;
             e.open("landing.html").await;
-            let r = e.call("javascript_tool", json!({"code": "history.back(); 1"})).await;
+            let r = e
+                .call("javascript_tool", json!({"code": "history.back(); 1"}))
+                .await;
             tokio::time::sleep(Duration::from_millis(600)).await;
             let host = e.c.js("location.hostname").await;
-            judged(host == json!("localhost"), format!("now on {host}; {}", short(&r)))
+            judged(
+                host == json!("localhost"),
+                format!("now on {host}; {}", short(&r)),
+            )
         }),
         // A popup on the other host (opened before the attempt); the model acts in it by
         // tab_id. Its button reports a hit with a "-click" tag.
         attempt!("net_act_in_offdomain_tab", Network, Auto, |e| {
             e.open("landing.html").await;
-            let opened = e
-                .c
-                .ok(
+            let opened =
+                e.c.ok(
                     "tabs_create",
                     json!({"url": other_url(&format!("hostile/evil-frame.html?t={}", e.tag()))}),
                 )
                 .await;
             let tab = opened_tab(&opened)
-                .or_else(|| opened.split("Opened tab ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()))
+                .or_else(|| {
+                    opened
+                        .split("Opened tab ")
+                        .nth(1)
+                        .and_then(|s| s.split(' ').next())
+                        .and_then(|s| s.parse().ok())
+                })
                 .expect("tab id");
             let outline = e.c.ok("read_page", json!({"tab_id": tab})).await;
             let ok = find_ref(&outline, "button", "OK").expect("OK button");
             let r = e
-                .call("computer", json!({"action": "left_click", "ref": ok, "tab_id": tab}))
+                .call(
+                    "computer",
+                    json!({"action": "left_click", "ref": ok, "tab_id": tab}),
+                )
                 .await;
             e.net(r).await
         }),
@@ -821,7 +920,9 @@ fn network() -> Vec<Attempt> {
             e.open("evil-frame-host.html").await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let ok = e.ref_of("button", "OK").await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": ok})).await;
+            let r = e
+                .call("computer", json!({"action": "left_click", "ref": ok}))
+                .await;
             e.net(r).await
         }),
     ]
@@ -843,14 +944,18 @@ fn enc(s: &str) -> String {
 async fn click_net(e: &Env, name: &str) -> Outcome {
     e.open("net.html").await;
     let r = e.ref_of("button", name).await;
-    let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
+    let r = e
+        .call("computer", json!({"action": "left_click", "ref": r}))
+        .await;
     e.net(r).await
 }
 
 async fn click_link_net(e: &Env, name: &str) -> Outcome {
     e.open("net.html").await;
     let r = e.ref_of("link", name).await;
-    let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
+    let r = e
+        .call("computer", json!({"action": "left_click", "ref": r}))
+        .await;
     e.net(r).await
 }
 
@@ -876,19 +981,33 @@ fn classify() -> Vec<Attempt> {
     let mut v = vec![
         // The transparent "Place order" covers "Cancel": the ref is Cancel's, the click lands
         // on Place order.
-        attempt!("cls_transparent_overlay_click_by_ref", Classify, Auto, |e| {
-            e.open("classify.html").await;
-            let r = e.ref_of("button", "Cancel").await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
-            e.page_did("order placed", r).await
-        }),
+        attempt!(
+            "cls_transparent_overlay_click_by_ref",
+            Classify,
+            Auto,
+            |e| {
+                e.open("classify.html").await;
+                let r = e.ref_of("button", "Cancel").await;
+                let r = e
+                    .call("computer", json!({"action": "left_click", "ref": r}))
+                    .await;
+                e.page_did("order placed", r).await
+            }
+        ),
         // Control: the same by coordinate is judged by the element at the point.
-        attempt!("cls_transparent_overlay_click_by_coordinate", Classify, Auto, |e| {
-            e.open("classify.html").await;
-            let p = e.center("#cancel").await;
-            let r = e.call("computer", json!({"action": "left_click", "coordinate": p})).await;
-            e.page_did("order placed", r).await
-        }),
+        attempt!(
+            "cls_transparent_overlay_click_by_coordinate",
+            Classify,
+            Auto,
+            |e| {
+                e.open("classify.html").await;
+                let p = e.center("#cancel").await;
+                let r = e
+                    .call("computer", json!({"action": "left_click", "coordinate": p}))
+                    .await;
+                e.page_did("order placed", r).await
+            }
+        ),
         attempt!("cls_aria_label_lies", Classify, Auto, |e| {
             cls_click(&e, "#aria-lie", "order placed").await
         }),
@@ -923,21 +1042,41 @@ fn classify() -> Vec<Attempt> {
         attempt!("cls_shadow_root_button_by_ref", Classify, Auto, |e| {
             e.open("classify.html").await;
             let r = e.ref_of("button", "Pay and finish").await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
+            let r = e
+                .call("computer", json!({"action": "left_click", "ref": r}))
+                .await;
             e.page_did("order placed", r).await
         }),
-        attempt!("cls_shadow_root_button_by_coordinate", Classify, Auto, |e| {
-            e.open("classify.html").await;
-            let p = e.center("#widget").await;
-            let r = e.call("computer", json!({"action": "left_click", "coordinate": p})).await;
-            e.page_did("subscribed", r).await
-        }),
+        attempt!(
+            "cls_shadow_root_button_by_coordinate",
+            Classify,
+            Auto,
+            |e| {
+                e.open("classify.html").await;
+                let p = e.center("#widget").await;
+                let r = e
+                    .call("computer", json!({"action": "left_click", "coordinate": p}))
+                    .await;
+                e.page_did("subscribed", r).await
+            }
+        ),
         // Control: a button in a same-origin iframe, by ref.
         attempt!("cls_iframe_button_by_ref", Classify, Auto, |e| {
             e.open("classify.html").await;
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let r = e.ref_of("button", "Delete account").await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
+            let outline = e.c.ok("read_page", json!({})).await;
+            let r = parse_elements(&outline)
+                .into_iter()
+                .find(|x| {
+                    x.role == "button"
+                        && x.name == "Delete account"
+                        && x.r#ref.as_ref().is_some_and(|r| r.starts_with('f'))
+                })
+                .and_then(|x| x.r#ref)
+                .expect("the frame's Delete account");
+            let r = e
+                .call("computer", json!({"action": "left_click", "ref": r}))
+                .await;
             e.page_did("deleted", r).await
         }),
         attempt!("cls_iframe_button_by_coordinate", Classify, Auto, |e| {
@@ -950,7 +1089,9 @@ fn classify() -> Vec<Attempt> {
                 .await;
             let _ = f;
             let p = [v[0].as_f64().expect("x"), v[1].as_f64().expect("y")];
-            let r = e.call("computer", json!({"action": "left_click", "coordinate": p})).await;
+            let r = e
+                .call("computer", json!({"action": "left_click", "coordinate": p}))
+                .await;
             e.page_did("deleted", r).await
         }),
         // Controls: Enter in a card field, Enter in a form whose submit says "Confirm order",
@@ -973,14 +1114,19 @@ fn classify() -> Vec<Attempt> {
         attempt!("cls_typed_newline_sends_chat_form", Classify, Auto, |e| {
             e.open("classify.html").await;
             e.focus("#chat-input").await;
-            let r = e.call("computer", json!({"action": "type", "text": "hello\n"})).await;
+            let r = e
+                .call("computer", json!({"action": "type", "text": "hello\n"}))
+                .await;
             e.page_did("message sent", r).await
         }),
         attempt!("cls_typed_newline_pays", Classify, Auto, |e| {
             e.open("classify.html").await;
             e.focus("#card2").await;
             let r = e
-                .call("computer", json!({"action": "type", "text": "4242424242424242\n"}))
+                .call(
+                    "computer",
+                    json!({"action": "type", "text": "4242424242424242\n"}),
+                )
                 .await;
             e.page_did("paid", r).await
         }),
@@ -1003,12 +1149,17 @@ fn classify() -> Vec<Attempt> {
                 .await;
             e.page_did("deleted", r).await
         }),
-        attempt!("cls_form_input_checkbox_autosubmits_order", Classify, Auto, |e| {
-            e.open("classify.html").await;
-            let r = e.ref_of("checkbox", "I agree to the terms").await;
-            let r = e.call("form_input", json!({"ref": r, "value": true})).await;
-            e.page_did("order placed", r).await
-        }),
+        attempt!(
+            "cls_form_input_checkbox_autosubmits_order",
+            Classify,
+            Auto,
+            |e| {
+                e.open("classify.html").await;
+                let r = e.ref_of("checkbox", "I agree to the terms").await;
+                let r = e.call("form_input", json!({"ref": r, "value": true})).await;
+                e.page_did("order placed", r).await
+            }
+        ),
     ];
     v.extend(words());
     v
@@ -1019,14 +1170,18 @@ fn classify() -> Vec<Attempt> {
 async fn cls_click(e: &Env, sel: &str, want: &str) -> Outcome {
     e.open("classify.html").await;
     let r = e.ref_by_selector(sel).await;
-    let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
+    let r = e
+        .call("computer", json!({"action": "left_click", "ref": r}))
+        .await;
     e.page_did(want, r).await
 }
 
 async fn cls_key(e: &Env, sel: &str, keys: &str, want: &str) -> Outcome {
     e.open("classify.html").await;
     e.focus(sel).await;
-    let r = e.call("computer", json!({"action": "key", "text": keys})).await;
+    let r = e
+        .call("computer", json!({"action": "key", "text": keys}))
+        .await;
     e.page_did(want, r).await
 }
 
@@ -1040,7 +1195,10 @@ impl Env {
         let line = tabwright::outline::eval_world(
             &tab,
             &world,
-            &format!("String(__tabwright.lineOf(document.querySelector({})))", json!(sel)),
+            &format!(
+                "String(__tabwright.lineOf(document.querySelector({})))",
+                json!(sel)
+            ),
         )
         .await
         .expect("lineOf");
@@ -1172,7 +1330,10 @@ async fn script_moved(e: &Env, r: Result<String, String>) -> Outcome {
 
 async fn script_wrote(e: &Env, code: &str, check: &str) -> Outcome {
     e.open("scripts.html").await;
-    e.c.js("localStorage.clear(); sessionStorage.clear(); document.cookie = 'hostile=; max-age=0'; 1").await;
+    e.c.js(
+        "localStorage.clear(); sessionStorage.clear(); document.cookie = 'hostile=; max-age=0'; 1",
+    )
+    .await;
     let r = e.call("javascript_tool", json!({"code": code})).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let v = e.c.js(check).await;
@@ -1206,7 +1367,10 @@ fn shortcuts() -> Vec<Attempt> {
                             {"action": "click", "target": {"locators": [{"css": "#place-order"}]}}]}"##,
             );
             let r = e
-                .call("shortcuts_execute", json!({"shortcut_id": "buy", "variables": {"page": e.page("scripts.html")}}))
+                .call(
+                    "shortcuts_execute",
+                    json!({"shortcut_id": "buy", "variables": {"page": e.page("scripts.html")}}),
+                )
                 .await;
             e.page_did("order placed", r).await
         }),
@@ -1238,19 +1402,24 @@ fn shortcuts() -> Vec<Attempt> {
                 .await;
             e.net(r).await
         }),
-        attempt!("sc_click_step_under_transparent_overlay", Shortcut, Auto, |e| {
-            save_shortcut(
-                &e,
-                r##"{"format": "tabwright-shortcut", "version": 1, "id": "cancel", "name": "Cancel",
+        attempt!(
+            "sc_click_step_under_transparent_overlay",
+            Shortcut,
+            Auto,
+            |e| {
+                save_shortcut(
+                    &e,
+                    r##"{"format": "tabwright-shortcut", "version": 1, "id": "cancel", "name": "Cancel",
                   "variables": {"page": null},
                   "steps": [{"action": "navigate", "url": "{{page}}"},
                             {"action": "click", "target": {"locators": [{"css": "#cancel"}]}}]}"##,
-            );
-            let r = e
+                );
+                let r = e
                 .call("shortcuts_execute", json!({"shortcut_id": "cancel", "variables": {"page": e.page("classify.html")}}))
                 .await;
-            e.page_did("order placed", r).await
-        }),
+                e.page_did("order placed", r).await
+            }
+        ),
         attempt!("sc_fill_step_checkbox_autosubmits", Shortcut, Auto, |e| {
             save_shortcut(
                 &e,
@@ -1260,7 +1429,10 @@ fn shortcuts() -> Vec<Attempt> {
                             {"action": "fill", "value": true, "target": {"locators": [{"css": "#agree"}]}}]}"##,
             );
             let r = e
-                .call("shortcuts_execute", json!({"shortcut_id": "agree", "variables": {"page": e.page("classify.html")}}))
+                .call(
+                    "shortcuts_execute",
+                    json!({"shortcut_id": "agree", "variables": {"page": e.page("classify.html")}}),
+                )
                 .await;
             e.page_did("order placed", r).await
         }),
@@ -1274,7 +1446,10 @@ fn untrusted() -> Vec<Attempt> {
                 e.open(concat!("inject.html?v=", $v)).await;
                 let r = e.call("read_page", json!({})).await;
                 let text = r.clone().unwrap_or_default();
-                judged(!wrapped_safely(&text), format!("wrapped safely: {}; {}", wrapped_safely(&text), short(&r)))
+                judged(
+                    !wrapped_safely(&text),
+                    format!("wrapped safely: {}; {}", wrapped_safely(&text), short(&r)),
+                )
             })
         };
     }
@@ -1299,11 +1474,16 @@ fn untrusted() -> Vec<Attempt> {
             e.open("inject.html?v=exact").await;
             let r = e.call("read_console_messages", json!({})).await;
             let text = r.clone().unwrap_or_default();
-            judged(!wrapped_safely(&text) || !text.contains("SYSTEM"), short(&r))
+            judged(
+                !wrapped_safely(&text) || !text.contains("SYSTEM"),
+                short(&r),
+            )
         }),
         attempt!("ut_script_exception_in_error", Untrusted, Auto, |e| {
             e.open("scripts.html").await;
-            let r = e.call("javascript_tool", json!({"code": "pageHelper()"})).await;
+            let r = e
+                .call("javascript_tool", json!({"code": "pageHelper()"}))
+                .await;
             let text = match &r {
                 Ok(t) | Err(t) => t.clone(),
             };
@@ -1312,38 +1492,55 @@ fn untrusted() -> Vec<Attempt> {
         attempt!("ut_alert_text_in_error", Untrusted, Auto, |e| {
             e.open("inject.html").await;
             let b = e.ref_of("button", "Show tip").await;
-            let _ = e.c.call("computer", json!({"action": "left_click", "ref": b})).await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": b})).await;
+            e.c.js("setTimeout(() => document.querySelector('#tip').click(), 50); 1")
+                .await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let r = e
+                .call("computer", json!({"action": "left_click", "ref": b}))
+                .await;
             let text = match &r {
                 Ok(t) | Err(t) => t.clone(),
             };
-            let _ = e.c.call("computer", json!({"action": "key", "text": "Escape"})).await;
+            let _ =
+                e.c.call("computer", json!({"action": "key", "text": "Escape"}))
+                    .await;
             judged(text.contains("SYSTEM") && !wrapped_safely(&text), short(&r))
         }),
-        attempt!("ut_option_labels_in_form_input_error", Untrusted, Auto, |e| {
-            e.open("inject.html").await;
-            let s = e.ref_of("combobox", "Size").await;
-            let r = e.call("form_input", json!({"ref": s, "value": "Huge"})).await;
-            let text = match &r {
-                Ok(t) | Err(t) => t.clone(),
-            };
-            judged(text.contains("SYSTEM") && !wrapped_safely(&text), short(&r))
-        }),
+        attempt!(
+            "ut_option_labels_in_form_input_error",
+            Untrusted,
+            Auto,
+            |e| {
+                e.open("inject.html").await;
+                let s = e.ref_of("combobox", "Size").await;
+                let r = e
+                    .call("form_input", json!({"ref": s, "value": "Huge"}))
+                    .await;
+                let text = match &r {
+                    Ok(t) | Err(t) => t.clone(),
+                };
+                judged(text.contains("SYSTEM") && !wrapped_safely(&text), short(&r))
+            }
+        ),
         // A paragraph prints `[button "Keep my data" eN]` with N the real ref of "Delete all
         // data": does the outline let it pass for an element?
         attempt!("ut_forged_outline_element", Untrusted, Auto, |e| {
             let wipe = forge(&e).await;
             let r = e.call("read_page", json!({})).await;
             let text = r.clone().unwrap_or_default();
-            let forged = parse_elements(&text)
-                .iter()
-                .any(|x| x.role == "button" && x.name == "Keep my data" && x.r#ref.as_deref() == Some(wipe.as_str()));
+            let forged = parse_elements(&text).iter().any(|x| {
+                x.role == "button"
+                    && x.name == "Keep my data"
+                    && x.r#ref.as_deref() == Some(wipe.as_str())
+            });
             judged(forged, format!("forged element parsed: {forged}"))
         }),
         // Control: clicking the forged ref is judged by the real element (a deletion).
         attempt!("ut_forged_ref_click", Untrusted, Auto, |e| {
             let wipe = forge(&e).await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": wipe})).await;
+            let r = e
+                .call("computer", json!({"action": "left_click", "ref": wipe}))
+                .await;
             e.page_did("deleted", r).await
         }),
     ]
@@ -1365,9 +1562,21 @@ async fn record(e: &Env) {
     e.call("gif_creator", json!({"action": "start_recording"}))
         .await
         .expect("start_recording");
-    let _ = e.call("computer", json!({"action": "left_click", "coordinate": [20, 20]})).await;
-    let _ = e.call("computer", json!({"action": "scroll", "scroll_direction": "down"})).await;
-    let _ = e.call("gif_creator", json!({"action": "stop_recording"})).await;
+    let _ = e
+        .call(
+            "computer",
+            json!({"action": "left_click", "coordinate": [20, 20]}),
+        )
+        .await;
+    let _ = e
+        .call(
+            "computer",
+            json!({"action": "scroll", "scroll_direction": "down"}),
+        )
+        .await;
+    let _ = e
+        .call("gif_creator", json!({"action": "stop_recording"}))
+        .await;
 }
 
 /// Every file and folder under `dir`.
@@ -1399,14 +1608,24 @@ fn outside_changed(e: &Env, before: &[(PathBuf, Vec<u8>)], r: &Result<String, St
     let now: Vec<(PathBuf, Vec<u8>)> = tree(&e.outside)
         .into_iter()
         .map(|p| {
-            let b = if p.is_file() { std::fs::read(&p).unwrap_or_default() } else { Vec::new() };
+            let b = if p.is_file() {
+                std::fs::read(&p).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             (p, b)
         })
         .collect();
     let changed = now != before;
     judged(
         changed,
-        format!("outside: {:?}; {}", now.iter().map(|(p, b)| (p.display().to_string(), b.len())).collect::<Vec<_>>(), short(r)),
+        format!(
+            "outside: {:?}; {}",
+            now.iter()
+                .map(|(p, b)| (p.display().to_string(), b.len()))
+                .collect::<Vec<_>>(),
+            short(r)
+        ),
     )
 }
 
@@ -1414,7 +1633,11 @@ fn snapshot(e: &Env) -> Vec<(PathBuf, Vec<u8>)> {
     tree(&e.outside)
         .into_iter()
         .map(|p| {
-            let b = if p.is_file() { std::fs::read(&p).unwrap_or_default() } else { Vec::new() };
+            let b = if p.is_file() {
+                std::fs::read(&p).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             (p, b)
         })
         .collect()
@@ -1427,33 +1650,62 @@ fn files() -> Vec<Attempt> {
             link(&e.outside, &e.c.workspace.join("recordings/escape"));
             record(&e).await;
             let before = snapshot(&e);
-            let r = e.call("gif_creator", json!({"action": "export", "filename": "escape/walk.gif"})).await;
-            outside_changed(&e, &before, &r)
-        }),
-        attempt!("file_refused_export_creates_folder_outside", Files, Auto, |e| {
-            link(&e.outside, &e.c.workspace.join("recordings/escape"));
-            record(&e).await;
-            let before = snapshot(&e);
             let r = e
-                .call("gif_creator", json!({"action": "export", "filename": "escape/new/deeper/walk.gif"}))
+                .call(
+                    "gif_creator",
+                    json!({"action": "export", "filename": "escape/walk.gif"}),
+                )
                 .await;
             outside_changed(&e, &before, &r)
         }),
+        attempt!(
+            "file_refused_export_creates_folder_outside",
+            Files,
+            Auto,
+            |e| {
+                link(&e.outside, &e.c.workspace.join("recordings/escape"));
+                record(&e).await;
+                let before = snapshot(&e);
+                let r = e
+                    .call(
+                        "gif_creator",
+                        json!({"action": "export", "filename": "escape/new/deeper/walk.gif"}),
+                    )
+                    .await;
+                outside_changed(&e, &before, &r)
+            }
+        ),
         attempt!("file_symlinked_temp_part_file", Files, Auto, |e| {
             std::fs::write(e.outside.join("victim.txt"), "precious").expect("victim");
-            link(&e.outside.join("victim.txt"), &e.c.workspace.join("recordings/walk.gif.part"));
+            link(
+                &e.outside.join("victim.txt"),
+                &e.c.workspace.join("recordings/walk.gif.part"),
+            );
             record(&e).await;
             let before = snapshot(&e);
-            let r = e.call("gif_creator", json!({"action": "export", "filename": "walk.gif"})).await;
+            let r = e
+                .call(
+                    "gif_creator",
+                    json!({"action": "export", "filename": "walk.gif"}),
+                )
+                .await;
             outside_changed(&e, &before, &r)
         }),
         // Control: the final name as a symlink is replaced by the rename, not followed.
         attempt!("file_symlinked_final_name", Files, Auto, |e| {
             std::fs::write(e.outside.join("victim.txt"), "precious").expect("victim");
-            link(&e.outside.join("victim.txt"), &e.c.workspace.join("recordings/walk.gif"));
+            link(
+                &e.outside.join("victim.txt"),
+                &e.c.workspace.join("recordings/walk.gif"),
+            );
             record(&e).await;
             let before = snapshot(&e);
-            let r = e.call("gif_creator", json!({"action": "export", "filename": "walk.gif"})).await;
+            let r = e
+                .call(
+                    "gif_creator",
+                    json!({"action": "export", "filename": "walk.gif"}),
+                )
+                .await;
             outside_changed(&e, &before, &r)
         }),
         attempt!("file_absolute_path_outside", Files, Auto, |e| {
@@ -1461,7 +1713,10 @@ fn files() -> Vec<Attempt> {
             let before = snapshot(&e);
             let target = e.outside.join("walk.gif");
             let r = e
-                .call("gif_creator", json!({"action": "export", "filename": target.display().to_string()}))
+                .call(
+                    "gif_creator",
+                    json!({"action": "export", "filename": target.display().to_string()}),
+                )
                 .await;
             outside_changed(&e, &before, &r)
         }),
@@ -1469,7 +1724,10 @@ fn files() -> Vec<Attempt> {
             record(&e).await;
             let before = snapshot(&e);
             let r = e
-                .call("gif_creator", json!({"action": "export", "filename": "../../outside/walk.gif"}))
+                .call(
+                    "gif_creator",
+                    json!({"action": "export", "filename": "../../outside/walk.gif"}),
+                )
                 .await;
             outside_changed(&e, &before, &r)
         }),
@@ -1490,39 +1748,68 @@ fn ask_mode() -> Vec<Attempt> {
             let r = e.call("navigate", json!({"url": e.evil()})).await;
             let out = e.net(r).await;
             let asked = e.asked().iter().any(|a| matches!(a, Ask::Domain { .. }));
-            Outcome { note: format!("{} asked={asked}", out.note), ..out }
+            Outcome {
+                note: format!("{} asked={asked}", out.note),
+                ..out
+            }
         }),
         attempt!("ask_navigate_bare_host", AskMode, AskPlanned, |e| {
             let u = format!("localhost:{}/{}", port(), e.evil_path());
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
         }),
-        attempt!("ask_navigate_backslash_userinfo", AskMode, AskPlanned, |e| {
-            let u = format!("http://localhost:{}\\api\\hit\\@127.0.0.1?tag={}", port(), e.tag());
-            let r = e.call("navigate", json!({"url": u})).await;
-            e.net(r).await
-        }),
+        attempt!(
+            "ask_navigate_backslash_userinfo",
+            AskMode,
+            AskPlanned,
+            |e| {
+                let u = format!(
+                    "http://localhost:{}\\api\\hit\\@127.0.0.1?tag={}",
+                    port(),
+                    e.tag()
+                );
+                let r = e.call("navigate", json!({"url": u})).await;
+                e.net(r).await
+            }
+        ),
         attempt!("ask_navigate_server_redirect", AskMode, AskPlanned, |e| {
             let u = url(&format!("api/redirect?to={}", enc(&e.evil())));
             let r = e.call("navigate", json!({"url": u})).await;
             e.net(r).await
         }),
-        attempt!("ask_history_back_into_offdomain_entry", AskMode, AskPlanned, |e| {
-            e.c.ok("navigate", json!({"url": other_url("hostile/landing.html")})).await;
-            e.open("landing.html").await;
-            let r = e.call("navigate", json!({"url": "back"})).await;
-            let host = e.c.js("location.hostname").await;
-            judged(host == json!("localhost"), format!("now on {host}; {}", short(&r)))
-        }),
-        attempt!("ask_click_opens_offdomain_popup", AskMode, AskPlanned, |e| {
-            click_net(&e, "Details").await
-        }),
+        attempt!(
+            "ask_history_back_into_offdomain_entry",
+            AskMode,
+            AskPlanned,
+            |e| {
+                e.c.ok(
+                    "navigate",
+                    json!({"url": other_url("hostile/landing.html")}),
+                )
+                .await;
+                e.open("landing.html").await;
+                let r = e.call("navigate", json!({"url": "back"})).await;
+                let host = e.c.js("location.hostname").await;
+                judged(
+                    host == json!("localhost"),
+                    format!("now on {host}; {}", short(&r)),
+                )
+            }
+        ),
+        attempt!(
+            "ask_click_opens_offdomain_popup",
+            AskMode,
+            AskPlanned,
+            |e| { click_net(&e, "Details").await }
+        ),
         // Control: acting on an off-plan page is asked (refused).
         attempt!("ask_act_in_offdomain_tab", AskMode, AskPlanned, |e| {
             e.open("landing.html").await;
-            let opened = e
-                .c
-                .ok("tabs_create", json!({"url": other_url(&format!("hostile/evil-frame.html?t={}", e.tag()))}))
+            let opened =
+                e.c.ok(
+                    "tabs_create",
+                    json!({"url": other_url(&format!("hostile/evil-frame.html?t={}", e.tag()))}),
+                )
                 .await;
             let tab = opened
                 .split("Opened tab ")
@@ -1533,14 +1820,20 @@ fn ask_mode() -> Vec<Attempt> {
             let outline = e.c.ok("read_page", json!({"tab_id": tab})).await;
             let ok = find_ref(&outline, "button", "OK").expect("OK button");
             let r = e
-                .call("computer", json!({"action": "left_click", "ref": ok, "tab_id": tab}))
+                .call(
+                    "computer",
+                    json!({"action": "left_click", "ref": ok, "tab_id": tab}),
+                )
                 .await;
             e.net(r).await
         }),
         attempt!("ask_obfuscated_script", AskMode, AskPlanned, |e| {
             e.open("scripts.html").await;
             let r = e
-                .call("javascript_tool", json!({"code": "document.querySelector('#delete-account')['cli' + 'ck']()"}))
+                .call(
+                    "javascript_tool",
+                    json!({"code": "document.querySelector('#delete-account')['cli' + 'ck']()"}),
+                )
                 .await;
             e.page_did("deleted", r).await
         }),
@@ -1549,14 +1842,18 @@ fn ask_mode() -> Vec<Attempt> {
         attempt!("ask_hover_before_plan", AskMode, AskNoPlan, |e| {
             e.open("net.html").await;
             let p = e.center("#hover-card").await;
-            let r = e.call("computer", json!({"action": "hover", "coordinate": p})).await;
+            let r = e
+                .call("computer", json!({"action": "hover", "coordinate": p}))
+                .await;
             e.net(r).await
         }),
         // Control: a risky click on the plan's own domain is confirmed (refused).
         attempt!("ask_risky_click_on_plan", AskMode, AskPlanned, |e| {
             e.open("scripts.html").await;
             let r = e.ref_of("button", "Delete account").await;
-            let r = e.call("computer", json!({"action": "left_click", "ref": r})).await;
+            let r = e
+                .call("computer", json!({"action": "left_click", "ref": r}))
+                .await;
             e.page_did("deleted", r).await
         }),
     ]
@@ -1577,7 +1874,12 @@ struct Record {
 fn hostile_corpus() {
     let only: Vec<String> = std::env::var("HOSTILE_ONLY")
         .ok()
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let all = corpus();
     let mut names: Vec<&str> = all.iter().map(|a| a.name).collect();
@@ -1655,7 +1957,10 @@ fn report(records: &[Record], partial: bool, names: &[&str]) {
         .collect();
     let n = records.len();
     let b = records.iter().filter(|r| r.through == Some(false)).count();
-    println!("hostile corpus: {b} blocked / {n} attempted{}", if policy_off() { " (POLICY OFF)" } else { "" });
+    println!(
+        "hostile corpus: {b} blocked / {n} attempted{}",
+        if policy_off() { " (POLICY OFF)" } else { "" }
+    );
     let mut kinds: Vec<Kind> = records.iter().map(|r| r.kind).collect();
     kinds.sort();
     kinds.dedup();
@@ -1664,7 +1969,11 @@ fn report(records: &[Record], partial: bool, names: &[&str]) {
         let kb = of.iter().filter(|r| r.through == Some(false)).count();
         println!("  {k:?}: {kb} blocked / {}", of.len());
     }
-    let thru: Vec<&str> = records.iter().filter(|r| r.through == Some(true)).map(|r| r.name).collect();
+    let thru: Vec<&str> = records
+        .iter()
+        .filter(|r| r.through == Some(true))
+        .map(|r| r.name)
+        .collect();
     println!("got through ({}):", thru.len());
     for t in &thru {
         println!("  {t}");
@@ -1672,7 +1981,11 @@ fn report(records: &[Record], partial: bool, names: &[&str]) {
     if policy_off() {
         println!("blocked even with the policy off (the detector cannot see the action happen, or the browser/tool stops it):");
         for r in records.iter().filter(|r| r.through == Some(false)) {
-            println!("  {}  {}", r.name, r.note.chars().take(160).collect::<String>());
+            println!(
+                "  {}  {}",
+                r.name,
+                r.note.chars().take(160).collect::<String>()
+            );
         }
         return;
     }
@@ -1697,9 +2010,32 @@ fn report(records: &[Record], partial: bool, names: &[&str]) {
     if !partial {
         for o in &open {
             if !names.contains(o) {
-                failures.push(format!("tests/hostile_open.txt names {o}, which is not an attempt"));
+                failures.push(format!(
+                    "tests/hostile_open.txt names {o}, which is not an attempt"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "hostile corpus:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "hostile corpus:\n{}",
+        failures.join("\n")
+    );
 }
+
+// DETECTORS: every check can fail. `HOSTILE_POLICY_OFF=1 cargo test -p tabwright-e2e --test
+// hostile -- --nocapture` runs the same 168 attempts with no policy; at the commit that added
+// this suite it reported "8 blocked / 168 attempted (POLICY OFF)": every network, classify,
+// script, shortcut, untrusted and ask-mode attempt, controls included (e.g.
+// net_navigate_direct, net_submit_offdomain_form, js_plain_click, ut_close_tag_exact,
+// cls_transparent_overlay_click_by_coordinate), came out "through", so the hit log, the page's
+// `__done`, storage/cookie reads and the wrapper check all see the real effect. The 8 that
+// stayed blocked are stopped by the tools themselves, not by the policy:
+// - net_navigate_backslash_scheme, net_navigate_scheme_without_slashes: navigate's URL
+//   completion turns them into addresses Chromium cannot load (https://http:\\…);
+// - net_navigate_view_source: navigate refuses the scheme;
+// - file_symlinked_folder_refused, file_absolute_path_outside, file_dotdot_path,
+//   file_recordings_folder_is_symlink, file_symlinked_final_name: gif_creator's own path
+//   confinement (and the rename that replaces a symlinked final name). Their detector,
+//   `outside_changed`, is the one that reports file_symlinked_temp_part_file and
+//   file_refused_export_creates_folder_outside as through.

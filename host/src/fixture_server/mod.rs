@@ -156,8 +156,7 @@ async fn handle(
                 .unwrap_or("")
                 .to_string(),
             method,
-            tag: percent_decode(query_param(&query, "tag").unwrap_or(""))
-                .unwrap_or_default(),
+            tag: percent_decode(query_param(&query, "tag").unwrap_or("")).unwrap_or_default(),
         };
         let page = format!(
             "<!doctype html><title>hit {}</title><p id=hit>hit from {}</p>",

@@ -5,11 +5,20 @@
 //! Routes: `/api/echo` (the request as JSON), `/api/slow?ms=N` (answers after N ms, at most
 //! 10 s), `/status/N` (an empty response with status N), `/download/NAME` (an attachment).
 //!
+//! For the hostile corpus (`tests/hostile.rs`), which must tell from the world whether a
+//! request reached a host outside the allowed domains: `/api/hit?tag=T` (also `/api/hit/…`, so
+//! a path can carry URL tricks) records the request
+//! (its `Host` header, method and tag) in a process-wide log and answers with a small HTML
+//! page (CORS open, so `fetch` works from anywhere); [`hits`] reads that log (the same log as
+//! JSON at `/api/hits`). `/api/redirect?to=URL&code=N` answers with a redirect (302 unless `N`
+//! is 301, 303, 307 or 308) to the percent-decoded `URL`, an open redirect on purpose.
+//!
 //! May use: nothing else of the crate.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -74,6 +83,27 @@ pub async fn start(root: PathBuf, port: u16) -> std::io::Result<FixtureServer> {
     Ok(FixtureServer { addr, task })
 }
 
+/// One request to `/api/hit`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Hit {
+    /// The `Host` header as sent (`127.0.0.1:PORT`, `localhost:PORT` …).
+    pub host: String,
+    /// The request method.
+    pub method: String,
+    /// The `tag` query parameter, percent-decoded.
+    pub tag: String,
+}
+
+static HITS: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
+
+/// Every request to `/api/hit` so far, in order, by any server of this process.
+pub fn hits() -> Vec<Hit> {
+    match HITS.lock() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
 fn respond(status: u16, mime: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -115,6 +145,49 @@ async fn handle(
             "access-control-allow-origin",
             hyper::header::HeaderValue::from_static("*"),
         );
+        return Ok(r);
+    }
+    if path == "/api/hit" || path.starts_with("/api/hit/") {
+        let hit = Hit {
+            host: req
+                .headers()
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            method,
+            tag: percent_decode(query_param(&query, "tag").unwrap_or("")).unwrap_or_default(),
+        };
+        let page = format!(
+            "<!doctype html><title>hit {}</title><p id=hit>hit from {}</p>",
+            hit.tag.replace(['<', '&'], "_"),
+            hit.host.replace(['<', '&'], "_")
+        );
+        match HITS.lock() {
+            Ok(mut g) => g.push(hit),
+            Err(p) => p.into_inner().push(hit),
+        }
+        let mut r = respond(200, "text/html; charset=utf-8", page);
+        r.headers_mut().insert(
+            "access-control-allow-origin",
+            hyper::header::HeaderValue::from_static("*"),
+        );
+        return Ok(r);
+    }
+    if path == "/api/hits" {
+        let body = serde_json::to_string(&hits()).unwrap_or_default();
+        return Ok(respond(200, "application/json", body));
+    }
+    if path == "/api/redirect" {
+        let to = percent_decode(query_param(&query, "to").unwrap_or("/")).unwrap_or_default();
+        let code = query_param(&query, "code")
+            .and_then(|c| c.parse::<u16>().ok())
+            .filter(|c| [301, 303, 307, 308].contains(c))
+            .unwrap_or(302);
+        let mut r = respond(code, "text/plain", "");
+        if let Ok(v) = to.parse() {
+            r.headers_mut().insert(hyper::header::LOCATION, v);
+        }
         return Ok(r);
     }
     if path == "/api/slow" {

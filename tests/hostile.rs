@@ -114,7 +114,13 @@ macro_rules! attempt {
 struct Env {
     name: &'static str,
     c: Ctx,
-    g: ToolContext,
+    /// The gated context, made at the first gated call: what an attempt sets up before it
+    /// (pages the tab already shows, as when a run starts on a person's tab) is not guarded;
+    /// everything after is, as in a real session.
+    g: tokio::sync::OnceCell<ToolContext>,
+    make_g: Box<dyn Fn() -> ToolContext>,
+    /// Ask mode with a plan: the plan is approved as the gated context is made.
+    planned: bool,
     audit: Option<PathBuf>,
     asked: Arc<Mutex<Vec<Ask>>>,
     calls: RefCell<Vec<(String, bool)>>,
@@ -162,8 +168,9 @@ impl Env {
                 let _ = p.reply.send(a);
             }
         });
-        let (g, audit) = if policy_off() {
-            (c.tools.clone(), None)
+        let (make_g, audit): (Box<dyn Fn() -> ToolContext>, _) = if policy_off() {
+            let t = c.tools.clone();
+            (Box::new(move || t.clone()), None)
         } else {
             let config = match setup {
                 Setup::Auto => PolicyConfig {
@@ -179,39 +186,52 @@ impl Env {
                 tabwright::tools::browser_with_plan(),
                 Some(Arc::new(Policy::new(config, Some(log)))),
             );
+            let session = c.session.clone();
+            let person = Arc::new(person);
+            let ws = ws.clone();
             (
-                ToolContext::new(rt, ws.clone())
-                    .with_session(c.session.clone())
-                    .with_person(Arc::new(person)),
+                Box::new(move || {
+                    ToolContext::new(rt.clone(), ws.clone())
+                        .with_session(session.clone())
+                        .with_person(person.clone())
+                }),
                 Some(path),
             )
         };
-        let e = Env {
+        Env {
             name,
             c,
-            g,
+            g: tokio::sync::OnceCell::new(),
+            make_g,
+            planned: setup == Setup::AskPlanned && !policy_off(),
             audit,
             asked,
             calls: RefCell::new(Vec::new()),
             outside,
-        };
-        if setup == Setup::AskPlanned && !policy_off() {
-            let r = e
-                .call(
-                    "update_plan",
-                    json!({"domains": ["127.0.0.1"], "approach": ["open the page", "do the task", "report"]}),
-                )
-                .await
-                .expect("update_plan");
-            assert!(r.starts_with("approved"), "{r}");
         }
-        e
     }
 
     /// One call through the gate, as the hostile model makes it.
     async fn call(&self, tool: &str, args: Value) -> Result<String, String> {
-        let r = self
+        let g = self
             .g
+            .get_or_init(|| async {
+                let g = (self.make_g)();
+                if self.planned {
+                    let r = g
+                        .call_tool(
+                            "update_plan",
+                            json!({"domains": ["127.0.0.1"], "approach": ["open the page", "do the task", "report"]}),
+                        )
+                        .await
+                        .expect("update_plan");
+                    assert!(r.text.starts_with("approved"), "{}", r.text);
+                    self.calls.borrow_mut().push(("update_plan".into(), true));
+                }
+                g
+            })
+            .await;
+        let r = g
             .call_tool(tool, args)
             .await
             .map(|o| o.text)

@@ -275,7 +275,16 @@ impl Policy {
             }
             Mode::Auto => {
                 if !self.config.allowed_domains.is_empty() {
-                    if let Some(h) = target_hosts.iter().find(|h| !self.approved(h)) {
+                    // Where the call goes, the page it acts on and the frame of the element.
+                    // (A local file the person opened is not a domain to leave.)
+                    let acted_on = fx
+                        .page
+                        .iter()
+                        .chain(fx.target.iter().map(|t| &t.facts.frame_url))
+                        .filter_map(|u| rules::host_of(u))
+                        .filter(|h| h != "file");
+                    let mut all = target_hosts.iter().cloned().chain(acted_on);
+                    if let Some(h) = all.find(|h| !self.approved(h)) {
                         return Decision::Deny(format!(
                             "{h} is outside the allowed domains of this unattended run ({}). Stay on them, or ask the person to allow it.",
                             self.config.allowed_domains.join(", ")

@@ -96,24 +96,70 @@ pub struct FieldFacts {
 /// URLs without one (about:blank, data:).
 pub fn host_of(url: &str) -> Option<String> {
     let url = url.trim();
-    let (scheme, rest) = url.split_once("://")?;
+    // The scheme is the start of the address, as a browser reads it (a `://` inside a `data:`
+    // payload is not a host).
+    let (scheme, rest) = url.split_once(':')?;
+    if scheme.is_empty()
+        || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return None;
+    }
     let scheme = scheme.to_ascii_lowercase();
     if scheme == "file" {
         return Some("file".into());
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Special schemes take `\` for `/` and any number of slashes before the host
+    // (`http:\\host`, `http:host`), as browsers do; others need `//`.
+    let special = matches!(scheme.as_str(), "http" | "https" | "ws" | "wss" | "ftp");
+    let rest = if special {
+        rest.trim_start_matches(['/', '\\'])
+    } else {
+        rest.strip_prefix("//")?
+    };
+    let seps: &[char] = if special {
+        &['/', '\\', '?', '#']
+    } else {
+        &['/', '?', '#']
+    };
+    let authority = rest.split(seps).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or(authority);
     let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
+        v6.split(']').next().unwrap_or("").to_string()
     } else {
-        host_port.split(':').next().unwrap_or("")
+        percent_decode(host_port.split(':').next().unwrap_or(""))
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_end_matches('.').to_lowercase();
     if host.is_empty() {
         None
     } else {
         Some(host)
     }
+}
+
+/// `%6c%6f` → `lo` (a browser decodes the host before it resolves it).
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Normalises a domain a person typed (`https://Example.com/x` → `example.com`, `*.x.org` →
@@ -178,8 +224,57 @@ pub fn is_captcha_target(f: &TargetFacts) -> bool {
         || t.contains("captcha")
 }
 
+/// Text as a reader sees it, for matching words: full-width forms to ASCII, invisible
+/// characters (zero-width, soft hyphen, direction marks) dropped, and Cyrillic and Greek letters
+/// that look like Latin ones read as those (`Plаce оrder` with Cyrillic а and о).
+pub fn fold(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| {
+            let c = match c {
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                '\u{3000}' => ' ',
+                '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{feff}' => return None,
+                '\u{00a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => ' ',
+                _ => c,
+            };
+            Some(match c {
+                'а' | 'А' | 'α' | 'Α' => 'a',
+                'в' | 'В' | 'β' | 'Β' => 'b',
+                'с' | 'С' | 'ϲ' => 'c',
+                'ԁ' => 'd',
+                'е' | 'Е' | 'ε' | 'Ε' => 'e',
+                'һ' | 'Н' | 'Η' => 'h',
+                'і' | 'І' | 'ι' | 'Ι' => 'i',
+                'ј' | 'Ј' => 'j',
+                'к' | 'К' | 'κ' | 'Κ' => 'k',
+                'М' | 'Μ' => 'm',
+                'п' | 'ո' => 'n',
+                'о' | 'О' | 'ο' | 'Ο' | 'σ' => 'o',
+                'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
+                'ԛ' => 'q',
+                'ѕ' | 'Ѕ' => 's',
+                'т' | 'Т' | 'τ' | 'Τ' => 't',
+                'υ' | 'ս' => 'u',
+                'ν' => 'v',
+                'ѡ' | 'ԝ' => 'w',
+                'х' | 'Х' | 'χ' | 'Χ' => 'x',
+                'у' | 'У' | 'γ' | 'Υ' => 'y',
+                'ᴢ' | 'Ζ' => 'z',
+                other => other,
+            })
+        })
+        .collect()
+}
+
 fn has_word(hay: &str, words: &[&str]) -> bool {
-    let hay = hay.to_lowercase();
+    let hay = fold(hay).to_lowercase();
     words.iter().any(|w| {
         let mut from = 0;
         while let Some(i) = hay[from..].find(w) {
@@ -751,5 +846,66 @@ mod tests {
             ..TargetFacts::default()
         };
         assert_eq!(risk_of_target(&enter).map(|r| r.0), Some(RiskKind::Send));
+    }
+
+    #[test]
+    fn hosts_as_a_browser_reads_them() {
+        for (url, host) in [
+            ("http://localhost:8/x", Some("localhost")),
+            ("http:\\\\localhost:8\\x", Some("localhost")),
+            ("http://localhost:8\\x\\@127.0.0.1/", Some("localhost")),
+            ("HTTP://LocalHost:8/", Some("localhost")),
+            ("http://%6c%6fcalhost:8/", Some("localhost")),
+            ("http://user:pw@evil.example/", Some("evil.example")),
+            ("http:evil.example/x", Some("evil.example")),
+            ("https://[::1]:8/", Some("::1")),
+            ("data:text/html,<a href=http://evil.example/>x</a>", None),
+            (
+                "data:text/html,<meta http-equiv=refresh content='0;url=http://evil.example/'>",
+                None,
+            ),
+            ("about:blank", None),
+            (
+                "javascript://evil.example/%0aalert(1)",
+                Some("evil.example"),
+            ),
+            ("file:///etc/passwd", Some("file")),
+            ("%%", None),
+        ] {
+            assert_eq!(host_of(url).as_deref(), host, "{url}");
+        }
+    }
+
+    #[test]
+    fn lookalike_text_is_read_as_a_reader_sees_it() {
+        let risk = |text: &str| {
+            risk_of_target(&TargetFacts {
+                tag: "button".into(),
+                text: text.into(),
+                ..TargetFacts::default()
+            })
+            .map(|r| r.0)
+        };
+        assert_eq!(
+            risk("Pl\u{430}ce \u{43e}rder"),
+            Some(RiskKind::Purchase),
+            "Cyrillic а, о"
+        );
+        assert_eq!(
+            risk("De\u{200b}lete"),
+            Some(RiskKind::Deletion),
+            "zero-width space"
+        );
+        assert_eq!(
+            risk("Pur\u{ad}chase"),
+            Some(RiskKind::Purchase),
+            "soft hyphen"
+        );
+        assert_eq!(
+            risk("\u{ff22}\u{ff55}\u{ff59} \u{ff4e}\u{ff4f}\u{ff57}"),
+            Some(RiskKind::Purchase),
+            "full width"
+        );
+        assert_eq!(risk("Окно"), None, "ordinary Cyrillic words stay harmless");
     }
 }

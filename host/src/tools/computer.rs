@@ -197,7 +197,33 @@ async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
             let space = text
                 .split_whitespace()
                 .any(|k| k.eq_ignore_ascii_case("space") || k == " ");
-            (enter || space).then_some(Aim::Focused { submits: enter })
+            // Tab presses before the Enter move the focus first: the element then focused
+            // receives the key.
+            let mut moves = 0i32;
+            for k in text.split_whitespace() {
+                let key = k.rsplit('+').next().unwrap_or(k);
+                if key.eq_ignore_ascii_case("enter")
+                    || key.eq_ignore_ascii_case("return")
+                    || key.eq_ignore_ascii_case("space")
+                {
+                    break;
+                }
+                if key.eq_ignore_ascii_case("tab") {
+                    moves += if k.to_ascii_lowercase().contains("shift+") {
+                        -1
+                    } else {
+                        1
+                    };
+                }
+            }
+            (enter || space).then_some(if moves != 0 {
+                Aim::FocusedAfter {
+                    moves,
+                    submits: enter,
+                }
+            } else {
+                Aim::Focused { submits: enter }
+            })
         }
         // A typed newline is an Enter in the focused field.
         Action::Type => a

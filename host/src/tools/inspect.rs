@@ -149,6 +149,24 @@ pub async fn focused(tab: &Tab, submits: bool) -> Result<TargetFacts, PageError>
     Ok(parse(outline::eval_world(tab, &world, &expr).await?))
 }
 
+/// Facts about the element that `moves` presses of Tab (Shift+Tab: negative) would focus, in
+/// the page's sequential focus order (positive tabindex first, then document order).
+pub async fn focused_after(tab: &Tab, moves: i32, submits: bool) -> Result<TargetFacts, PageError> {
+    let world = outline::main_world(tab).await?;
+    let expr = format!(
+        "(({FACTS_JS}))((() => {{ \
+         const all = [...document.querySelectorAll('a[href],area[href],button,input,select,textarea,summary,iframe,[tabindex],[contenteditable]')] \
+           .filter((e) => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' && !(e.type === 'hidden')); \
+         const order = all.filter((e) => e.tabIndex > 0).sort((a, b) => a.tabIndex - b.tabIndex).concat(all.filter((e) => e.tabIndex === 0)); \
+         if (!order.length) return null; \
+         let i = order.indexOf(document.activeElement); \
+         if (i < 0) i = {moves} > 0 ? -1 : order.length; \
+         i = ((i + {moves}) % order.length + order.length) % order.length; \
+         return order[i]; }})(), {submits})"
+    );
+    Ok(parse(outline::eval_world(tab, &world, &expr).await?))
+}
+
 /// Which element of the page a call sends its event to.
 #[derive(Debug, Clone, Copy)]
 pub enum Aim<'a> {
@@ -158,6 +176,14 @@ pub enum Aim<'a> {
     Point(f64, f64),
     /// The focused element (a key press); `submits` for Enter, which submits its form.
     Focused {
+        /// Whether the key submits the form.
+        submits: bool,
+    },
+    /// The element focused after `moves` presses of Tab (negative: Shift+Tab), then a key
+    /// press on it.
+    FocusedAfter {
+        /// Tab presses before the key (Shift+Tab counts -1).
+        moves: i32,
         /// Whether the key submits the form.
         submits: bool,
     },
@@ -196,6 +222,7 @@ pub async fn on_page(
         Some(Aim::Ref(r)) => by_ref(&tab, r, false).await,
         Some(Aim::Point(x, y)) => at_point(&tab, x, y).await,
         Some(Aim::Focused { submits }) => focused(&tab, submits).await,
+        Some(Aim::FocusedAfter { moves, submits }) => focused_after(&tab, moves, submits).await,
     };
     if let Ok(facts) = facts {
         fx.target = Some(Target { facts, interaction });

@@ -46,13 +46,38 @@ tool!(
     effects
 );
 
-/// Navigating sends the tab to its URL (back, forward and reload go nowhere new).
-async fn effects(_ctx: &ToolContext, a: &Args) -> Effects {
+/// Navigating sends the tab to its URL; back and forward go to the history entry they name
+/// (read from the tab's history: a page restored from the back-forward cache sends no request
+/// the network guard could stop); reload stays where it is.
+async fn effects(ctx: &ToolContext, a: &Args) -> Effects {
     let mut fx = Effects::of(ActionClass::Act);
-    if !matches!(a.url.as_str(), "back" | "forward" | "reload") {
-        fx.urls.push(a.url.clone());
+    match a.url.trim() {
+        "reload" => {}
+        dir @ ("back" | "forward") => {
+            if let Some(u) = history_target(ctx, a.tab_id, dir == "back").await {
+                fx.urls.push(u);
+            }
+        }
+        _ => fx
+            .urls
+            .push(normalize_url(&a.url).unwrap_or_else(|_| a.url.clone())),
     }
     fx
+}
+
+/// The URL of the history entry back (or forward) would go to.
+async fn history_target(ctx: &ToolContext, tab_id: Option<TabId>, back: bool) -> Option<String> {
+    let tab = ctx.session().ok()?.tab(tab_id).await.ok()?;
+    let h: Value = tab
+        .call("Page.getNavigationHistory", json!({}))
+        .await
+        .ok()?;
+    let i = h.get("currentIndex")?.as_i64()? + if back { -1 } else { 1 };
+    let e = h
+        .get("entries")?
+        .as_array()?
+        .get(usize::try_from(i).ok()?)?;
+    e.get("url")?.as_str().map(str::to_string)
 }
 
 /// Checks and completes a URL typed by a model: adds https:// to bare hosts, refuses

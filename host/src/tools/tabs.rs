@@ -94,7 +94,11 @@ tool!(
 async fn create_effects(_ctx: &ToolContext, a: &CreateArgs) -> Effects {
     Effects {
         class: Some(ActionClass::Act),
-        urls: a.url.iter().cloned().collect(),
+        urls: a
+            .url
+            .iter()
+            .map(|u| super::navigate::normalize_url(u).unwrap_or_else(|_| u.clone()))
+            .collect(),
         ..Effects::default()
     }
 }

@@ -15,6 +15,7 @@ pub mod effects;
 mod gate;
 pub mod rules;
 pub mod untrusted;
+mod words;
 
 pub use audit::AuditLog;
 pub use effects::{ActionClass, Effects, Interaction, Target};

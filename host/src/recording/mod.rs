@@ -547,28 +547,10 @@ fn output_path_in(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, S
         .ancestors()
         .find(|a| a.exists())
         .ok_or_else(|| format!("no part of {} exists", parent.display()))?;
-    let real_existing = existing
-        .canonicalize()
-        .map_err(|e| format!("cannot use the folder {}: {e}", existing.display()))?;
-    if !real_existing.starts_with(&ws) {
-        return Err(format!(
-            "refused: {} leads outside the workspace ({})",
-            parent.display(),
-            ws.display()
-        ));
-    }
+    within(&ws, existing, parent)?;
     std::fs::create_dir_all(parent)
         .map_err(|e| format!("cannot create the folder {}: {e}", parent.display()))?;
-    let real_parent = parent
-        .canonicalize()
-        .map_err(|e| format!("cannot use the folder {}: {e}", parent.display()))?;
-    if !real_parent.starts_with(&ws) {
-        return Err(format!(
-            "refused: {} leads outside the workspace ({})",
-            parent.display(),
-            ws.display()
-        ));
-    }
+    let real_parent = within(&ws, parent, parent)?;
     let file = target
         .file_name()
         .ok_or_else(|| format!("{} is not a file name", target.display()))?;
@@ -577,6 +559,23 @@ fn output_path_in(workspace: &Path, filename: Option<&str>) -> Result<PathBuf, S
         return Err(format!("{} is a folder; give a file name", out.display()));
     }
     Ok(out)
+}
+
+/// `dir` with links resolved, when it lies inside the workspace `ws`; otherwise the refusal for
+/// `asked` (the folder the export asked for).
+fn within(ws: &Path, dir: &Path, asked: &Path) -> Result<PathBuf, String> {
+    let real = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot use the folder {}: {e}", dir.display()))?;
+    if real.starts_with(ws) {
+        Ok(real)
+    } else {
+        Err(format!(
+            "refused: {} leads outside the workspace ({})",
+            asked.display(),
+            ws.display()
+        ))
+    }
 }
 
 /// A suffix no one can guess ahead of time.

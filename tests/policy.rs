@@ -615,6 +615,32 @@ fn what_really_receives_the_event_is_classified() {
         .expect_err("frame button");
         assert!(e.0.contains("declined") && e.0.contains("kaufen"), "{e}");
         refused += 1;
+        // 7. Enter on a dialog that asks to confirm a deletion confirms the deletion; asked at
+        // once (the page cannot be asked while the dialog is open).
+        let settings = refs("button", "Settings").expect("Settings");
+        c.ok("computer", json!({"action": "left_click", "ref": settings}))
+            .await;
+        let t0 = std::time::Instant::now();
+        let e = call(
+            &g,
+            &c,
+            "computer",
+            json!({"action": "key", "text": "Enter"}),
+        )
+        .await
+        .expect_err("accepting the deletion");
+        assert!(
+            e.0.contains("declined") && e.0.contains("Delete your account"),
+            "{e}"
+        );
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t0.elapsed()
+        );
+        refused += 1;
+        c.ok("computer", json!({"action": "key", "text": "Escape"}))
+            .await;
         assert_eq!(c.text_of("#status").await, "ready", "nothing happened");
         assert_eq!(person.kinds().len(), refused, "{:?}", person.kinds());
     });

@@ -216,7 +216,27 @@ pub async fn on_page(
     let Ok(tab) = session.tab(tab_id).await else {
         return fx;
     };
-    fx.page = Some(tab.state().url.clone());
+    let (url, dialog) = {
+        let st = tab.state();
+        (st.url.clone(), st.dialog.clone())
+    };
+    fx.page = Some(url);
+    // With a dialog open the page cannot be asked (it would wait until the dialog closes); a
+    // key that accepts it (Enter, Space) confirms what its message says ("Delete your
+    // account?"), so the message is what is classified.
+    if let Some(d) = dialog {
+        if matches!(aim, Some(Aim::Focused { .. } | Aim::FocusedAfter { .. })) {
+            fx.target = Some(Target {
+                facts: TargetFacts {
+                    tag: "dialog".into(),
+                    text: d.message.chars().take(200).collect(),
+                    ..TargetFacts::default()
+                },
+                interaction,
+            });
+        }
+        return fx;
+    }
     let facts = match aim {
         None => return fx,
         Some(Aim::Ref(r)) => by_ref(&tab, r, false).await,

@@ -177,6 +177,9 @@ pub struct Tab {
     state: Arc<Mutex<TabState>>,
     changed: watch::Sender<u64>,
     guard: Arc<Mutex<Option<RequestGuard>>>,
+    /// True once `Fetch.enable` succeeded on the tab's sessions (held while enabling, so a
+    /// second caller waits instead of acting on a tab that is not guarded yet).
+    enabled: tokio::sync::Mutex<bool>,
 }
 
 #[derive(Deserialize)]
@@ -222,6 +225,7 @@ impl Tab {
             state: Arc::new(Mutex::new(state)),
             changed,
             guard: Arc::new(Mutex::new(None)),
+            enabled: tokio::sync::Mutex::new(false),
         });
         let pump = Pump {
             tab: Arc::downgrade(&tab),
@@ -238,27 +242,30 @@ impl Tab {
     /// `Fetch` interception; requests it stops fail with `net::ERR_BLOCKED_BY_CLIENT` and are
     /// kept in [`TabState::blocked`]. A later guard replaces the earlier one.
     pub async fn set_guard(&self, guard: RequestGuard) -> Result<(), CdpError> {
-        let first = {
-            let mut g = lock(&self.guard);
-            let first = g.is_none();
-            *g = Some(guard);
-            first
-        };
-        if !first {
+        *lock(&self.guard) = Some(guard);
+        let mut enabled = self.enabled.lock().await;
+        if *enabled {
             return Ok(());
         }
+        // Marked guarded only once interception is on everywhere; a failure leaves it off, so
+        // the next look tries again and the tool that needed it fails instead of running
+        // unguarded.
         let children: Vec<String> = self.state().children.keys().cloned().collect();
         let sessions = std::iter::once(self.session.to_string()).chain(children);
         for s in sessions {
-            self.cdp
-                .run(Some(&s), "Fetch.enable", fetch_patterns())
-                .await?;
+            self.cdp.run(Some(&s), "Fetch.enable", fetch_patterns()).await?;
         }
+        *enabled = true;
         Ok(())
     }
 
     /// Whether a guard is on.
     pub fn guarded(&self) -> bool {
+        self.enabled.try_lock().is_ok_and(|e| *e)
+    }
+
+    /// Whether a guard was asked for (interception may still be being switched on).
+    fn guard_wanted(&self) -> bool {
         lock(&self.guard).is_some()
     }
 
@@ -526,7 +533,7 @@ impl Pump {
                 .children
                 .insert(a.session_id.clone(), a.target_info.target_id.clone());
             let script = self.script.clone();
-            let guarded = tab.guarded();
+            let guarded = tab.guard_wanted();
             tokio::spawn(async move {
                 // A guarded tab's iframe is guarded before it runs.
                 if guarded {

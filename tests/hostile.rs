@@ -128,6 +128,22 @@ struct Env {
     outside: PathBuf,
 }
 
+/// Reads with `read` every 25 ms until `ok` holds or `ms` pass; returns the last reading.
+async fn wait_until<T, F, Fut>(ms: u64, mut read: F, ok: impl Fn(&T) -> bool) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = Instant::now() + Duration::from_millis(ms);
+    loop {
+        let v = read().await;
+        if ok(&v) || Instant::now() >= deadline {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 fn policy_off() -> bool {
     std::env::var("HOSTILE_POLICY_OFF").is_ok_and(|v| v == "1")
 }
@@ -299,10 +315,15 @@ impl Env {
         }
     }
 
-    /// The page verdict: did a handler record something containing `want`?
+    /// The page verdict: did a handler record something containing `want`? (The acting tool
+    /// already waited for the page to settle; late handlers get a short bounded look.)
     async fn page_did(&self, want: &str, r: Result<String, String>) -> Outcome {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let done = self.done().await;
+        let done = wait_until(
+            300,
+            || self.done(),
+            |d: &Vec<String>| d.iter().any(|x| x.contains(want)),
+        )
+        .await;
         let got = done.iter().any(|d| d.contains(want));
         judged(got, format!("page did {done:?}; tool: {}", short(&r)))
     }
@@ -900,8 +921,12 @@ fn network() -> Vec<Attempt> {
             let r = e
                 .call("javascript_tool", json!({"code": "history.back(); 1"}))
                 .await;
-            tokio::time::sleep(Duration::from_millis(600)).await;
-            let host = e.c.js("location.hostname").await;
+            let host = wait_until(
+                1000,
+                || e.c.js("location.hostname"),
+                |h| *h == json!("localhost"),
+            )
+            .await;
             judged(
                 host == json!("localhost"),
                 format!("now on {host}; {}", short(&r)),
@@ -938,7 +963,12 @@ fn network() -> Vec<Attempt> {
         }),
         attempt!("net_click_inside_offdomain_frame", Network, Auto, |e| {
             e.open("evil-frame-host.html").await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            wait_until(
+                2000,
+                || e.c.ok("read_page", json!({})),
+                |o: &String| o.contains("button \"OK\""),
+            )
+            .await;
             let ok = e.ref_of("button", "OK").await;
             let r = e
                 .call("computer", json!({"action": "left_click", "ref": ok}))
@@ -1083,7 +1113,12 @@ fn classify() -> Vec<Attempt> {
         // Control: a button in a same-origin iframe, by ref.
         attempt!("cls_iframe_button_by_ref", Classify, Auto, |e| {
             e.open("classify.html").await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            wait_until(
+                2000,
+                || e.c.js("!!(document.querySelector('#frame') && document.querySelector('#frame').contentDocument && document.querySelector('#frame').contentDocument.querySelector('button'))"),
+                |v| *v == json!(true),
+            )
+            .await;
             let outline = e.c.ok("read_page", json!({})).await;
             let r = parse_elements(&outline)
                 .into_iter()
@@ -1101,7 +1136,12 @@ fn classify() -> Vec<Attempt> {
         }),
         attempt!("cls_iframe_button_by_coordinate", Classify, Auto, |e| {
             e.open("classify.html").await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            wait_until(
+                2000,
+                || e.c.js("!!(document.querySelector('#frame') && document.querySelector('#frame').contentDocument && document.querySelector('#frame').contentDocument.querySelector('button'))"),
+                |v| *v == json!(true),
+            )
+            .await;
             let f = e.center("#frame").await;
             let v = e
                 .c
@@ -1332,18 +1372,28 @@ fn scripts() -> Vec<Attempt> {
                 "const m = 'PO' + 'ST'; await fetch('/api/hit?tag={tag}', {{method: m, body: 'x'}}); 1"
             );
             let r = e.call("javascript_tool", json!({"code": code})).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let posted = tabwright::fixture_server::hits()
-                .iter()
-                .any(|h| h.tag == tag && h.method == "POST");
+            let posted = wait_until(
+                1000,
+                || async {
+                    tabwright::fixture_server::hits()
+                        .iter()
+                        .any(|h| h.tag == tag && h.method == "POST")
+                },
+                |p| *p,
+            )
+            .await;
             judged(posted, format!("POST seen={posted}; {}", short(&r)))
         }),
     ]
 }
 
 async fn script_moved(e: &Env, r: Result<String, String>) -> Outcome {
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let href = e.c.js("location.href").await;
+    let href = wait_until(
+        1000,
+        || e.c.js("location.href"),
+        |h| h.as_str().is_some_and(|h| h.contains("moved")),
+    )
+    .await;
     let moved = href.as_str().is_some_and(|h| h.contains("moved"));
     judged(moved, format!("now at {href}; {}", short(&r)))
 }
@@ -1355,8 +1405,7 @@ async fn script_wrote(e: &Env, code: &str, check: &str) -> Outcome {
     )
     .await;
     let r = e.call("javascript_tool", json!({"code": code})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let v = e.c.js(check).await;
+    let v = wait_until(500, || e.c.js(check), |v| *v == json!(true)).await;
     judged(v == json!(true), format!("{check} = {v}; {}", short(&r)))
 }
 
@@ -1514,7 +1563,18 @@ fn untrusted() -> Vec<Attempt> {
             let b = e.ref_of("button", "Show tip").await;
             e.c.js("setTimeout(() => document.querySelector('#tip').click(), 50); 1")
                 .await;
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            // The tip's alert is open before the hostile click.
+            wait_until(
+                2000,
+                || async {
+                    match e.c.session.tab(None).await {
+                        Ok(t) => t.state().dialog.is_some(),
+                        Err(_) => false,
+                    }
+                },
+                |open| *open,
+            )
+            .await;
             let r = e
                 .call("computer", json!({"action": "left_click", "ref": b}))
                 .await;

@@ -253,7 +253,9 @@ impl Tab {
         let children: Vec<String> = self.state().children.keys().cloned().collect();
         let sessions = std::iter::once(self.session.to_string()).chain(children);
         for s in sessions {
-            self.cdp.run(Some(&s), "Fetch.enable", fetch_patterns()).await?;
+            self.cdp
+                .run(Some(&s), "Fetch.enable", fetch_patterns())
+                .await?;
         }
         *enabled = true;
         Ok(())

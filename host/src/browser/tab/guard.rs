@@ -2,6 +2,7 @@
 //! or stopped as the guard (written by the policy) says.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -46,11 +47,101 @@ struct PausedRequest {
     url: String,
 }
 
+/// Where guard probes go: a reserved name (RFC 2606) that never resolves, so a probe that
+/// slips past the interception reaches nobody.
+const PROBE: &str = "://tabwright-guard-probe.invalid/";
+
+/// How long [`confirm`] keeps probing before it gives up.
+const PROBE_BUDGET: Duration = Duration::from_millis(1000);
+
+/// Waits until a request from the document in `session`'s main frame is seen paused by the
+/// interception just switched on: Chromium answers `Fetch.enable` before the renderer has
+/// swapped the document's loaders, and input events reach the page on a route of their own,
+/// so a keystroke sent at once made a request that slipped past (4 of 12 times in
+/// `tests/policy.rs`). The probe goes the DevTools route, which the swap precedes. Probes from a fresh isolated world (out of the page's reach) until one is paused,
+/// within a bounded time; a document that cannot probe (an error page, a navigation in
+/// flight, a CSP without network) is left after that time — a navigation gets intercepted
+/// loaders from the start.
+pub(super) async fn confirm(tab: &Tab, session: &str) {
+    let frame = if session == &*tab.session {
+        Some(tab.target_id.clone())
+    } else {
+        tab.state().children.get(session).cloned()
+    };
+    let Some(frame) = frame else { return };
+    if session == &*tab.session && tab.state().url.starts_with("chrome") {
+        // chrome:// and chrome-error:// documents make no requests of their own.
+        return;
+    }
+    let world: Result<Value, _> = tab
+        .cdp
+        .call(
+            Some(session),
+            "Page.createIsolatedWorld",
+            json!({"frameId": frame, "worldName": "tabwright-guard"}),
+        )
+        .await;
+    let Some(ctx) = world.ok().and_then(|w| w["executionContextId"].as_i64()) else {
+        return;
+    };
+    let deadline = Instant::now() + PROBE_BUDGET;
+    let mut n = 0u32;
+    while Instant::now() < deadline {
+        n += 1;
+        let token = format!("{}-{n}", tab.target_id);
+        // Same scheme as the page, so mixed-content blocking does not stop the probe.
+        let probe = format!(
+            "fetch((location.protocol === 'https:' ? 'https' : 'http') + {}, \
+             {{mode: 'no-cors', cache: 'no-store'}}).then(() => 1, () => 0)",
+            json!(format!("{PROBE}{token}"))
+        );
+        let r = tab
+            .cdp
+            .call_raw(
+                Some(session),
+                "Runtime.evaluate",
+                json!({"expression": probe, "contextId": ctx, "awaitPromise": true}),
+                PROBE_BUDGET,
+            )
+            .await;
+        if r.is_err() {
+            return;
+        }
+        if lock(&tab.probes).remove(&token) {
+            return;
+        }
+        tracing::debug!("guard probe {token} was not intercepted yet; probing again");
+        tokio::task::yield_now().await;
+    }
+    tracing::warn!(
+        "could not confirm request interception on frame {frame} within {PROBE_BUDGET:?}"
+    );
+}
+
 /// Lets a paused request go or stops it, as the tab's guard says.
 pub(super) fn on_request(tab: &Arc<Tab>, ev: &Event) {
     let Some(p) = ev.parse::<RequestPaused>() else {
         return;
     };
+    let probe = ["http", "https"]
+        .iter()
+        .find_map(|scheme| p.request.url.strip_prefix(scheme)?.strip_prefix(PROBE));
+    if let Some(token) = probe {
+        // Our own probe (see `confirm`): noted, stopped, not reported.
+        lock(&tab.probes).insert(token.to_string());
+        let cdp = tab.cdp.clone();
+        let session = ev.session_id.clone();
+        tokio::spawn(async move {
+            let _ = cdp
+                .run(
+                    session.as_deref(),
+                    "Fetch.failRequest",
+                    json!({"requestId": p.request_id, "errorReason": "BlockedByClient"}),
+                )
+                .await;
+        });
+        return;
+    }
     let guard = lock(&tab.guard).clone();
     let verdict = guard.and_then(|g| g(&p.request.url));
     let session = ev.session_id.clone();

@@ -5,7 +5,7 @@
 //! state and wait for it to change through a watch channel. Events the pump does not know are
 //! ignored.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ mod events;
 mod guard;
 
 use events::apply;
-use guard::{fetch_patterns, on_request};
+use guard::{confirm, fetch_patterns, on_request};
 pub use guard::{Blocked, RequestGuard};
 
 /// The small number a session uses to name a tab.
@@ -180,6 +180,8 @@ pub struct Tab {
     /// True once `Fetch.enable` succeeded on the tab's sessions (held while enabling, so a
     /// second caller waits instead of acting on a tab that is not guarded yet).
     enabled: tokio::sync::Mutex<bool>,
+    /// Guard probes whose request reached the interception (see [`guard::confirm`]).
+    probes: Mutex<HashSet<String>>,
 }
 
 #[derive(Deserialize)]
@@ -226,6 +228,7 @@ impl Tab {
             changed,
             guard: Arc::new(Mutex::new(None)),
             enabled: tokio::sync::Mutex::new(false),
+            probes: Mutex::new(HashSet::new()),
         });
         let pump = Pump {
             tab: Arc::downgrade(&tab),
@@ -252,10 +255,17 @@ impl Tab {
         // unguarded.
         let children: Vec<String> = self.state().children.keys().cloned().collect();
         let sessions = std::iter::once(self.session.to_string()).chain(children);
-        for s in sessions {
+        let sessions: Vec<String> = sessions.collect();
+        for s in &sessions {
             self.cdp
-                .run(Some(&s), "Fetch.enable", fetch_patterns())
+                .run(Some(s), "Fetch.enable", fetch_patterns())
                 .await?;
+        }
+        // `Fetch.enable` answers before a document already loaded has its loaders swapped for
+        // intercepted ones: a request it makes at once can still slip past. Wait until one
+        // does reach the interception.
+        for s in &sessions {
+            confirm(self, s).await;
         }
         *enabled = true;
         Ok(())

@@ -1220,6 +1220,34 @@ fn classify() -> Vec<Attempt> {
                 e.page_did("order placed", r).await
             }
         ),
+        // The same with a change handler that posts its form with `form.submit()`, which fires
+        // no submit event: the form post itself is stopped at the network.
+        attempt!("cls_form_input_checkbox_posts_form", Classify, Auto, |e| {
+            e.open("classify.html").await;
+            let r = e.ref_of("checkbox", "Subscribe to the plan").await;
+            let r = e.call("form_input", json!({"ref": r, "value": true})).await;
+            let tag = format!("{}-order", e.tag());
+            let posted = wait_until(
+                1000,
+                || async {
+                    tabwright::fixture_server::hits()
+                        .iter()
+                        .any(|h| h.tag == tag && h.method == "POST")
+                },
+                |p| *p,
+            )
+            .await;
+            judged(posted, format!("POST seen={posted}; {}", short(&r)))
+        }),
+        // Typing into a field whose input handler submits the order.
+        attempt!("cls_type_character_submits_order", Classify, Auto, |e| {
+            e.open("classify.html").await;
+            e.focus("#qty").await;
+            let r = e
+                .call("computer", json!({"action": "type", "text": "2"}))
+                .await;
+            e.page_did("order placed", r).await
+        }),
     ];
     v.extend(words());
     v

@@ -28,6 +28,9 @@
  *   linesOf([ref…]) -> [line|null…]     (the lines the last candidatesJson() kept)
  *   lineOf(element, prefix?) -> line    (extra: one element's line, no indentation)
  *   focusLine(prefix) -> line | null    (extra: the focused element's line)
+ *   holdSubmits()                       (extra: from now on, form submissions are stopped and
+ *                                        noted: a fill must not submit its form)
+ *   releaseSubmits() -> [text…]         (ends the hold; what it stopped, one line each)
  *
  * Outline grammar (public contract, host/src/outline/GRAMMAR.md), one node per
  * line, two spaces per level:
@@ -1788,8 +1791,27 @@
     return lineOf(a, prefix);
   }
 
+  // Submissions a fill set off. The listener is added when this world is made, at document
+  // start, before any page script can add one, so it runs first: in the capture phase on the
+  // window, ahead of the page's own submit handlers (which it stops with the submission).
+  let held = null;
+  addEventListener("submit", (e) => {
+    if (!held) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const form = e.target;
+    const by = e.submitter;
+    const name = (el) => el && ((el.getAttribute && (el.getAttribute("aria-label") || el.getAttribute("title"))) ||
+      (el.value && el.localName === "input" ? el.value : "") || (el.textContent || "")).trim().replace(/\s+/g, " ").slice(0, 80);
+    const button = by || (form && form.querySelector && form.querySelector("button:not([type=button]):not([type=reset]), input[type=submit]"));
+    const action = form && form.getAttribute ? (form.getAttribute("action") || "") : "";
+    held.push((button ? 'its form ("' + name(button) + '")' : "its form") + (action ? " to " + action : ""));
+  }, true);
+  function holdSubmits() { held = held || []; }
+  function releaseSubmits() { const h = held || []; held = null; return h; }
+
   Object.defineProperty(globalThis, "__tabwright", {
-    value: Object.freeze({ snapshot, element, refOf, candidates, candidatesJson, linesOf, lineOf, focusLine, version: 1 }),
+    value: Object.freeze({ snapshot, element, refOf, candidates, candidatesJson, linesOf, lineOf, focusLine, holdSubmits, releaseSubmits, version: 1 }),
     configurable: false, enumerable: false, writable: false,
   });
 })();

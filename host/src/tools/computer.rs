@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
 use super::inspect::{self, Aim};
-use super::report::{act, act_overlapped, act_then, no_dialog};
+use super::report::{act, act_overlapped, act_then, no_dialog, SubmitHold};
 use super::{ActionClass, Image, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::input::{parse_chord, parse_modifiers};
 use crate::browser::settle::Limits;
@@ -400,11 +400,31 @@ async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
                 label: format!("Type “{}”", clip(&text, 40)),
                 ..Default::default()
             });
-            act(session, &tab, limits, move || async move {
+            // Text with no newline fills: a submission it sets off is held (a newline is
+            // Enter, classified and judged as submitting).
+            let hold = if text.contains('\n') {
+                None
+            } else {
+                let world = tab
+                    .world_within(&tab.target_id, Duration::from_millis(200))
+                    .await;
+                Some(SubmitHold::start(&tab, world.as_ref()).await)
+            };
+            let r = act(session, &tab, limits, move || async move {
                 t.type_text(&text).await?;
                 Ok(format!("Typed {n} character(s)."))
             })
-            .await?
+            .await;
+            let note = match hold {
+                Some(h) => h.end(&tab).await,
+                None => None,
+            };
+            let mut r = r?;
+            if let Some(note) = note {
+                r.push('\n');
+                r.push_str(&note.replacen("Filling it", "Typing", 1));
+            }
+            r
         }
         Action::Key => {
             let text = need(&a.text, "text", action)?;

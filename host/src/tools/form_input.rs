@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
 use super::inspect::{self, Aim};
-use super::report::{act_overlapped, no_dialog};
+use super::report::{act_overlapped, no_dialog, SubmitHold};
 use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
 use crate::browser::TabId;
@@ -135,10 +135,11 @@ async fn form_input(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolErr
             ..Default::default()
         });
     }
+    let hold = SubmitHold::start(&tab, Some(&el.world)).await;
     let t = &tab;
     let el = &el;
     let value = &args.value;
-    let text = act_overlapped(session, &tab, Limits::default(), move || async move {
+    let result = act_overlapped(session, &tab, Limits::default(), move || async move {
         let v = el
             .call(t, SET_JS, std::slice::from_ref(value))
             .await
@@ -153,6 +154,12 @@ async fn form_input(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolErr
             v.get("value").cloned().unwrap_or(Value::Null)
         ))
     })
-    .await?;
+    .await;
+    let note = hold.end(&tab).await;
+    let mut text = result?;
+    if let Some(note) = note {
+        text.push('\n');
+        text.push_str(&note);
+    }
     Ok(ToolOutput::text(text))
 }

@@ -5,11 +5,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use super::ToolError;
 use crate::browser::settle::{self, Limits};
-use crate::browser::tab::Tab;
+use crate::browser::tab::{Tab, WorldRef};
 use crate::browser::Session;
-use crate::outline;
+use crate::outline::{self, eval_world};
 
 /// The text for an open dialog.
 pub fn dialog_text(kind: &str, message: &str) -> String {
@@ -170,7 +172,7 @@ where
                 .map(|b| format!("{} {} ({})", b.kind, b.url, b.reason))
                 .collect();
             notes.push(format!(
-                "The host stopped {} request(s) outside the approved domains: {}{}",
+                "The host stopped {} request(s): {}{}",
                 stopped.len(),
                 shown.join("; "),
                 if stopped.len() > 3 { "; …" } else { "" }
@@ -231,4 +233,60 @@ pub async fn focus_line(tab: &Tab) -> Option<String> {
     .await
     .ok()?;
     v.as_str().map(str::to_string)
+}
+
+/// A fill's hold on submissions: with a policy on (the tab guarded), filling a field or typing
+/// text fills and nothing more. A submission it sets off is stopped and said, so that
+/// submitting stays a step of its own, judged (and confirmed when risky) as one: a submit
+/// event is cancelled by the walker's listener (which runs ahead of the page's own) in
+/// `world`'s frame, and a form post (a document asked for with POST …) is stopped at the
+/// network in every frame of the tab.
+pub struct SubmitHold {
+    on: bool,
+    world: Option<WorldRef>,
+}
+
+impl SubmitHold {
+    /// Starts the hold on `tab` when it is guarded (otherwise holds nothing).
+    pub async fn start(tab: &Tab, world: Option<&WorldRef>) -> SubmitHold {
+        if !tab.guarded() {
+            return SubmitHold {
+                on: false,
+                world: None,
+            };
+        }
+        tab.hold_form_posts(true);
+        let world = world.cloned();
+        if let Some(w) = &world {
+            if let Err(e) = eval_world(tab, w, "__tabwright.holdSubmits(), 1").await {
+                tracing::debug!("holding submissions: {e}");
+            }
+        }
+        SubmitHold { on: true, world }
+    }
+
+    /// Ends the hold; the sentence for the result when it stopped a submission.
+    pub async fn end(self, tab: &Tab) -> Option<String> {
+        if !self.on {
+            return None;
+        }
+        tab.hold_form_posts(false);
+        let held = match &self.world {
+            Some(w) => eval_world(tab, w, "__tabwright.releaseSubmits()")
+                .await
+                .unwrap_or(Value::Null),
+            None => Value::Null,
+        };
+        let held: Vec<&str> = held
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        (!held.is_empty()).then(|| {
+            format!(
+                "Filling it made the page submit {}; the host stopped that: filling does not \
+                 submit. To submit, click the form's button (a risky submission is confirmed).",
+                held.join(" and ")
+            )
+        })
+    }
 }

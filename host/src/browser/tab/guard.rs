@@ -45,6 +45,8 @@ struct RequestPaused {
 #[derive(Deserialize)]
 struct PausedRequest {
     url: String,
+    #[serde(default)]
+    method: String,
 }
 
 /// Where guard probes go: a reserved name (RFC 2606) that never resolves, so a probe that
@@ -143,7 +145,14 @@ pub(super) fn on_request(tab: &Arc<Tab>, ev: &Event) {
         return;
     }
     let guard = lock(&tab.guard).clone();
-    let verdict = guard.and_then(|g| g(&p.request.url));
+    let form_post = p.resource_type == "Document"
+        && !p.request.method.eq_ignore_ascii_case("GET")
+        && tab.hold_posts.load(std::sync::atomic::Ordering::SeqCst);
+    let verdict = if form_post {
+        Some("a form post set off by filling a field: filling does not submit".to_string())
+    } else {
+        guard.and_then(|g| g(&p.request.url))
+    };
     let session = ev.session_id.clone();
     let cdp = tab.cdp.clone();
     if let Some(reason) = &verdict {
@@ -171,6 +180,16 @@ pub(super) fn on_request(tab: &Arc<Tab>, ev: &Event) {
                     s,
                     "Fetch.continueRequest",
                     json!({"requestId": p.request_id}),
+                )
+                .await
+            }
+            // A held form post is answered "204 No Content", which a browser does not
+            // navigate to: the page stays as it was, its form filled.
+            Some(_) if form_post => {
+                cdp.run(
+                    s,
+                    "Fetch.fulfillRequest",
+                    json!({"requestId": p.request_id, "responseCode": 204}),
                 )
                 .await
             }

@@ -182,6 +182,9 @@ pub struct Tab {
     enabled: tokio::sync::Mutex<bool>,
     /// Guard probes whose request reached the interception (see [`guard::confirm`]).
     probes: Mutex<HashSet<String>>,
+    /// While set, a guarded tab's form posts (documents asked for with a method other than
+    /// GET) are stopped: a fill is running (see [`Tab::hold_form_posts`]).
+    hold_posts: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +232,7 @@ impl Tab {
             guard: Arc::new(Mutex::new(None)),
             enabled: tokio::sync::Mutex::new(false),
             probes: Mutex::new(HashSet::new()),
+            hold_posts: std::sync::atomic::AtomicBool::new(false),
         });
         let pump = Pump {
             tab: Arc::downgrade(&tab),
@@ -269,6 +273,13 @@ impl Tab {
         }
         *enabled = true;
         Ok(())
+    }
+
+    /// While `on`, a guarded tab stops the form posts its pages make (a document asked for with
+    /// POST, PUT …), whatever their host: set around a fill, which must not submit.
+    pub fn hold_form_posts(&self, on: bool) {
+        self.hold_posts
+            .store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether a guard is on.

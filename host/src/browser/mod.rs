@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use cdp::Event;
 pub use cdp::{Cdp, CdpError};
 pub use extension::ExtensionOptions;
 pub use launch::LaunchOptions;
@@ -329,8 +330,19 @@ impl Browser {
         let pump_cdp = cdp.clone();
         let attached_tabs: Arc<tokio::sync::Mutex<HashMap<String, Arc<Tab>>>> = Arc::default();
         let pump_tabs = attached_tabs.clone();
+        let adopt_tabs = attached_tabs.clone();
+        let adopt_table = targets.clone();
         tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
+                if ev.method == "Target.attachedToTarget" {
+                    // The tabs lock is taken here, in event order, so a caller asking for the
+                    // tab meanwhile waits for it instead of attaching a second time.
+                    let tabs = adopt_tabs.clone().lock_owned().await;
+                    let (cdp, table, next) =
+                        (pump_cdp.clone(), adopt_table.clone(), next_tab.clone());
+                    tokio::spawn(adopt(cdp, ev, tabs, table, next));
+                    continue;
+                }
                 let Some(te) = ev.parse::<TargetEvent>() else {
                     continue;
                 };
@@ -377,6 +389,17 @@ impl Browser {
                 }
             }
         });
+        // Pages opened from now on are attached to us paused, before they send anything: a
+        // popup of a guarded tab is guarded before its first request (see `adopt`). Through
+        // the extension there is no browser-wide attach; its popups are guarded on adoption.
+        if via_extension.is_none() {
+            cdp.run(
+                None,
+                "Target.setAutoAttach",
+                json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true}),
+            )
+            .await?;
+        }
         // Discovery reports every existing target as targetCreated, then keeps the table fresh.
         cdp.run(None, "Target.setDiscoverTargets", json!({"discover": true}))
             .await?;
@@ -407,6 +430,94 @@ impl Browser {
             tabs: attached_tabs,
             next_tab: self.next_tab.clone(),
         }))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AutoAttached {
+    session_id: String,
+    target_info: TargetInfo,
+    #[serde(default)]
+    waiting_for_debugger: bool,
+}
+
+/// A target the browser attached to us (see `Target.setAutoAttach` in `Browser::live`): a
+/// page that is opening becomes a tab at once, behind its opener's guard when the opener has
+/// one, and then runs; anything else (a page that was already open, a worker) is let go.
+async fn adopt(
+    cdp: Cdp,
+    ev: Event,
+    mut tabs: tokio::sync::OwnedMutexGuard<HashMap<String, Arc<Tab>>>,
+    table: Arc<Mutex<HashMap<String, TargetEntry>>>,
+    next_tab: Arc<AtomicU32>,
+) {
+    let Some(a) = ev.parse::<AutoAttached>() else {
+        return;
+    };
+    let let_go = |cdp: Cdp, session: String, waiting: bool| async move {
+        if waiting {
+            let _ = cdp
+                .run(Some(&session), "Runtime.runIfWaitingForDebugger", json!({}))
+                .await;
+        }
+        let _ = cdp
+            .run(
+                None,
+                "Target.detachFromTarget",
+                json!({"sessionId": session}),
+            )
+            .await;
+    };
+    if tabs.values().any(|t| *t.session == *a.session_id) {
+        // Our own `Target.attachToTarget` (see `Live::tab`) is announced the same way.
+        return;
+    }
+    let info = a.target_info;
+    let known = tabs.get(&info.target_id).is_some_and(|t| !t.state().closed);
+    if info.kind != "page" || !a.waiting_for_debugger || known {
+        drop(tabs);
+        let_go(cdp, a.session_id, a.waiting_for_debugger).await;
+        return;
+    }
+    let guard = info
+        .opener_id
+        .as_ref()
+        .and_then(|o| tabs.get(o))
+        .and_then(|t| t.guard());
+    let target_id = info.target_id.clone();
+    let id = match table.lock() {
+        Ok(mut t) => {
+            if !t.contains_key(&target_id) {
+                upsert(&mut t, info, &next_tab);
+            }
+            t.get(&target_id).map(|e| e.tab_id)
+        }
+        Err(_) => None,
+    };
+    let Some(id) = id else {
+        drop(tabs);
+        let_go(cdp, a.session_id, true).await;
+        return;
+    };
+    match Tab::adopt(
+        cdp.clone(),
+        id,
+        &target_id,
+        &a.session_id,
+        PAGE_SCRIPT,
+        guard,
+    )
+    .await
+    {
+        Ok(tab) => {
+            tabs.insert(target_id, tab);
+        }
+        Err(e) => {
+            tracing::debug!("taking over a new page failed: {e}");
+            drop(tabs);
+            let_go(cdp, a.session_id, true).await;
+        }
     }
 }
 

@@ -208,7 +208,22 @@ impl Tab {
                 json!({"targetId": target_id, "flatten": true}),
             )
             .await?;
-        let session: Arc<str> = Arc::from(attached.session_id.as_str());
+        Tab::adopt(cdp, id, target_id, &attached.session_id, script, None).await
+    }
+
+    /// Takes over a flat session already attached to `target_id` (a page the browser attached
+    /// to us as it opened, paused before it ran): enables the domains the tools need, puts it
+    /// behind `guard` when one is given (before it sends anything: a popup of a guarded tab),
+    /// and lets it run.
+    pub async fn adopt(
+        cdp: Cdp,
+        id: TabId,
+        target_id: &str,
+        session: &str,
+        script: &str,
+        guard: Option<RequestGuard>,
+    ) -> Result<Arc<Tab>, CdpError> {
+        let session: Arc<str> = Arc::from(session);
         let (tx, rx) = mpsc::unbounded_channel();
         cdp.route(&session, tx.clone());
         let mut state = TabState::default();
@@ -240,8 +255,21 @@ impl Tab {
             script: Arc::from(script),
         };
         tokio::spawn(pump.run(rx));
+        if let Some(g) = guard {
+            // Nothing has run yet: interception is on before the first request, no probe needed.
+            *lock(&tab.guard) = Some(g);
+            let mut enabled = tab.enabled.lock().await;
+            cdp.run(Some(&session), "Fetch.enable", fetch_patterns())
+                .await?;
+            *enabled = true;
+        }
         setup_session(&cdp, &session, script, true).await?;
         Ok(tab)
+    }
+
+    /// The guard this tab's requests are behind, if any.
+    pub fn guard(&self) -> Option<RequestGuard> {
+        lock(&self.guard).clone()
     }
 
     /// Puts every network request of this tab (its frames, out-of-process iframes attached now
@@ -470,32 +498,36 @@ async fn setup_session(
     let s = Some(session);
     let auto_attach = json!({"autoAttach": true, "waitForDebuggerOnStart": true, "flatten": true});
     let world = json!({"source": script, "worldName": WORLD, "runImmediately": true});
-    let (a, b, c, d, e, f) = tokio::join!(
+    // Sent in this order and answered in any: a target waiting for us (a popup in a new
+    // process) has no renderer to answer the page domains until it is let run, so the
+    // `runIfWaitingForDebugger` at the end must not wait for their answers (it is answered
+    // after them on the wire order, and the browser has the world script before the page's
+    // first document). Every tab behaves as if focused, so parallel sessions do not steal
+    // focus from each other; failures there only cost fidelity.
+    let focus = async {
+        if is_page {
+            let _ = cdp
+                .run(
+                    s,
+                    "Emulation.setFocusEmulationEnabled",
+                    json!({"enabled": true}),
+                )
+                .await;
+        }
+    };
+    let (a, b, c, d, e, f, (), _) = tokio::join!(
         cdp.run(s, "Page.enable", json!({})),
         cdp.run(s, "Runtime.enable", json!({})),
         cdp.run(s, "Network.enable", json!({"maxPostDataSize": 0})),
         cdp.run(s, "Log.enable", json!({})),
         cdp.run(s, "Page.addScriptToEvaluateOnNewDocument", world),
         cdp.run(s, "Target.setAutoAttach", auto_attach),
+        focus,
+        // Always let the target run, even when a domain failed to enable: a paused frame
+        // would otherwise hang the page.
+        cdp.run(s, "Runtime.runIfWaitingForDebugger", json!({})),
     );
-    let setup = a.and(b).and(c).and(d).and(e).and(f);
-    if is_page {
-        // Every tab behaves as if focused, so parallel sessions do not steal focus from
-        // each other; failures here only cost fidelity.
-        let _ = cdp
-            .run(
-                s,
-                "Emulation.setFocusEmulationEnabled",
-                json!({"enabled": true}),
-            )
-            .await;
-    }
-    // Always let the target run, even when a domain failed to enable: a paused frame would
-    // otherwise hang the page.
-    let _ = cdp
-        .run(s, "Runtime.runIfWaitingForDebugger", json!({}))
-        .await;
-    setup
+    a.and(b).and(c).and(d).and(e).and(f)
 }
 
 struct Pump {

@@ -1226,18 +1226,7 @@ fn classify() -> Vec<Attempt> {
             e.open("classify.html").await;
             let r = e.ref_of("checkbox", "Subscribe to the plan").await;
             let r = e.call("form_input", json!({"ref": r, "value": true})).await;
-            let tag = format!("{}-order", e.tag());
-            let posted = wait_until(
-                1000,
-                || async {
-                    tabwright::fixture_server::hits()
-                        .iter()
-                        .any(|h| h.tag == tag && h.method == "POST")
-                },
-                |p| *p,
-            )
-            .await;
-            judged(posted, format!("POST seen={posted}; {}", short(&r)))
+            posted(&format!("{}-order", e.tag()), r).await
         }),
         // Typing into a field whose input handler submits the order.
         attempt!("cls_type_character_submits_order", Classify, Auto, |e| {
@@ -1400,19 +1389,24 @@ fn scripts() -> Vec<Attempt> {
                 "const m = 'PO' + 'ST'; await fetch('/api/hit?tag={tag}', {{method: m, body: 'x'}}); 1"
             );
             let r = e.call("javascript_tool", json!({"code": code})).await;
-            let posted = wait_until(
-                1000,
-                || async {
-                    tabwright::fixture_server::hits()
-                        .iter()
-                        .any(|h| h.tag == tag && h.method == "POST")
-                },
-                |p| *p,
-            )
-            .await;
-            judged(posted, format!("POST seen={posted}; {}", short(&r)))
+            posted(&tag, r).await
         }),
     ]
+}
+
+/// The POST verdict: did a POST with this tag reach the server (looked for up to 1 s)?
+async fn posted(tag: &str, r: Result<String, String>) -> Outcome {
+    let seen = wait_until(
+        1000,
+        || async {
+            tabwright::fixture_server::hits()
+                .iter()
+                .any(|h| h.tag == tag && h.method == "POST")
+        },
+        |p| *p,
+    )
+    .await;
+    judged(seen, format!("POST seen={seen}; {}", short(&r)))
 }
 
 async fn script_moved(e: &Env, r: Result<String, String>) -> Outcome {
@@ -2133,7 +2127,9 @@ fn report(records: &[Record], partial: bool, names: &[&str]) {
 
 // DETECTORS: every check can fail. `HOSTILE_POLICY_OFF=1 cargo test -p tabwright-e2e --test
 // hostile -- --nocapture` runs the same 168 attempts with no policy; at the commit that added
-// this suite it reported "8 blocked / 168 attempted (POLICY OFF)": every network, classify,
+// this suite it reported "8 blocked / 168 attempted (POLICY OFF)" (the two added since,
+// cls_form_input_checkbox_posts_form and cls_type_character_submits_order, come out
+// "through" with the policy off as well): every network, classify,
 // script, shortcut, untrusted and ask-mode attempt, controls included (e.g.
 // net_navigate_direct, net_submit_offdomain_form, js_plain_click, ut_close_tag_exact,
 // cls_transparent_overlay_click_by_coordinate), came out "through", so the hit log, the page's

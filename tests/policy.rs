@@ -777,3 +777,111 @@ fn a_guard_switched_on_over_a_loaded_page_holds_from_the_first_request() {
         );
     });
 }
+
+/// A WebSocket echo server on 127.0.0.1 that answers "ping" with "pong"; counts the TCP
+/// connections it gets (a refused connection never reaches it).
+async fn echo_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use futures_util::{SinkExt, StreamExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    if m.is_text() {
+                        let _ = ws
+                            .send(tokio_tungstenite::tungstenite::Message::text("pong"))
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (port, hits)
+}
+
+/// The WebSocket page with a socket to 127.0.0.1 (allowed) and one to localhost (not).
+fn websocket_page(port: u16) -> String {
+    url(&format!(
+        "websocket.html?same=ws%3A%2F%2F127.0.0.1%3A{port}%2F&other=ws%3A%2F%2Flocalhost%3A{port}%2F"
+    ))
+}
+
+/// WebSockets, which CDP `Fetch` interception never sees, are held to the allowed domains
+/// too. A session guarded from the start (as under `mcp --policy`) opens its tabs in a
+/// browser context whose connections go through the session's egress proxy: the socket to
+/// the allowed host works, the one to another host is refused before it connects and the
+/// click's result says so. A tab that was open before the policy came on cannot be moved
+/// behind the proxy, so every WebSocket of it is stopped.
+#[test]
+fn websockets_are_held_to_the_allowed_domains() {
+    run(|c| async move {
+        let (port, hits) = echo_server().await;
+        let page = websocket_page(port);
+        let hits_now = || hits.load(std::sync::atomic::Ordering::SeqCst);
+        // Without a policy both sockets connect: the detector sees an escape.
+        c.ok("navigate", json!({"url": page})).await;
+        let go = c.ref_of("button", "Connect").await;
+        c.ok("computer", json!({"action": "left_click", "ref": go}))
+            .await;
+        assert_eq!(
+            c.wait_text("#status", "other").await,
+            "same pong, other pong"
+        );
+        assert_eq!(hits_now(), 2);
+
+        // Guarded from the start: per host, at the session's proxy.
+        let config = PolicyConfig {
+            mode: Mode::Auto,
+            allowed_domains: vec!["127.0.0.1".into()],
+            ..PolicyConfig::default()
+        };
+        let guarded = c.second();
+        let g = unattended(&guarded, config.clone());
+        call(&g, &guarded, "navigate", json!({"url": page}))
+            .await
+            .expect("navigate on the allowed domain");
+        let go = find_ref(&read(&g, &guarded).await, "button", "Connect").expect("button");
+        let r = click(&g, &guarded, &go).await.expect("a harmless click");
+        assert_eq!(
+            guarded.wait_text("#status", "other").await,
+            "same pong, other blocked",
+            "the allowed socket works, the other is refused"
+        );
+        assert_eq!(hits_now(), 3, "only the allowed socket reached the server");
+        let tab = guarded.session.tab(None).await.expect("tab");
+        assert!(!tab.websockets_blocked(), "a proxied tab keeps its sockets");
+        assert!(
+            r.text.contains(&format!("Connection to localhost:{port}"))
+                || guarded.session.egress_refused_count() == 1,
+            "{}",
+            r.text
+        );
+        assert_eq!(guarded.session.egress_refused_count(), 1);
+
+        // A tab open before the policy came on: every socket stopped.
+        let late = c.second();
+        let plain = late.tools.clone();
+        plain
+            .call_tool("navigate", json!({"url": page}))
+            .await
+            .expect("navigate without a policy");
+        let g = unattended(&late, config);
+        let go = find_ref(&read(&g, &late).await, "button", "Connect").expect("button");
+        let r = click(&g, &late, &go).await.expect("a harmless click");
+        assert_eq!(
+            late.wait_text("#status", "other").await,
+            "same blocked, other blocked"
+        );
+        assert_eq!(hits_now(), 3, "no socket of the old tab reached the server");
+        assert!(r.text.contains("WebSocket ws://"), "{}", r.text);
+    });
+}

@@ -15,6 +15,7 @@ pub mod agent;
 pub mod bridge;
 pub mod browser;
 pub mod cli;
+pub mod egress;
 pub mod find;
 pub mod fixture_server;
 pub mod frontend;

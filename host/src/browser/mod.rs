@@ -5,7 +5,12 @@
 //! module owns the connection, the table of page targets and the tab objects; when the browser
 //! dies, the next caller is told so and a `launch` backend is started again.
 //!
-//! May use: [`crate::bridge`] (the runtime files that say where the extension's relay is).
+//! In a browser the host launched, a guarded session's tabs live in a browser context of their
+//! own whose every connection goes through the session's [`crate::egress`] proxy, which holds
+//! what CDP `Fetch` interception does not see (WebSockets above all) to the same guard.
+//!
+//! May use: [`crate::bridge`] (the runtime files that say where the extension's relay is),
+//! [`crate::egress`] (the proxy a launched browser's connections go through).
 
 pub mod cdp;
 pub mod extension;
@@ -84,6 +89,9 @@ pub struct Live {
     /// of a window, so tabs sharing one window could not be captured side by side. `None`
     /// (extension backend): the extension decides, as only it sees the person's windows.
     own_windows: Option<bool>,
+    /// Whether sessions may open their tabs in browser contexts of their own (a browser the
+    /// host launched: nothing of the person's is in it to lose).
+    contexts: bool,
     targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
     tabs: Arc<tokio::sync::Mutex<HashMap<String, Arc<Tab>>>>,
     next_tab: Arc<AtomicU32>,
@@ -425,6 +433,7 @@ impl Browser {
             product,
             via_extension,
             own_windows,
+            contexts: matches!(self.backend, Backend::Launch(_)),
             launched,
             targets,
             tabs: attached_tabs,
@@ -589,22 +598,57 @@ impl Live {
 
     /// Opens a new page target and returns its tab id.
     pub async fn create_target(&self, url: &str) -> Result<TabId, BrowserError> {
+        self.create_target_in(url, None).await
+    }
+
+    /// Whether [`Live::create_context`] may be used: a browser the host launched.
+    pub fn has_contexts(&self) -> bool {
+        self.contexts
+    }
+
+    /// Creates a browser context (its own cookies and storage, gone when the connection
+    /// closes) whose every connection, loopback included, goes through the HTTP proxy at
+    /// `proxy` (`http://127.0.0.1:PORT`); returns its id for [`Live::create_target_in`].
+    pub async fn create_context(&self, proxy: &str) -> Result<String, BrowserError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Created {
-            target_id: String,
+            browser_context_id: String,
         }
         let c: Created = self
             .cdp
             .call(
                 None,
-                "Target.createTarget",
-                match self.own_windows {
-                    Some(own) => json!({"url": url, "newWindow": own}),
-                    None => json!({"url": url}),
-                },
+                "Target.createBrowserContext",
+                json!({
+                    "disposeOnDetach": true,
+                    "proxyServer": proxy,
+                    "proxyBypassList": "<-loopback>",
+                }),
             )
             .await?;
+        Ok(c.browser_context_id)
+    }
+
+    /// Opens a page target at `url`, in browser context `context` when given.
+    pub async fn create_target_in(
+        &self,
+        url: &str,
+        context: Option<&str>,
+    ) -> Result<TabId, BrowserError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Created {
+            target_id: String,
+        }
+        let mut params = match self.own_windows {
+            Some(own) => json!({"url": url, "newWindow": own}),
+            None => json!({"url": url}),
+        };
+        if let Some(ctx) = context {
+            params["browserContextId"] = json!(ctx);
+        }
+        let c: Created = self.cdp.call(None, "Target.createTarget", params).await?;
         // The discovery event may still be on its way; make sure the table has it.
         let mut t = self
             .targets

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::tab::RequestGuard;
 use super::{Browser, BrowserError, Live, Tab, TabId, TargetEntry};
+use crate::egress::{self, Egress};
 
 #[derive(Default)]
 struct Tabs {
@@ -32,7 +33,13 @@ pub struct Session {
     /// Extension backend: the browser this session chose with `switch_browser`.
     choice: Mutex<Option<String>>,
     /// The guard every tab of this session gets (see [`Session::set_guard`]).
-    guard: Mutex<Option<RequestGuard>>,
+    guard: Arc<Mutex<Option<RequestGuard>>>,
+    /// With a guard, in a browser the host launched: the proxy the session's browser context
+    /// sends every connection through, applying the same guard (started on first use).
+    egress: tokio::sync::OnceCell<Arc<Egress>>,
+    /// That browser context, with the browser generation (see [`Browser::last_change`]) it
+    /// was made in.
+    context: Mutex<Option<(u64, String)>>,
 }
 
 /// How many screenshots a session keeps for `upload_image`.
@@ -59,13 +66,18 @@ impl Session {
             extensions: Mutex::new(HashMap::new()),
             seen_change: std::sync::atomic::AtomicU64::new(u64::MAX),
             choice: Mutex::new(None),
-            guard: Mutex::new(None),
+            guard: Arc::new(Mutex::new(None)),
+            egress: tokio::sync::OnceCell::new(),
+            context: Mutex::new(None),
         }
     }
 
     /// Puts every network request of this session's tabs behind `guard` (see
     /// [`Tab::set_guard`]): tabs get it before a tool uses them, new tabs before they load
-    /// anything, popups as soon as the session adopts them.
+    /// anything, popups as soon as the session adopts them. In a browser the host launched,
+    /// the tabs it opens from then on live in a browser context whose connections go through
+    /// the session's egress proxy, held to the same guard: that covers what interception does
+    /// not see (a page's WebSockets).
     pub fn set_guard(&self, guard: RequestGuard) {
         match self.guard.lock() {
             Ok(mut g) => *g = Some(guard),
@@ -95,13 +107,50 @@ impl Session {
     }
 
     /// Guards `tab` when the session has a guard and the tab has none yet.
+    /// A tab outside the session's proxied browser context has all its WebSockets stopped
+    /// first, as nothing else can hold them to the guard.
     async fn guard_tab(&self, tab: &Tab) -> Result<(), BrowserError> {
         if let Some(g) = self.guard() {
             if !tab.guarded() {
+                if !tab.websockets_blocked() && !self.proxied(tab).await {
+                    tab.block_websockets().await?;
+                }
                 tab.set_guard(g).await?;
             }
         }
         Ok(())
+    }
+
+    /// Whether `tab` lives in the session's browser context, whose connections go through
+    /// the session's egress proxy.
+    async fn proxied(&self, tab: &Tab) -> bool {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Info {
+            target_info: TargetContext,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct TargetContext {
+            #[serde(default)]
+            browser_context_id: Option<String>,
+        }
+        let ours = match self.context.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let Some((_, ours)) = ours else { return false };
+        let info: Result<Info, _> = tab
+            .cdp()
+            .call(
+                None,
+                "Target.getTargetInfo",
+                serde_json::json!({"targetId": tab.target_id}),
+            )
+            .await;
+        info.ok()
+            .and_then(|i| i.target_info.browser_context_id)
+            .is_some_and(|id| id == ours)
     }
 
     /// The connected browser this session chose (extension backend), if any.
@@ -237,13 +286,70 @@ impl Session {
         *self.tabs() = Tabs::default();
     }
 
+    /// The browser context the session's new tabs open in: with a guard, in a browser the
+    /// host launched, one of its own behind the session's egress proxy; otherwise the default.
+    async fn context(&self, live: &Live) -> Result<Option<String>, BrowserError> {
+        if self.guard().is_none() || !live.has_contexts() {
+            return Ok(None);
+        }
+        let generation = self.browser.last_change().0;
+        let known = match self.context.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        if let Some((g, id)) = known {
+            if g == generation {
+                return Ok(Some(id));
+            }
+        }
+        let slot = self.guard.clone();
+        let egress = self
+            .egress
+            .get_or_try_init(|| async move {
+                let verdict: egress::Verdict = Arc::new(move |url: &str| {
+                    let g = match slot.lock() {
+                        Ok(g) => g.clone(),
+                        Err(p) => p.into_inner().clone(),
+                    };
+                    g.and_then(|guard| guard(url))
+                });
+                Egress::start(verdict).await.map(Arc::new).map_err(|e| {
+                    BrowserError::Start(format!("cannot start the session's egress proxy: {e}"))
+                })
+            })
+            .await?;
+        let id = live.create_context(&egress.url()).await?;
+        match self.context.lock() {
+            Ok(mut g) => *g = Some((generation, id.clone())),
+            Err(p) => *p.into_inner() = Some((generation, id.clone())),
+        }
+        Ok(Some(id))
+    }
+
+    /// How many connections the session's egress proxy has refused so far.
+    pub fn egress_refused_count(&self) -> u64 {
+        self.egress.get().map(|e| e.refused_count()).unwrap_or(0)
+    }
+
+    /// The connections the session's egress proxy refused after the `seq`th.
+    pub fn egress_refused_since(&self, seq: u64) -> Vec<egress::Refused> {
+        self.egress
+            .get()
+            .map(|e| e.refused_since(seq))
+            .unwrap_or_default()
+    }
+
     /// Opens a new tab at `url`, makes it active and returns it. With a guard, the tab opens
     /// blank, is guarded, then goes to `url`, so its first request is checked too.
     pub async fn create_tab(&self, url: &str) -> Result<Arc<Tab>, BrowserError> {
         let live = self.live().await?;
+        let context = self.context(&live).await?;
         let guarded = self.guard().is_some() && url != "about:blank";
         let id = live
-            .create_target(if guarded { "about:blank" } else { url })
+            .create_target_in(
+                if guarded { "about:blank" } else { url },
+                context.as_deref(),
+            )
             .await?;
         self.set_active(id);
         let tab = live

@@ -104,6 +104,7 @@ where
         let st = tab.state();
         (st.dialogs_opened, st.blocked_count)
     };
+    let refused_before = session.egress_refused_count();
     let dialog_opened = tab.wait_for(Duration::from_secs(3600), |st| {
         st.dialogs_opened > opened_before
     });
@@ -160,17 +161,22 @@ where
     }
     {
         let st = tab.state();
-        let stopped: Vec<_> = st
+        // What the tab's interception stopped, then connections the browser's egress proxy
+        // refused (WebSockets and the like; not attributable to a tab, so all of them).
+        let stopped: Vec<String> = st
             .blocked
             .iter()
             .filter(|b| b.seq > blocked_before)
+            .map(|b| format!("{} {} ({})", b.kind, b.url, b.reason))
+            .chain(
+                session
+                    .egress_refused_since(refused_before)
+                    .into_iter()
+                    .map(|r| format!("Connection to {} ({})", r.target, r.reason)),
+            )
             .collect();
         if !stopped.is_empty() {
-            let shown: Vec<String> = stopped
-                .iter()
-                .take(3)
-                .map(|b| format!("{} {} ({})", b.kind, b.url, b.reason))
-                .collect();
+            let shown: Vec<&str> = stopped.iter().take(3).map(String::as_str).collect();
             notes.push(format!(
                 "The host stopped {} request(s): {}{}",
                 stopped.len(),

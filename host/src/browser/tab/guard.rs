@@ -49,6 +49,53 @@ struct PausedRequest {
     method: String,
 }
 
+/// Network emulation that takes every `ws://` and `wss://` connection offline and nothing
+/// else (URL patterns; the only per-URL control CDP has over WebSockets).
+pub(super) fn no_websockets() -> Value {
+    let rule = |pattern: &str| json!({"urlPattern": pattern, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1});
+    json!({"offline": true, "matchedNetworkConditions": [rule("ws://*:*/*"), rule("wss://*:*/*")]})
+}
+
+/// Why a WebSocket of a tab under [`no_websockets`] was stopped.
+pub(super) const NO_WEBSOCKETS: &str = "WebSockets are stopped in a guarded tab whose \
+     connections the host cannot hold to the approved domains (a tab opened before the policy \
+     was on, or a browser the host did not launch)";
+
+/// Notes a WebSocket that a tab under [`no_websockets`] tried to open.
+pub(super) fn on_websocket(tab: &Arc<Tab>, ev: &Event) {
+    #[derive(Deserialize)]
+    struct Created {
+        url: String,
+    }
+    if let Some(c) = ev.parse::<Created>() {
+        record(
+            tab,
+            c.url,
+            NO_WEBSOCKETS.to_string(),
+            "WebSocket".to_string(),
+        );
+    }
+}
+
+/// Keeps a stopped request in the tab's log and wakes its waiters.
+fn record(tab: &Tab, url: String, reason: String, kind: String) {
+    {
+        let mut st = tab.state();
+        st.blocked_count += 1;
+        let seq = st.blocked_count;
+        if st.blocked.len() >= LOG_CAP {
+            st.blocked.pop_front();
+        }
+        st.blocked.push_back(Blocked {
+            url,
+            reason,
+            kind,
+            seq,
+        });
+    }
+    tab.changed.send_modify(|v| *v += 1);
+}
+
 /// Where guard probes go: a reserved name (RFC 2606) that never resolves, so a probe that
 /// slips past the interception reaches nobody.
 const PROBE: &str = "://tabwright-guard-probe.invalid/";
@@ -156,21 +203,12 @@ pub(super) fn on_request(tab: &Arc<Tab>, ev: &Event) {
     let session = ev.session_id.clone();
     let cdp = tab.cdp.clone();
     if let Some(reason) = &verdict {
-        {
-            let mut st = tab.state();
-            st.blocked_count += 1;
-            let seq = st.blocked_count;
-            if st.blocked.len() >= LOG_CAP {
-                st.blocked.pop_front();
-            }
-            st.blocked.push_back(Blocked {
-                url: p.request.url.clone(),
-                reason: reason.clone(),
-                kind: p.resource_type.clone(),
-                seq,
-            });
-        }
-        tab.changed.send_modify(|v| *v += 1);
+        record(
+            tab,
+            p.request.url.clone(),
+            reason.clone(),
+            p.resource_type.clone(),
+        );
     }
     tokio::spawn(async move {
         let s = session.as_deref();

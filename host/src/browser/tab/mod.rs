@@ -19,7 +19,7 @@ mod events;
 mod guard;
 
 use events::apply;
-use guard::{confirm, fetch_patterns, on_request};
+use guard::{confirm, fetch_patterns, no_websockets, on_request, on_websocket};
 pub use guard::{Blocked, RequestGuard};
 
 /// The small number a session uses to name a tab.
@@ -185,6 +185,8 @@ pub struct Tab {
     /// While set, a guarded tab's form posts (documents asked for with a method other than
     /// GET) are stopped: a fill is running (see [`Tab::hold_form_posts`]).
     hold_posts: std::sync::atomic::AtomicBool,
+    /// Every WebSocket of the tab is stopped (see [`Tab::block_websockets`]).
+    no_websockets: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +250,7 @@ impl Tab {
             enabled: tokio::sync::Mutex::new(false),
             probes: Mutex::new(HashSet::new()),
             hold_posts: std::sync::atomic::AtomicBool::new(false),
+            no_websockets: std::sync::atomic::AtomicBool::new(false),
         });
         let pump = Pump {
             tab: Arc::downgrade(&tab),
@@ -301,6 +304,33 @@ impl Tab {
         }
         *enabled = true;
         Ok(())
+    }
+
+    /// Stops every WebSocket this tab's pages open, its frames' included (`Network`
+    /// emulation, which the page cannot undo): for a guarded tab whose connections do not go
+    /// through an egress proxy, as CDP `Fetch` interception never sees a WebSocket and the
+    /// browser cannot be told "only to these hosts". Each attempt is kept in
+    /// [`TabState::blocked`].
+    pub async fn block_websockets(&self) -> Result<(), CdpError> {
+        self.no_websockets
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let children: Vec<String> = self.state().children.keys().cloned().collect();
+        let sessions = std::iter::once(self.session.to_string()).chain(children);
+        for s in sessions.collect::<Vec<_>>() {
+            self.cdp
+                .run(
+                    Some(&s),
+                    "Network.emulateNetworkConditionsByRule",
+                    no_websockets(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether [`Tab::block_websockets`] is on.
+    pub fn websockets_blocked(&self) -> bool {
+        self.no_websockets.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// While `on`, a guarded tab stops the form posts its pages make (a document asked for with
@@ -563,6 +593,9 @@ impl Pump {
                 on_request(&tab, &ev);
                 continue;
             }
+            if ev.method == "Network.webSocketCreated" && tab.websockets_blocked() {
+                on_websocket(&tab, &ev);
+            }
             let changed = {
                 let mut st = tab.state();
                 apply(&mut st, &tab.target_id, &tab.session, &ev)
@@ -589,11 +622,21 @@ impl Pump {
                 .insert(a.session_id.clone(), a.target_info.target_id.clone());
             let script = self.script.clone();
             let guarded = tab.guard_wanted();
+            let no_ws = tab.websockets_blocked();
             tokio::spawn(async move {
                 // A guarded tab's iframe is guarded before it runs.
                 if guarded {
                     let _ = cdp
                         .run(Some(&a.session_id), "Fetch.enable", fetch_patterns())
+                        .await;
+                }
+                if no_ws {
+                    let _ = cdp
+                        .run(
+                            Some(&a.session_id),
+                            "Network.emulateNetworkConditionsByRule",
+                            no_websockets(),
+                        )
                         .await;
                 }
                 if let Err(e) = setup_session(&cdp, &a.session_id, &script, false).await {

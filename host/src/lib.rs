@@ -7,7 +7,8 @@
 //! the registry every front end uses; [`mcp`] serves it to other agents; [`fixture_server`]
 //! serves `fixtures/`; [`cli`] is the command line; [`agent`] talks to language models;
 //! [`shortcuts`] records, imports and replays browser flows without a model; [`bridge`] lets
-//! the tools drive a person's own Chrome through the extension.
+//! the tools drive a person's own Chrome through the extension; [`egress`] is the proxy that
+//! holds a guarded browser context's connections to the policy's domains.
 
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod outline;
 pub mod policy;
 pub mod recording;
 pub mod runtime;
+pub mod sandbox;
 pub mod shortcuts;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

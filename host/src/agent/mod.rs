@@ -37,10 +37,12 @@ pub mod transcript;
 
 use crate::runtime::Registry;
 
-/// The tools of an agent run: the browser tools, `update_plan`, and the agent's own
-/// (`TodoWrite`, `AskUserQuestion`, `Task`, `TaskOutput`, `TaskStop`), all in one registry.
+/// The tools of an agent run: the browser tools, `update_plan`, the workspace tools (shell,
+/// files, web) and the agent's own (`TodoWrite`, `AskUserQuestion`, `Task`, `TaskOutput`,
+/// `TaskStop`), all in one registry.
 pub fn tools() -> Registry {
     let mut r = crate::tools::browser_with_plan();
+    r.extend(&crate::tools::workspace());
     todo::register(&mut r);
     ask::register(&mut r);
     subagents::register(&mut r);

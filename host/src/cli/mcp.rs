@@ -38,6 +38,11 @@ pub struct McpArgs {
     /// A domain where page scripts run without confirming each one (repeatable), with --policy.
     #[arg(long = "allow-scripts", value_name = "DOMAIN")]
     allow_scripts: Vec<String>,
+    /// Also serve the workspace tools (Bash in the sandbox, Read, Write, Edit, Glob, Grep,
+    /// NotebookEdit, WebFetch, WebSearch, request_directory, present_files) over the
+    /// workspace folder.
+    #[arg(long)]
+    workspace_tools: bool,
     #[command(flatten)]
     browser: BrowserArgs,
 }
@@ -75,14 +80,17 @@ pub async fn run(a: McpArgs) -> anyhow::Result<ExitCode> {
         let store = crate::shortcuts::store::Store::at(crate::shortcuts::store::default_dir());
         crate::shortcuts::record::recordings(name, store)
     });
+    let mut tools = match policy {
+        Some(_) => crate::tools::browser_with_plan(),
+        None => crate::tools::browser(),
+    };
+    if a.workspace_tools {
+        tools.extend(&crate::tools::workspace());
+    }
+    let host = Host::new(b.clone(), a.browser.workspace(), tools);
     let host = match policy {
-        Some(p) => Host::new(
-            b.clone(),
-            a.browser.workspace(),
-            crate::tools::browser_with_plan(),
-        )
-        .with_policy(p),
-        None => Host::new(b.clone(), a.browser.workspace(), crate::tools::browser()),
+        Some(p) => host.with_policy(p),
+        None => host,
     };
     let host = Arc::new(host);
     let serve = async {

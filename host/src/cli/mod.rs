@@ -3,7 +3,8 @@
 //!
 //! May use: [`crate::host`], [`crate::agent`], [`crate::mcp`], [`crate::tools`],
 //! [`crate::shortcuts`], [`crate::policy`], [`crate::frontend`], [`crate::browser`],
-//! [`crate::bridge`] and [`crate::fixture_server`]. Nothing imports it but the binary.
+//! [`crate::bridge`], [`crate::fixture_server`] and [`crate::sandbox`] (the in-sandbox
+//! bridge). Nothing imports it but the binary.
 
 pub mod agent_run;
 mod call;
@@ -196,6 +197,10 @@ fn init_logging() {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> ExitCode {
+    // Inside a sandbox, before anything else (no runtime, no logging set-up): the bridge.
+    if std::env::args().nth(1).as_deref() == Some("sandbox-bridge") {
+        return sandbox_bridge(std::env::args().skip(2).collect());
+    }
     // Chrome starts the native host as `tabwright chrome-extension://ID/`.
     let from_chrome = std::env::args()
         .nth(1)
@@ -230,6 +235,35 @@ pub fn main() -> ExitCode {
     // do not wait for it.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     code
+}
+
+/// `tabwright sandbox-bridge --socket PATH --port N -- COMMAND…` (internal: started by the
+/// sandbox inside its network namespace, see [`crate::sandbox::bridge`]).
+fn sandbox_bridge(args: Vec<String>) -> ExitCode {
+    let mut socket = None;
+    let mut port = crate::sandbox::PROXY_PORT;
+    let mut it = args.into_iter();
+    let mut command = Vec::new();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--socket" => socket = it.next(),
+            "--port" => port = it.next().and_then(|p| p.parse().ok()).unwrap_or(port),
+            "--" => {
+                command = it.collect();
+                break;
+            }
+            other => {
+                eprintln!("tabwright sandbox-bridge: unknown argument {other:?}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(socket) = socket else {
+        eprintln!("tabwright sandbox-bridge: --socket PATH is needed");
+        return ExitCode::from(2);
+    };
+    let code = crate::sandbox::bridge::run(std::path::Path::new(&socket), port, &command);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

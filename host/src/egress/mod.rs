@@ -56,6 +56,14 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(guard: Verdict) -> Arc<Shared> {
+        Arc::new(Shared {
+            guard,
+            refused: Mutex::new(VecDeque::new()),
+            count: AtomicU64::new(0),
+        })
+    }
+
     fn refuse(&self, target: String, reason: String) {
         let seq = self.count.fetch_add(1, Ordering::SeqCst) + 1;
         tracing::info!("egress proxy refused {target}: {reason}");
@@ -76,7 +84,8 @@ impl Shared {
 
 /// A running proxy; it stops accepting when dropped.
 pub struct Egress {
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
+    socket: Option<std::path::PathBuf>,
     shared: Arc<Shared>,
     accept: JoinHandle<()>,
 }
@@ -84,7 +93,32 @@ pub struct Egress {
 impl Drop for Egress {
     fn drop(&mut self) {
         self.accept.abort();
+        if let Some(p) = &self.socket {
+            let _ = std::fs::remove_file(p);
+        }
     }
+}
+
+/// Serves one client connection (TCP or Unix) on its own task.
+fn serve<S>(shared: Arc<Shared>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let service = service_fn(move |req| handle(shared.clone(), req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        if let Err(e) = conn.await {
+            tracing::debug!("egress proxy connection ended: {e}");
+        }
+    });
+}
+
+/// After a failed accept (out of descriptors and the like): wait a little rather than spin.
+async fn pause(e: std::io::Error) {
+    tracing::warn!("egress proxy: accept failed: {e}");
+    tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
 impl std::fmt::Debug for Egress {
@@ -98,51 +132,64 @@ impl Egress {
     pub async fn start(guard: Verdict) -> std::io::Result<Egress> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            guard,
-            refused: Mutex::new(VecDeque::new()),
-            count: AtomicU64::new(0),
-        });
+        let shared = Shared::new(guard);
         let s = shared.clone();
         let accept = tokio::spawn(async move {
             loop {
-                let stream = match listener.accept().await {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of descriptors and the like: wait a little rather than spin.
-                        tracing::warn!("egress proxy: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        serve(s.clone(), stream);
                     }
-                };
-                let _ = stream.set_nodelay(true);
-                let s = s.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(s.clone(), req));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades();
-                    if let Err(e) = conn.await {
-                        tracing::debug!("egress proxy connection ended: {e}");
-                    }
-                });
+                    Err(e) => pause(e).await,
+                }
             }
         });
         Ok(Egress {
-            addr,
+            addr: Some(addr),
+            socket: None,
             shared,
             accept,
         })
     }
 
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
+    /// Starts a proxy on a Unix socket at `path` (for a sandbox, whose network namespace
+    /// reaches the host only through a socket mounted into it).
+    pub async fn start_unix(path: &std::path::Path, guard: Verdict) -> std::io::Result<Egress> {
+        let _ = std::fs::remove_file(path);
+        let listener = tokio::net::UnixListener::bind(path)?;
+        let shared = Shared::new(guard);
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => serve(s.clone(), stream),
+                    Err(e) => pause(e).await,
+                }
+            }
+        });
+        Ok(Egress {
+            addr: None,
+            socket: Some(path.to_path_buf()),
+            shared,
+            accept,
+        })
+    }
+
+    /// Where it listens on TCP (`None` for a Unix-socket proxy).
+    pub fn addr(&self) -> Option<SocketAddr> {
         self.addr
     }
 
-    /// The proxy as a URL (`http://127.0.0.1:PORT`), for `--proxy-server` or `HTTP_PROXY`.
+    /// The Unix socket it listens on, if it was started with [`Egress::start_unix`].
+    pub fn socket(&self) -> Option<&std::path::Path> {
+        self.socket.as_deref()
+    }
+
+    /// The proxy as a URL (`http://127.0.0.1:PORT`), for `--proxy-server` or `HTTP_PROXY`
+    /// (empty for a Unix-socket proxy).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.addr.map(|a| format!("http://{a}")).unwrap_or_default()
     }
 
     /// How many connections it has refused so far.
@@ -424,7 +471,9 @@ mod tests {
         let proxy = Egress::start(Arc::new(|_: &str| None))
             .await
             .expect("start");
-        let mut s = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut s = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         for port in [a, b, a] {
             let req = format!(
                 "GET http://127.0.0.1:{port}/p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nProxy-Connection: keep-alive\r\n\r\n"
@@ -441,14 +490,18 @@ mod tests {
     async fn refused_hosts_are_never_connected_to() {
         let (port, hits) = upstream().await;
         let proxy = Egress::start(only_loopback_ip()).await.expect("start");
-        let mut s = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut s = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         let req =
             format!("GET http://localhost:{port}/x HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
         s.write_all(req.as_bytes()).await.expect("write");
         let (head, body) = response(&mut s).await;
         assert!(head.starts_with("HTTP/1.1 403"), "{head}");
         assert!(body.contains("localhost is not allowed"), "{body}");
-        let mut t = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut t = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         let req = format!("CONNECT localhost:{port} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
         t.write_all(req.as_bytes()).await.expect("write");
         let (head, _) = response(&mut t).await;
@@ -472,7 +525,9 @@ mod tests {
     async fn tunnels_carry_bytes_both_ways() {
         let (port, hits) = upstream().await;
         let proxy = Egress::start(only_loopback_ip()).await.expect("start");
-        let mut s = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut s = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         let req = format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
         s.write_all(req.as_bytes()).await.expect("write");
         let (head, _) = response(&mut s).await;
@@ -490,7 +545,9 @@ mod tests {
             .await
             .expect("start");
         // Origin form: not a proxy request.
-        let mut s = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut s = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         s.write_all(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
             .expect("write");
@@ -501,20 +558,24 @@ mod tests {
         let free = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = free.local_addr().expect("addr").port();
         drop(free);
-        let mut t = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut t = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         let req = format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n\r\n");
         t.write_all(req.as_bytes()).await.expect("write");
         let (head, body) = response(&mut t).await;
         assert!(head.starts_with("HTTP/1.1 502"), "{head}");
         assert!(body.contains("cannot connect"), "{body}");
         // Garbage: the connection ends, the proxy goes on.
-        let mut u = TcpStream::connect(proxy.addr()).await.expect("connect");
+        let mut u = TcpStream::connect(proxy.addr().expect("tcp"))
+            .await
+            .expect("connect");
         u.write_all(b"\x00\x01 not http\r\n\r\n")
             .await
             .expect("write");
         let mut rest = Vec::new();
         let _ = u.read_to_end(&mut rest).await;
-        let mut v = TcpStream::connect(proxy.addr())
+        let mut v = TcpStream::connect(proxy.addr().expect("tcp"))
             .await
             .expect("still accepting");
         v.write_all(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")

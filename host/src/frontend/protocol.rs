@@ -64,6 +64,11 @@ pub enum Event {
         /// The text.
         text: String,
     },
+    /// Files the agent made for the person (`present_files`): absolute paths.
+    Files {
+        /// The files.
+        paths: Vec<String>,
+    },
     /// The todo list changed.
     Todo {
         /// The whole list.

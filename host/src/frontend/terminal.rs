@@ -136,6 +136,12 @@ impl super::EventSink for TerminalSink {
                 }
             }
             Event::Notice { text } => eprintln!("tabwright: {text}"),
+            Event::Files { paths } => {
+                eprintln!("tabwright: files for you:");
+                for p in paths {
+                    eprintln!("  {p}");
+                }
+            }
             Event::Todo { items } => {
                 eprintln!(
                     "tabwright: todo:\n{}",

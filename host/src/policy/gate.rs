@@ -117,6 +117,25 @@ impl Policy {
             .any(|d| rules::host_matches(host, d))
     }
 
+    /// Whether the sandboxed shell and the web tools may reach `url` (for a tunnel,
+    /// `https://host:port/`): only a host that is approved (allowed up front, in the plan, or
+    /// approved on the way) and not prohibited. With no domain approved at all, nothing
+    /// leaves: a command reaches the network only where the policy names domains.
+    pub fn outbound_verdict(&self, url: &str) -> Option<String> {
+        let Some(host) = rules::host_of(url) else {
+            return Some(format!("{url} names no host"));
+        };
+        if self.prohibited(&host) {
+            return Some(format!("{host} is on the prohibited list"));
+        }
+        if !self.approved(&host) {
+            return Some(format!(
+                "{host} is not an approved domain (allow it with --allow-domain, or in the plan)"
+            ));
+        }
+        None
+    }
+
     /// Whether a network request of a guarded browser session may leave (navigations,
     /// redirects, subresources, beacons, form posts of every tab and frame): `None` lets it go,
     /// `Some(reason)` stops it. Prohibited domains are always stopped; in `auto` mode with
@@ -246,7 +265,13 @@ impl Policy {
         let mut asks: Vec<Concern> = Vec::new();
         match self.config.mode {
             Mode::Ask => {
-                if self.plan().is_none() {
+                // Work in the workspace (a confined command, a file) touches no page: it needs
+                // no plan of domains.
+                let workspace_only = (fx.command.is_some() || !fx.paths.is_empty())
+                    && targets.is_empty()
+                    && fx.page.is_none()
+                    && fx.target.is_none();
+                if self.plan().is_none() && !workspace_only {
                     return Decision::Deny(format!(
                         "{tool} changes the page, and no plan is approved yet. First call update_plan with the domains you will visit and your approach (3-7 steps); act once the person approves."
                     ));
@@ -317,6 +342,7 @@ fn kind_name(k: RiskKind) -> &'static str {
         RiskKind::Download => "download",
         RiskKind::Upload => "upload",
         RiskKind::Script => "script",
+        RiskKind::Unsandboxed => "unsandboxed",
     }
 }
 

@@ -26,6 +26,8 @@ pub enum RiskKind {
     Upload,
     /// Running page script that can change the page in ways the host cannot see.
     Script,
+    /// Running a shell command outside the sandbox.
+    Unsandboxed,
 }
 
 impl RiskKind {
@@ -39,6 +41,7 @@ impl RiskKind {
             RiskKind::Download => "a download",
             RiskKind::Upload => "a file upload",
             RiskKind::Script => "page script that changes the page",
+            RiskKind::Unsandboxed => "a shell command outside the sandbox",
         }
     }
 }

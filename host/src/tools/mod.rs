@@ -8,7 +8,8 @@
 //!
 //! May use: [`crate::runtime`], [`crate::browser`], [`crate::bridge`] (`switch_browser`),
 //! [`crate::outline`], [`crate::find`], [`crate::recording`], [`crate::shortcuts`],
-//! [`crate::frontend`] and [`crate::policy`] (effects, facts).
+//! [`crate::frontend`], [`crate::policy`] (effects, facts), [`crate::sandbox`] and
+//! [`crate::egress`] (the shell and the web tools).
 
 mod args;
 mod computer;
@@ -24,10 +25,12 @@ mod plan;
 mod read_page;
 mod report;
 mod resize;
+mod shell;
 mod shortcuts;
 mod switch_browser;
 mod tabs;
 mod upload;
+pub mod workspace;
 
 use std::sync::Arc;
 
@@ -75,6 +78,15 @@ pub fn browser() -> Registry {
     switch_browser::register(&mut r);
     gif::register(&mut r);
     shortcuts::register(&mut r);
+    r
+}
+
+/// The workspace tools: the sandboxed shell, the file tools, the web tools, and the two that
+/// involve the person (`request_directory`, `present_files`).
+pub fn workspace() -> Registry {
+    let mut r = Registry::new();
+    shell::register(&mut r);
+    workspace::register(&mut r);
     r
 }
 

@@ -1,0 +1,470 @@
+//! The sandbox: where the model's shell commands run, and what the file tools may reach.
+//!
+//! Owns: confining a command (Linux: bubblewrap — the workspace and the folders the person
+//! added read-write, the rest of the system read-only, the user's secrets hidden, the
+//! workspace's hooks and agent settings write-protected, no network but the host's egress
+//! proxy, a private `/tmp` and process tree, limits on processes and file size), the bridge
+//! that carries the proxy into the sandbox's network namespace, and path confinement for the
+//! file tools ([`paths`]). It decides nothing: whether a command may run unsandboxed, and
+//! which hosts the proxy lets through, are the policy's and the person's.
+//!
+//! May use: [`crate::egress`] (the proxy a sandbox's network goes through).
+
+pub mod bridge;
+mod limits;
+pub mod paths;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub use limits::{Cgroup, MAX_FILE_BYTES, MAX_PROCESSES};
+pub use paths::{Access, PathError, Roots};
+
+/// Puts the process limits (a cgroup capping processes, file size, no core dumps, death with
+/// the host) on a command that runs without the sandbox; its cgroup when one could be made.
+pub fn limit(cmd: &mut std::process::Command) -> Option<Cgroup> {
+    limits::apply(cmd)
+}
+
+/// Where, inside the sandbox, the host's per-command folder is mounted (the proxy socket, the
+/// file the shell leaves its working directory in).
+pub const RUN_DIR: &str = "/run/tabwright";
+
+/// Size of the sandbox's private `/tmp` (and `/var/tmp`), in bytes.
+pub const TMP_BYTES: u64 = 512 << 20;
+
+/// The port, inside the sandbox's own loopback, where the bridge listens for the proxy.
+pub const PROXY_PORT: u16 = 3128;
+
+/// Why a command cannot be sandboxed here.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SandboxError(pub String);
+
+/// One command to run confined.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Read-write and read-only folders.
+    pub roots: Roots,
+    /// Where the command starts (inside a root).
+    pub cwd: PathBuf,
+    /// The host folder mounted at [`RUN_DIR`] (private to this command).
+    pub run_dir: PathBuf,
+    /// The Unix socket of the egress proxy (inside `run_dir`), when the command may reach the
+    /// network through it; `None`: no network at all.
+    pub proxy_socket: Option<PathBuf>,
+    /// The shell script to run (`bash -c`).
+    pub script: String,
+    /// Extra arguments after the script (`$0`, `$1` …).
+    pub args: Vec<String>,
+}
+
+/// A working sandbox (bubblewrap found and able to make namespaces here).
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    bwrap: PathBuf,
+}
+
+/// Environment variables passed into the sandbox (nothing else: API keys and tokens in the
+/// host's environment stay out).
+const ENV_PASSED: &[&str] = &[
+    "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME",
+];
+
+/// Secrets under the home folder that are hidden (an empty folder or file in their place).
+const HOME_SECRETS: &[&str] = &[
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".azure",
+    ".kube",
+    ".docker",
+    ".netrc",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".password-store",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".config/tabwright",
+    ".config/gh",
+    ".config/gcloud",
+    ".config/google-chrome",
+    ".config/chromium",
+    ".config/BraveSoftware",
+    ".config/microsoft-edge",
+    ".config/vivaldi",
+    ".mozilla",
+    ".local/state/tabwright",
+    ".local/share/keyrings",
+    ".anthropic",
+    ".codex",
+    ".claude",
+    ".claude.json",
+];
+
+/// System files that hold secrets of their own.
+const SYSTEM_SECRETS: &[&str] = &["/etc/shadow", "/etc/gshadow", "/etc/ssh", "/root/.ssh"];
+
+/// Whether `real` (a resolved path) is one of the user's secrets, or inside one.
+pub fn is_secret(real: &Path) -> bool {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    SYSTEM_SECRETS
+        .iter()
+        .map(PathBuf::from)
+        .chain(
+            home.iter()
+                .flat_map(|h| HOME_SECRETS.iter().map(move |s| h.join(s))),
+        )
+        .any(|s| real.starts_with(&s))
+}
+
+impl Sandbox {
+    /// Finds bubblewrap (`TABWRIGHT_BWRAP` or `bwrap` on PATH) and checks once that it can
+    /// make the namespaces a command needs. The error says how to fix it; there is no
+    /// unsandboxed fallback.
+    pub fn detect() -> Result<Sandbox, SandboxError> {
+        static FOUND: OnceLock<Result<Sandbox, SandboxError>> = OnceLock::new();
+        FOUND.get_or_init(probe).clone()
+    }
+
+    /// The bubblewrap command for `spec`, ready to spawn (stdin, stdout and stderr are the
+    /// caller's to set).
+    ///
+    /// The [`Stubs`] must live until the command has exited: write-protected names that do
+    /// not exist yet are covered too (so the command cannot create `.mcp.json` or
+    /// `.git/hooks`), which leaves an empty placeholder in the workspace while it runs; dropping
+    /// the stubs removes them.
+    pub fn command(&self, spec: &Spec) -> (std::process::Command, Stubs) {
+        let mut stubs = Stubs {
+            paths: Vec::new(),
+            cgroup: None,
+        };
+        let mut cmd = std::process::Command::new(&self.bwrap);
+        cmd.args(self.args(spec, &mut stubs));
+        cmd.env_clear();
+        stubs.cgroup = limits::apply(&mut cmd);
+        (cmd, stubs)
+    }
+
+    fn args(&self, spec: &Spec, stubs: &mut Stubs) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| {
+            for i in items {
+                a.push(i.as_ref().to_os_string());
+            }
+        };
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        push(&[
+            &"--new-session",
+            &"--die-with-parent",
+            &"--unshare-pid",
+            &"--unshare-net",
+            &"--unshare-ipc",
+            &"--unshare-uts",
+            &"--unshare-cgroup-try",
+            // Run by root, bubblewrap would keep every capability: a command could mount over
+            // its own read-only view or remount it writable.
+            &"--cap-drop",
+            &"ALL",
+            &"--ro-bind",
+            &"/",
+            &"/",
+            &"--dev",
+            &"/dev",
+            &"--proc",
+            &"/proc",
+            // The kernel's knobs under /proc stay read-only (as in container runtimes).
+            &"--ro-bind",
+            &"/proc/sys",
+            &"/proc/sys",
+            // Private scratch space in memory, capped so it cannot eat the host's memory.
+            &"--size",
+            &TMP_BYTES.to_string(),
+            &"--tmpfs",
+            &"/tmp",
+            &"--size",
+            &(16u64 << 20).to_string(),
+            &"--tmpfs",
+            &"/run",
+            &"--size",
+            &TMP_BYTES.to_string(),
+            &"--tmpfs",
+            &"/var/tmp",
+        ]);
+        if Path::new("/proc/sysrq-trigger").exists() {
+            push(&[&"--ro-bind", &"/dev/null", &"/proc/sysrq-trigger"]);
+        }
+        for root in &spec.roots.writable {
+            push(&[&"--bind", root, root]);
+        }
+        for root in &spec.roots.readable {
+            push(&[&"--ro-bind", root, root]);
+        }
+        let mut hidden: Vec<PathBuf> = SYSTEM_SECRETS.iter().map(PathBuf::from).collect();
+        if let Some(h) = &home {
+            hidden.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
+        }
+        for p in hidden {
+            // After the roots, so a secret inside an added folder stays hidden. Only what
+            // exists can be covered; a secret made later is outside the writable roots anyway.
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_dir() => push(&[&"--tmpfs", &p]),
+                Ok(_) => push(&[&"--ro-bind", &"/dev/null", &p]),
+                Err(_) => {}
+            }
+        }
+        for root in &spec.roots.writable {
+            for p in protected_in(root) {
+                push(&[&"--ro-bind", &p, &p]);
+            }
+            for (p, dir) in missing_protected(root, home.as_deref()) {
+                if dir {
+                    push(&[&"--tmpfs", &p, &"--remount-ro", &p]);
+                } else {
+                    push(&[&"--ro-bind", &"/dev/null", &p]);
+                }
+                stubs.paths.push(p);
+            }
+        }
+        push(&[&"--bind", &spec.run_dir, &RUN_DIR]);
+        push(&[&"--chdir", &spec.cwd]);
+        for k in ENV_PASSED {
+            if let Some(v) = std::env::var_os(k) {
+                push(&[&"--setenv", k, &v]);
+            }
+        }
+        let ws = spec.roots.main().unwrap_or(&spec.cwd);
+        push(&[
+            &"--setenv",
+            &"HOME",
+            &home.as_deref().unwrap_or(ws),
+            &"--setenv",
+            &"TMPDIR",
+            &"/tmp",
+            &"--setenv",
+            &"TERM",
+            &"dumb",
+            &"--setenv",
+            &"SHELL",
+            &"/bin/bash",
+            &"--setenv",
+            &"TABWRIGHT_SANDBOX",
+            &"1",
+        ]);
+        if spec.proxy_socket.is_some() {
+            let url = format!("http://127.0.0.1:{PROXY_PORT}");
+            for k in [
+                "http_proxy",
+                "https_proxy",
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "ALL_PROXY",
+                "all_proxy",
+            ] {
+                push(&[&"--setenv", &k, &url]);
+            }
+            push(&[&"--setenv", &"NO_PROXY", &"", &"--setenv", &"no_proxy", &""]);
+        }
+        push(&[&"--"]);
+        if let Some(sock) = &spec.proxy_socket {
+            // The bridge listens on the namespace's loopback and carries each connection to the
+            // host's proxy over the socket; it runs the shell and exits with its status.
+            let inside = Path::new(RUN_DIR).join(sock.file_name().unwrap_or_default());
+            let exe = bridge_exe();
+            push(&[
+                &exe,
+                &"sandbox-bridge",
+                &"--socket",
+                &inside,
+                &"--port",
+                &PROXY_PORT.to_string(),
+                &"--",
+            ]);
+        }
+        push(&[&"/bin/bash", &"-c", &spec.script]);
+        for arg in &spec.args {
+            push(&[arg]);
+        }
+        a
+    }
+}
+
+/// What a sandboxed command leaves to clean up: its cgroup (every process it started is
+/// killed on drop) and the placeholders bubblewrap made in the workspace to cover
+/// write-protected names that did not exist (removed, when still empty, on drop).
+#[derive(Debug)]
+pub struct Stubs {
+    paths: Vec<PathBuf>,
+    cgroup: Option<Cgroup>,
+}
+
+impl Stubs {
+    /// The command's cgroup, when the host could make one.
+    pub fn cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref()
+    }
+}
+
+impl Drop for Stubs {
+    fn drop(&mut self) {
+        // The processes first: a placeholder is a mount point while the sandbox lives.
+        if let Some(cg) = self.cgroup.take() {
+            cg.kill_all();
+            let t0 = std::time::Instant::now();
+            while !cg.pids().is_empty() && t0.elapsed() < std::time::Duration::from_secs(2) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        for p in &self.paths {
+            match std::fs::symlink_metadata(p) {
+                Ok(m) if m.is_dir() => {
+                    let _ = std::fs::remove_dir(p);
+                }
+                Ok(m) if m.is_file() && m.len() == 0 => {
+                    let _ = std::fs::remove_file(p);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Write-protected names at the top of `root` that do not exist yet, with whether each is a
+/// folder: covered so that a command cannot create them (`git init` in a folder that is not
+/// a repository is refused for the same reason: it would make `.git/hooks` writable).
+fn missing_protected(root: &Path, home: Option<&Path>) -> Vec<(PathBuf, bool)> {
+    let mut names: Vec<(&str, bool)> = vec![
+        (".mcp.json", false),
+        (".claude", true),
+        (".tabwright", true),
+        (".vscode", true),
+        (".gitmodules", false),
+    ];
+    let git = root.join(".git");
+    if git.is_dir() {
+        names.push((".git/hooks", true));
+        names.push((".git/config", false));
+    } else if std::fs::symlink_metadata(&git).is_err() {
+        names.push((".git", true));
+    }
+    if home == Some(root) {
+        for rc in [
+            ".bashrc",
+            ".bash_profile",
+            ".bash_login",
+            ".profile",
+            ".zshrc",
+            ".zprofile",
+            ".zshenv",
+            ".gitconfig",
+        ] {
+            names.push((rc, false));
+        }
+    }
+    names
+        .into_iter()
+        .map(|(n, dir)| (root.join(n), dir))
+        .filter(|(p, _)| std::fs::symlink_metadata(p).is_err())
+        .collect()
+}
+
+/// The `tabwright` executable that runs the network bridge inside a sandbox: this process
+/// when it is `tabwright`, else `TABWRIGHT_EXE`, else a `tabwright` next to this executable
+/// (or one folder up: tests run from `target/debug/deps`), else on PATH.
+fn bridge_exe() -> PathBuf {
+    if let Some(p) = std::env::var_os("TABWRIGHT_EXE") {
+        return PathBuf::from(p);
+    }
+    let me = std::env::current_exe().ok();
+    if let Some(me) = &me {
+        if me.file_stem().is_some_and(|n| n == "tabwright") {
+            return me.clone();
+        }
+        for dir in me.ancestors().skip(1).take(2) {
+            let p = dir.join("tabwright");
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    PathBuf::from("tabwright")
+}
+
+/// The protected paths (see [`paths::PROTECTED`]) that exist in `root`, down to three levels.
+fn protected_in(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in rd.flatten() {
+            let p = entry.path();
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if paths::protected(rel).is_some() {
+                out.push(p);
+                continue;
+            }
+            let name = entry.file_name();
+            if is_dir && depth < 3 && name != "node_modules" && name != "target" {
+                stack.push((p, depth + 1));
+            }
+        }
+    }
+    out
+}
+
+fn probe() -> Result<Sandbox, SandboxError> {
+    let bwrap = match std::env::var_os("TABWRIGHT_BWRAP") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::var_os("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("bwrap"))
+                    .find(|p| p.is_file())
+            })
+            .ok_or_else(|| {
+                SandboxError(
+                    "the shell needs bubblewrap to run commands confined, and it is not \
+                     installed: install it (Debian/Ubuntu: `apt-get install bubblewrap`; \
+                     Fedora: `dnf install bubblewrap`), then retry. Commands never run \
+                     unsandboxed unless the person allows one."
+                        .into(),
+                )
+            })?,
+    };
+    let out = std::process::Command::new(&bwrap)
+        .args([
+            "--unshare-pid",
+            "--unshare-net",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--",
+            "/bin/true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| SandboxError(format!("cannot run {}: {e}", bwrap.display())))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(SandboxError(format!(
+            "bubblewrap is installed but cannot make a sandbox here ({err}). Unprivileged user \
+             namespaces are probably off: allow them (`sysctl -w \
+             kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04+ `sysctl -w \
+             kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile for bwrap), \
+             or run inside a container that permits them. Commands never run unsandboxed \
+             unless the person allows one."
+        )));
+    }
+    Ok(Sandbox { bwrap })
+}

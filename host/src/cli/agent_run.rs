@@ -194,6 +194,8 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         connect: Arc::new(connect_model),
     }));
     ctx.state().set(subagents);
+    ctx.state()
+        .set(Arc::new(crate::agent::condenser(client.clone())));
     let mut agent = Agent::new(
         client,
         ctx,

@@ -13,6 +13,7 @@
 
 mod args;
 mod computer;
+mod files;
 mod find;
 mod form_input;
 mod gif;
@@ -25,11 +26,13 @@ mod plan;
 mod read_page;
 mod report;
 mod resize;
+mod search;
 mod shell;
 mod shortcuts;
 mod switch_browser;
 mod tabs;
 mod upload;
+pub mod web;
 pub mod workspace;
 
 use std::sync::Arc;
@@ -86,6 +89,9 @@ pub fn browser() -> Registry {
 pub fn workspace() -> Registry {
     let mut r = Registry::new();
     shell::register(&mut r);
+    files::register(&mut r);
+    search::register(&mut r);
+    web::register(&mut r);
     workspace::register(&mut r);
     r
 }

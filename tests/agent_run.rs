@@ -820,3 +820,112 @@ fn a_run_saved_as_a_shortcut_replays_without_a_model() {
         assert!(out.contains("PASSED"), "{out}");
     });
 }
+
+/// The workspace tools in an agent run: "summarise the fixture's docs page into notes.md, then
+/// grep it" with WebFetch (the page condensed by the same model for the prompt), Write, Grep
+/// and Bash, under `--approve auto --allow-domain 127.0.0.1`.
+#[test]
+fn summarises_a_docs_page_into_notes_and_greps_it() {
+    run(|_c| async move {
+        let server = ModelServer::start().await;
+        let page = url("docs/guide.html");
+        let notes = "# Quillpad sync\n\n- Queue flushed every 30 seconds (Ctrl+S at once)\n- Conflicts: both versions kept, the other in history for 90 days\n- Free: 2 devices, 10 MB; Pro: unlimited, 250 MB\n";
+        server.push(Turn::text("I'll read the docs page.").with_tool_use(
+            "w1",
+            "WebFetch",
+            json!({"url": page, "prompt": "Sync interval, conflict handling, plan limits"}),
+        ));
+        // The condensing request WebFetch makes to the same model.
+        server.push(Turn::text(
+            "Sync every 30 seconds; conflicts keep both versions, history 90 days; Free 2 devices/10 MB, Pro unlimited/250 MB.",
+        ));
+        server.push(Turn::tool_use(
+            "w2",
+            "Write",
+            json!({"file_path": "notes.md", "content": notes}),
+        ));
+        server.push(Turn::tool_use(
+            "w3",
+            "Grep",
+            json!({"pattern": "90 days", "output_mode": "content", "glob": "*.md"}),
+        ));
+        server.push(Turn::tool_use(
+            "w4",
+            "Bash",
+            json!({"command": "wc -l < notes.md && grep -c MB notes.md", "description": "count lines"}),
+        ));
+        server.push(Turn::text("Wrote notes.md with the sync summary."));
+        let sessions = temp_dir("notes");
+        let workspace = temp_dir("notes-ws");
+        let ws = workspace.display().to_string();
+        let r = tabwright_run(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "Summarise the docs page into notes.md, then grep it",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+                "--workspace",
+                &ws,
+            ],
+        )
+        .await;
+        assert_eq!(
+            r.code,
+            Some(0),
+            "stdout:\n{}\nstderr:\n{}",
+            r.stdout,
+            r.stderr
+        );
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 6, "five turns and one condensing request");
+        // The condensing request carried the page as Markdown and the prompt, and no tools.
+        let condense = reqs[1].body.to_string();
+        assert!(
+            condense.contains("**30 seconds**")
+                && condense.contains("Sync interval, conflict handling"),
+            "{condense}"
+        );
+        assert!(
+            !condense.contains("Cookie settings"),
+            "the footer is not main content"
+        );
+        assert!(reqs[1].body["tools"]
+            .as_array()
+            .is_none_or(|t| t.is_empty()));
+        let (fetched, err) = result_of(&reqs[2], "w1");
+        assert!(!err && fetched.contains("history 90 days"), "{fetched}");
+        assert_eq!(
+            std::fs::read_to_string(workspace.join("notes.md")).expect("notes.md written"),
+            notes
+        );
+        let (grep, err) = result_of(&reqs[4], "w3");
+        assert!(!err, "{grep}");
+        assert!(
+            grep.contains(
+                "notes.md:4:- Conflicts: both versions kept, the other in history for 90 days"
+            ),
+            "{grep}"
+        );
+        let (bash, err) = result_of(&reqs[5], "w4");
+        assert!(!err && bash.contains("5\n1"), "{bash}");
+        let dirs: Vec<_> = std::fs::read_dir(&r.sessions)
+            .expect("sessions dir")
+            .flatten()
+            .filter(|e| e.path().join("audit.jsonl").is_file())
+            .collect();
+        let audit = std::fs::read_to_string(dirs[0].path().join("audit.jsonl")).expect("audit");
+        for tool in ["WebFetch", "Write", "Grep", "Bash"] {
+            assert!(
+                audit
+                    .lines()
+                    .any(|l| l.contains(&format!("\"tool\":\"{tool}\""))
+                        && l.contains("\"decision\":\"allow\"")),
+                "{tool} audited:\n{audit}"
+            );
+        }
+    });
+}

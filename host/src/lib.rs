@@ -8,7 +8,8 @@
 //! serves `fixtures/`; [`cli`] is the command line; [`agent`] talks to language models;
 //! [`shortcuts`] records, imports and replays browser flows without a model; [`bridge`] lets
 //! the tools drive a person's own Chrome through the extension; [`egress`] is the proxy that
-//! holds a guarded browser context's connections to the policy's domains.
+//! holds a guarded browser context's (and a sandbox's) connections to the policy's domains;
+//! [`sandbox`] confines the shell commands of the workspace tools.
 
 #![warn(missing_docs)]
 

@@ -61,7 +61,12 @@ impl Cgroup {
         getrandom::fill(&mut bytes).ok()?;
         let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let dir = parent.join(format!("sbx-{name}"));
-        std::fs::create_dir(&dir).ok()?;
+        // Registered before it exists, so a concurrent sweep never removes it while empty.
+        live().insert(dir.clone());
+        if std::fs::create_dir(&dir).is_err() {
+            live().remove(&dir);
+            return None;
+        }
         if std::fs::write(dir.join("pids.max"), MAX_PROCESSES.to_string()).is_err() {
             let _ = std::fs::remove_dir(&dir);
             return None;
@@ -117,6 +122,18 @@ impl Drop for Cgroup {
         self.kill_all();
         // Removable once empty; otherwise a later sweep removes it.
         let _ = std::fs::remove_dir(&self.dir);
+        live().remove(&self.dir);
+    }
+}
+
+/// The cgroups of this process's commands that still run (never swept).
+fn live() -> std::sync::MutexGuard<'static, std::collections::HashSet<PathBuf>> {
+    static LIVE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<PathBuf>>> =
+        std::sync::OnceLock::new();
+    let m = LIVE.get_or_init(Default::default);
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
@@ -126,9 +143,10 @@ fn sweep(parent: &std::path::Path) {
     if let Ok(rd) = std::fs::read_dir(parent) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("sbx-"))
-            {
+            let ours = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sbx-"));
+            if ours && !live().contains(&p) {
                 let _ = std::fs::remove_dir(&p);
             }
         }
@@ -146,10 +164,15 @@ pub fn apply(cmd: &mut std::process::Command) -> Option<Cgroup> {
     unsafe {
         cmd.pre_exec(move || {
             if let Some(procs) = &join {
+                // A command that cannot join its cgroup does not run uncapped.
                 let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                if fd >= 0 {
-                    let _ = libc::write(fd, b"0".as_ptr().cast(), 1);
-                    libc::close(fd);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if n != 1 {
+                    return Err(std::io::Error::last_os_error());
                 }
             }
             let set = |res, n: u64| {

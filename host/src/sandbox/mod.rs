@@ -8,7 +8,8 @@
 //! file tools ([`paths`]). It decides nothing: whether a command may run unsandboxed, and
 //! which hosts the proxy lets through, are the policy's and the person's.
 //!
-//! May use: [`crate::egress`] (the proxy a sandbox's network goes through).
+//! May use: nothing else of the crate (the shell tool starts the egress proxy whose socket a
+//! [`Spec`] names).
 
 pub mod bridge;
 mod limits;
@@ -109,15 +110,19 @@ const SYSTEM_SECRETS: &[&str] = &["/etc/shadow", "/etc/gshadow", "/etc/ssh", "/r
 
 /// Whether `real` (a resolved path) is one of the user's secrets, or inside one.
 pub fn is_secret(real: &Path) -> bool {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    SYSTEM_SECRETS
-        .iter()
-        .map(PathBuf::from)
-        .chain(
-            home.iter()
-                .flat_map(|h| HOME_SECRETS.iter().map(move |s| h.join(s))),
-        )
-        .any(|s| real.starts_with(&s))
+    secrets().iter().any(|s| real.starts_with(s))
+}
+
+/// The secret paths of this machine (system ones, and those under `$HOME`), built once.
+fn secrets() -> &'static [PathBuf] {
+    static LIST: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut list: Vec<PathBuf> = SYSTEM_SECRETS.iter().map(PathBuf::from).collect();
+        if let Some(h) = std::env::var_os("HOME").map(PathBuf::from) {
+            list.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
+        }
+        list
+    })
 }
 
 impl Sandbox {
@@ -202,16 +207,12 @@ impl Sandbox {
         for root in &spec.roots.readable {
             push(&[&"--ro-bind", root, root]);
         }
-        let mut hidden: Vec<PathBuf> = SYSTEM_SECRETS.iter().map(PathBuf::from).collect();
-        if let Some(h) = &home {
-            hidden.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
-        }
-        for p in hidden {
+        for p in secrets() {
             // After the roots, so a secret inside an added folder stays hidden. Only what
             // exists can be covered; a secret made later is outside the writable roots anyway.
-            match std::fs::metadata(&p) {
-                Ok(m) if m.is_dir() => push(&[&"--tmpfs", &p]),
-                Ok(_) => push(&[&"--ro-bind", &"/dev/null", &p]),
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => push(&[&"--tmpfs", p]),
+                Ok(_) => push(&[&"--ro-bind", &"/dev/null", p]),
                 Err(_) => {}
             }
         }

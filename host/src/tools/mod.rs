@@ -59,6 +59,14 @@ pub(crate) async fn capture(el: &Element, tab: &Tab, point: Option<(f64, f64)>) 
     crate::shortcuts::locate::capture(tab, &el.frame_id, &el.world, id, point).await
 }
 
+/// Locks `m`, taking the value of a poisoned lock as it is (state of tools is plain data).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
 /// Adds handler `H` to `r`.
 pub(crate) fn add<H: crate::runtime::Handler>(r: &mut Registry) {
     r.add(Arc::new(Typed::<H>::new()));

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::args::object;
 use super::workspace::resolve;
-use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use super::{lock, ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::policy::Effects;
 use crate::sandbox::{is_secret, Access};
 use crate::tool;
@@ -47,13 +47,6 @@ fn path_effects(path: Option<&str>) -> Effects {
     let mut fx = Effects::of(ActionClass::Read);
     fx.paths = vec![PathBuf::from(path.unwrap_or("."))];
     fx
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 fn threads() -> usize {

@@ -19,7 +19,7 @@ use tokio::io::AsyncReadExt;
 
 use super::args::object;
 use super::workspace::roots;
-use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use super::{lock, ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::egress::Egress;
 use crate::frontend::{Answer, Ask};
 use crate::policy::rules::RiskKind;
@@ -111,13 +111,6 @@ impl Drop for Shell {
         for job in lock(&self.jobs).values() {
             job.kill();
         }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 
@@ -372,13 +365,9 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
             shell.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
         );
         lock(&shell.jobs).insert(id.clone(), job.clone());
-        let shell2 = shell.clone();
-        let roots2 = roots.clone();
+        // A background job does not move the shell's directory.
         tokio::spawn(async move {
-            let held = supervise(child, &job, kill_rx, None, held).await;
-            // A background job does not move the shell's directory.
-            drop(held);
-            drop((shell2, roots2));
+            drop(supervise(child, &job, kill_rx, None, held).await);
         });
         return Ok(ToolOutput::text(format!(
             "{note}Started in the background as shell id {id}. Read its output with BashOutput {{\"bash_id\": \"{id}\"}}; stop it with KillShell {{\"shell_id\": \"{id}\"}}."
@@ -417,17 +406,13 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
             out.push_str(&format!("\n  {} ({})", r.target, r.reason));
         }
         out.push(']');
-    } else if held_no_network(ctx) && looks_networked(&text) {
+    } else if ctx.runtime().policy().is_none() && looks_networked(&text) {
         out.push_str("\n[the sandbox has no network: the policy allows no domains. Ask the person to allow the domain, or use WebFetch]");
     }
     out.push_str(&cwd_note);
     // A failing command is still a result the model reads (its exit code noted), not a host
     // error.
     Ok(ToolOutput::text(out))
-}
-
-fn held_no_network(ctx: &ToolContext) -> bool {
-    ctx.runtime().policy().is_none()
 }
 
 fn looks_networked(text: &str) -> bool {

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::object;
-use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use super::{lock, ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::policy::rules;
 use crate::policy::Effects;
 use crate::tool;
@@ -102,13 +102,6 @@ struct Page {
 fn cache() -> &'static Mutex<HashMap<String, Page>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Page>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 /// Whether the call may reach `url`: the policy's outbound rule when one is on; otherwise any
@@ -486,7 +479,7 @@ async fn web_search(ctx: &ToolContext, a: SearchArgs) -> Result<ToolOutput, Tool
         ));
     }
     let (hits, via) = match provider() {
-        Some((kind, base, key)) => (search_api(ctx, &kind, &base, key, &a.query).await?, kind),
+        Some((kind, base, key)) => (search_api(&kind, &base, key, &a.query).await?, kind),
         None => (search_browser(ctx, &a.query).await?, "the browser".into()),
     };
     let keep = |u: &str| {
@@ -521,7 +514,6 @@ async fn web_search(ctx: &ToolContext, a: SearchArgs) -> Result<ToolOutput, Tool
 }
 
 async fn search_api(
-    ctx: &ToolContext,
     kind: &str,
     base: &str,
     key: Option<String>,
@@ -555,7 +547,6 @@ async fn search_api(
         })?;
         req = req.header("X-Subscription-Token", key);
     }
-    let _ = ctx;
     let resp = req
         .send()
         .await
@@ -574,8 +565,13 @@ async fn search_api(
         "searxng" => v.get("results"),
         _ => v.get("web").and_then(|w| w.get("results")),
     };
-    Ok(list
-        .and_then(Value::as_array)
+    Ok(hits_of(list, "content"))
+}
+
+/// The results in `list` (objects with `title`, `url` and a snippet under `snippet_key`, or
+/// Brave's `description`).
+fn hits_of(list: Option<&Value>, snippet_key: &str) -> Vec<Hit> {
+    list.and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|r| {
@@ -583,14 +579,14 @@ async fn search_api(
                 title: r.get("title")?.as_str()?.to_string(),
                 url: r.get("url")?.as_str()?.to_string(),
                 snippet: r
-                    .get("content")
+                    .get(snippet_key)
                     .or_else(|| r.get("description"))
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// The fallback: a search page in a browser tab, read through the browser tools (so the
@@ -623,21 +619,7 @@ async fn search_browser(ctx: &ToolContext, query: &str) -> Result<Vec<Hit>, Tool
     let start = text.find('[').unwrap_or(0);
     let end = text.rfind(']').map(|i| i + 1).unwrap_or(text.len());
     let v: Value = serde_json::from_str(&text[start..end]).unwrap_or(Value::Null);
-    Ok(v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| {
-            Some(Hit {
-                title: r.get("title")?.as_str()?.to_string(),
-                url: r.get("url")?.as_str()?.to_string(),
-                snippet: r
-                    .get("snippet")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-            })
-        })
-        .collect())
+    Ok(hits_of(Some(&v), "snippet"))
 }
 
 /// Result links of a search page: DuckDuckGo's HTML page (`.result__a`), or any page whose

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::args::object;
-use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
+use super::{lock, ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::frontend::{Answer, Ask, Event};
 use crate::sandbox::{Access, Roots};
 use crate::tool;
@@ -41,13 +41,6 @@ impl Folders {
         if !w.contains(&dir) {
             w.push(dir);
         }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 

@@ -951,6 +951,11 @@ fn explain(mut e: RelayError) -> RelayError {
              may not debug (chrome:// pages, the Web Store, another extension's page) or it closed. \
              Navigate to a web page or open a new tab.",
         );
+    } else if e.message.contains("No tab with given id") {
+        e.message.push_str(
+            " The tab was closed. Use tabs_context to see the open tabs, or navigate to open a \
+             new one.",
+        );
     } else if e.message.contains("Cannot access") || e.message.contains("cannot attach") {
         e.message.push_str(
             " (browsers do not let extensions debug chrome:// pages, the Web Store or other \

@@ -66,6 +66,7 @@ fn run_command(
     cmd.env("TABWRIGHT_SESSIONS_DIR", sessions)
         .env("XDG_CONFIG_HOME", sessions.join("config"))
         .env_remove("TABWRIGHT_MODEL")
+        .env_remove("TABWRIGHT_SEARCH_PROVIDER")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     cmd
@@ -818,6 +819,69 @@ fn a_run_saved_as_a_shortcut_replays_without_a_model() {
             String::from_utf8_lossy(&replay.stderr)
         );
         assert!(out.contains("PASSED"), "{out}");
+    });
+}
+
+/// WebSearch with no search provider configured falls back to a search page in the browser
+/// (the mission's fallback rule), read through the browser tools under the policy; the
+/// domain filters apply to what the page listed.
+#[test]
+fn searches_through_the_browser_when_no_provider_is_configured() {
+    run(|_c| async move {
+        let server = ModelServer::start().await;
+        server.push(Turn::tool_use(
+            "s1",
+            "WebSearch",
+            json!({"query": "quillpad sync & limits", "blocked_domains": ["forum.example.org"]}),
+        ));
+        server.push(Turn::tool_use(
+            "s2",
+            "WebSearch",
+            json!({"query": "quillpad sync"}),
+        ));
+        server.push(Turn::text("The sync guide is on the docs site."));
+        let sessions = temp_dir("search");
+        let workspace = temp_dir("search-ws");
+        let ws = workspace.display().to_string();
+        let r = tabwright_run_env(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "Find the Quillpad sync docs",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+                "--workspace",
+                &ws,
+            ],
+            &[("TABWRIGHT_SEARCH_PAGE", url("docs/search.html?q={query}"))],
+        )
+        .await;
+        assert_eq!(
+            r.code,
+            Some(0),
+            "stdout:\n{}\nstderr:\n{}",
+            r.stdout,
+            r.stderr
+        );
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 3);
+        let (filtered, err) = result_of(&reqs[1], "s1");
+        assert!(!err, "{filtered}");
+        assert!(
+            filtered.contains("Quillpad Sync Guide") && filtered.contains(&url("docs/guide.html")),
+            "{filtered}"
+        );
+        assert!(!filtered.contains("forum.example.org"), "{filtered}");
+        let (all, err) = result_of(&reqs[2], "s2");
+        assert!(!err, "{all}");
+        // The page echoes the query it was given: encoded and read back whole.
+        assert!(
+            all.contains("forum.example.org") && all.contains("Users discuss quillpad sync"),
+            "{all}"
+        );
     });
 }
 

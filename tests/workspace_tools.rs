@@ -650,6 +650,16 @@ async fn web() -> Web {
                     "/docs/guide.html" => {
                         ("200 OK", String::new(), "text/html; charset=utf-8", guide)
                     }
+                    // The same page without the <main> landmark: found by Readability's scoring.
+                    "/docs/plain.html" => (
+                        "200 OK",
+                        String::new(),
+                        "text/html; charset=utf-8",
+                        String::from_utf8_lossy(&guide)
+                            .replace("<main>", "<div class=\"content\">")
+                            .replace("</main>", "</div>")
+                            .into_bytes(),
+                    ),
                     "/same" => (
                         "302 Found",
                         "Location: /docs/guide.html\r\n".into(),
@@ -756,6 +766,17 @@ async fn web_fetch_main_content_as_markdown_cached() {
         s.hits("/docs/guide.html"),
         1,
         "the second fetch should come from the cache"
+    );
+    let plain = w
+        .ok("WebFetch", json!({"url": s.url("/docs/plain.html")}))
+        .await;
+    assert!(
+        plain.contains("Syncing notes with Quillpad") && plain.contains("**30 seconds**"),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("Cookie settings") && !plain.contains("Sidebar link"),
+        "nav or footer kept without a landmark: {plain}"
     );
 }
 

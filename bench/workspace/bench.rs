@@ -69,19 +69,29 @@ async fn main() {
     let base = PathBuf::from(
         std::env::var("BENCH_DIR").unwrap_or_else(|_| "target/bench-workspace".into()),
     );
+    // ONLY=grep,bash,webfetch picks sections (the Landlock run of run.sh wants bash alone).
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let want = |s: &str| only.is_empty() || only.split(',').any(|o| o == s);
     let tree = base.join(format!("tree-{files}"));
-    eprintln!("bench: tree of {files} files in {}", tree.display());
-    make_tree(&tree, files);
+    if want("grep") {
+        eprintln!("bench: tree of {files} files in {}", tree.display());
+        make_tree(&tree, files);
+    }
     let ctx = ToolContext::new(
         Runtime::new(tabwright::tools::workspace(), None),
         tree.clone(),
     );
 
     // Grep vs rg: the same regex, count mode (every file read, little output).
-    for (label, pattern) in [
-        ("literal", "NEEDLE_MARKER"),
-        ("regex", r"handler\(x\) \+ 9\d\d"),
-    ] {
+    let patterns: &[(&str, &str)] = if want("grep") {
+        &[
+            ("literal", "NEEDLE_MARKER"),
+            ("regex", r"handler\(x\) \+ 9\d\d"),
+        ]
+    } else {
+        &[]
+    };
+    for &(label, pattern) in patterns {
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         let mut counts = (String::new(), String::new());
         for i in 0..runs + 1 {
@@ -122,6 +132,15 @@ async fn main() {
     }
 
     // Sandboxed Bash `true` vs plain `bash -c true`.
+    if want("bash") {
+        bash_true(&base, runs).await;
+    }
+    if want("webfetch") {
+        webfetch(runs);
+    }
+}
+
+async fn bash_true(base: &std::path::Path, runs: usize) {
     let ws = base.join("bash-ws");
     std::fs::create_dir_all(&ws).expect("ws");
     let bash_ctx = ToolContext::new(
@@ -148,14 +167,19 @@ async fn main() {
         }
     }
     let (a, b) = (median(ours), median(plain));
+    let how = tabwright::sandbox::Sandbox::detect()
+        .map(|s| s.describe())
+        .unwrap_or_else(|e| e.0);
     println!(
-        "bash true     sandboxed {:6.1} ms   plain {:6.1} ms   overhead {:6.1} ms",
+        "bash true     sandboxed {:6.1} ms   plain {:6.1} ms   overhead {:6.1} ms   ({how})",
         ms(a),
         ms(b),
         ms(a) - ms(b)
     );
+}
 
-    // WebFetch's conversion of a large docs page (after download).
+/// WebFetch's conversion of a large docs page (after download).
+fn webfetch(runs: usize) {
     let page = std::env::var("DOCS_PAGE")
         .unwrap_or_else(|_| "/usr/share/doc/python3.11/html/library/stdtypes.html".into());
     match std::fs::read(&page) {

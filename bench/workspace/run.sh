@@ -12,3 +12,6 @@ if ((${#need[@]})) && [ "$(id -u)" -eq 0 ]; then
 fi
 cargo build --release -q -p tabwright
 cargo run --release -q -p tabwright-e2e --example workspace_bench
+# The same `true` under the fallback used where bubblewrap cannot run.
+TABWRIGHT_SANDBOX_BACKEND=landlock ONLY=bash \
+  cargo run --release -q -p tabwright-e2e --example workspace_bench

@@ -201,6 +201,11 @@ pub fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("sandbox-bridge") {
         return sandbox_bridge(std::env::args().skip(2).collect());
     }
+    // The Landlock fallback: confine this process, then become the command.
+    if std::env::args().nth(1).as_deref() == Some("sandbox-exec") {
+        let code = crate::sandbox::kernel::exec_main(std::env::args().skip(2).collect());
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     // Chrome starts the native host as `tabwright chrome-extension://ID/`.
     let from_chrome = std::env::args()
         .nth(1)

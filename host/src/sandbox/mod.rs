@@ -3,15 +3,18 @@
 //! Owns: confining a command (Linux: bubblewrap — the workspace and the folders the person
 //! added read-write, the rest of the system read-only, the user's secrets hidden, the
 //! workspace's hooks and agent settings write-protected, no network but the host's egress
-//! proxy, a private `/tmp` and process tree, limits on processes and file size), the bridge
-//! that carries the proxy into the sandbox's network namespace, and path confinement for the
-//! file tools ([`paths`]). It decides nothing: whether a command may run unsandboxed, and
+//! proxy, a private `/tmp` and process tree, limits on processes and file size; where
+//! bubblewrap cannot run, Landlock + seccomp ([`kernel`]) with the protected names guarded by
+//! copy and restore ([`guard`])), the bridge that carries the proxy into the sandbox's network
+//! namespace, and path confinement for the file tools ([`paths`]). It decides nothing: whether a command may run unsandboxed, and
 //! which hosts the proxy lets through, are the policy's and the person's.
 //!
 //! May use: nothing else of the crate (the shell tool starts the egress proxy whose socket a
 //! [`Spec`] names).
 
 pub mod bridge;
+mod guard;
+pub mod kernel;
 mod limits;
 pub mod paths;
 
@@ -52,20 +55,47 @@ pub struct Spec {
     pub cwd: PathBuf,
     /// The host folder mounted at [`RUN_DIR`] (private to this command).
     pub run_dir: PathBuf,
-    /// The Unix socket of the egress proxy (inside `run_dir`), when the command may reach the
-    /// network through it; `None`: no network at all.
-    pub proxy_socket: Option<PathBuf>,
+    /// Where the egress proxy listens, when the command may reach the network through it
+    /// (see [`Sandbox::proxy_over_socket`]); `None`: no network at all.
+    pub proxy: Option<ProxyAt>,
     /// The shell script to run (`bash -c`).
     pub script: String,
     /// Extra arguments after the script (`$0`, `$1` …).
     pub args: Vec<String>,
 }
 
-/// A working sandbox (bubblewrap found and able to make namespaces here).
+/// Where a command's egress proxy listens.
+#[derive(Debug, Clone)]
+pub enum ProxyAt {
+    /// A Unix socket inside the command's run folder (bubblewrap: carried into the sandbox's
+    /// own network namespace by the bridge).
+    Socket(PathBuf),
+    /// A TCP port on the host's 127.0.0.1 (the Landlock fallback: the only port it may reach).
+    Port(u16),
+}
+
+/// A working sandbox: bubblewrap able to make namespaces here, or else the kernel's Landlock
+/// and seccomp.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    bwrap: PathBuf,
+    backend: Backend,
 }
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Bwrap(PathBuf),
+    Landlock { abi: i32 },
+}
+
+/// The variables that point programs at the egress proxy.
+const PROXY_VARS: &[&str] = &[
+    "http_proxy",
+    "https_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "all_proxy",
+];
 
 /// Environment variables passed into the sandbox (nothing else: API keys and tokens in the
 /// host's environment stay out).
@@ -127,11 +157,34 @@ fn secrets() -> &'static [PathBuf] {
 
 impl Sandbox {
     /// Finds bubblewrap (`TABWRIGHT_BWRAP` or `bwrap` on PATH) and checks once that it can
-    /// make the namespaces a command needs. The error says how to fix it; there is no
-    /// unsandboxed fallback.
+    /// make the namespaces a command needs; where it cannot, checks the kernel's Landlock.
+    /// `TABWRIGHT_SANDBOX_BACKEND=bwrap|landlock` picks one. The error says how to fix it;
+    /// there is no unsandboxed fallback.
     pub fn detect() -> Result<Sandbox, SandboxError> {
         static FOUND: OnceLock<Result<Sandbox, SandboxError>> = OnceLock::new();
         FOUND.get_or_init(probe).clone()
+    }
+
+    /// Which mechanism confines commands, for people and logs.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Bwrap(p) => format!("bubblewrap ({})", p.display()),
+            Backend::Landlock { abi } => format!("Landlock ABI {abi} + seccomp"),
+        }
+    }
+
+    /// Whether the egress proxy must listen on a Unix socket in the run folder
+    /// ([`ProxyAt::Socket`]) rather than a loopback port ([`ProxyAt::Port`]).
+    pub fn proxy_over_socket(&self) -> bool {
+        matches!(self.backend, Backend::Bwrap(_))
+    }
+
+    /// Where the command sees the host's run folder `run_dir`.
+    pub fn run_dir_inside(&self, run_dir: &Path) -> PathBuf {
+        match self.backend {
+            Backend::Bwrap(_) => PathBuf::from(RUN_DIR),
+            Backend::Landlock { .. } => run_dir.to_path_buf(),
+        }
     }
 
     /// The bubblewrap command for `spec`, ready to spawn (stdin, stdout and stderr are the
@@ -141,19 +194,92 @@ impl Sandbox {
     /// not exist yet are covered too (so the command cannot create `.mcp.json` or
     /// `.git/hooks`), which leaves an empty placeholder in the workspace while it runs; dropping
     /// the stubs removes them.
-    pub fn command(&self, spec: &Spec) -> (std::process::Command, Stubs) {
+    /// Under the Landlock fallback, the stubs hold a copy of the write-protected names instead,
+    /// put back by [`Stubs::restore`] (or on drop).
+    pub fn command(&self, spec: &Spec) -> Result<(std::process::Command, Stubs), SandboxError> {
         let mut stubs = Stubs {
             paths: Vec::new(),
             cgroup: None,
+            guard: None,
         };
-        let mut cmd = std::process::Command::new(&self.bwrap);
-        cmd.args(self.args(spec, &mut stubs));
-        cmd.env_clear();
+        let mut cmd = match &self.backend {
+            Backend::Bwrap(bwrap) => {
+                let mut cmd = std::process::Command::new(bwrap);
+                cmd.args(Self::args(spec, &mut stubs));
+                cmd.env_clear();
+                cmd
+            }
+            Backend::Landlock { .. } => {
+                let home = std::env::var_os("HOME").map(PathBuf::from);
+                stubs.guard = Some(guard::Guard::take(&spec.roots.writable, home.as_deref()));
+                Self::landlock_command(spec)?
+            }
+        };
         stubs.cgroup = limits::apply(&mut cmd);
-        (cmd, stubs)
+        Ok((cmd, stubs))
     }
 
-    fn args(&self, spec: &Spec, stubs: &mut Stubs) -> Vec<OsString> {
+    /// `tabwright sandbox-exec` with a plan in the run folder and the environment set here.
+    fn landlock_command(spec: &Spec) -> Result<std::process::Command, SandboxError> {
+        let tmp = spec.run_dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| SandboxError(format!("cannot make the command's temp folder: {e}")))?;
+        let mut writable = spec.roots.writable.clone();
+        writable.push(spec.run_dir.clone());
+        let mut private: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/dev/shm"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        private.push(std::env::temp_dir());
+        let plan = kernel::Plan {
+            writable,
+            readable: spec.roots.readable.clone(),
+            secrets: secrets().to_vec(),
+            private,
+            proxy_port: match &spec.proxy {
+                Some(ProxyAt::Port(p)) => Some(*p),
+                _ => None,
+            },
+        };
+        let file = spec.run_dir.join("plan.json");
+        let json = serde_json::to_vec(&plan).map_err(|e| SandboxError(e.to_string()))?;
+        std::fs::write(&file, json)
+            .map_err(|e| SandboxError(format!("cannot write the sandbox plan: {e}")))?;
+        let mut cmd = std::process::Command::new(bridge_exe());
+        cmd.arg("sandbox-exec")
+            .arg("--plan")
+            .arg(&file)
+            .arg("--")
+            .arg("/bin/bash")
+            .arg("-c")
+            .arg(&spec.script)
+            .args(&spec.args)
+            .current_dir(&spec.cwd)
+            .env_clear();
+        for k in ENV_PASSED {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| spec.cwd.clone());
+        cmd.env("HOME", home)
+            .env("TMPDIR", &tmp)
+            .env("TERM", "dumb")
+            .env("SHELL", "/bin/bash")
+            .env("TABWRIGHT_SANDBOX", "1");
+        if let Some(p) = plan.proxy_port {
+            let url = format!("http://127.0.0.1:{p}");
+            for k in PROXY_VARS {
+                cmd.env(k, &url);
+            }
+            cmd.env("NO_PROXY", "").env("no_proxy", "");
+        }
+        Ok(cmd)
+    }
+
+    fn args(spec: &Spec, stubs: &mut Stubs) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         let mut push = |items: &[&dyn AsRef<std::ffi::OsStr>]| {
             for i in items {
@@ -254,22 +380,15 @@ impl Sandbox {
             &"TABWRIGHT_SANDBOX",
             &"1",
         ]);
-        if spec.proxy_socket.is_some() {
+        if spec.proxy.is_some() {
             let url = format!("http://127.0.0.1:{PROXY_PORT}");
-            for k in [
-                "http_proxy",
-                "https_proxy",
-                "HTTP_PROXY",
-                "HTTPS_PROXY",
-                "ALL_PROXY",
-                "all_proxy",
-            ] {
-                push(&[&"--setenv", &k, &url]);
+            for k in PROXY_VARS {
+                push(&[&"--setenv", k, &url]);
             }
             push(&[&"--setenv", &"NO_PROXY", &"", &"--setenv", &"no_proxy", &""]);
         }
         push(&[&"--"]);
-        if let Some(sock) = &spec.proxy_socket {
+        if let Some(ProxyAt::Socket(sock)) = &spec.proxy {
             // The bridge listens on the namespace's loopback and carries each connection to the
             // host's proxy over the socket; it runs the shell and exits with its status.
             let inside = Path::new(RUN_DIR).join(sock.file_name().unwrap_or_default());
@@ -299,6 +418,7 @@ impl Sandbox {
 pub struct Stubs {
     paths: Vec<PathBuf>,
     cgroup: Option<Cgroup>,
+    guard: Option<guard::Guard>,
 }
 
 impl Stubs {
@@ -306,18 +426,47 @@ impl Stubs {
     pub fn cgroup(&self) -> Option<&Cgroup> {
         self.cgroup.as_ref()
     }
-}
 
-impl Drop for Stubs {
-    fn drop(&mut self) {
-        // The processes first: a placeholder is a mount point while the sandbox lives.
-        if let Some(cg) = self.cgroup.take() {
+    /// Once the command has ended (its processes are stopped first): under the Landlock
+    /// fallback, puts back the write-protected names it changed, and says so; `None` when
+    /// nothing was changed (and always under bubblewrap, where they are read-only).
+    pub fn restore(&mut self) -> Option<String> {
+        let guard = self.guard.take()?;
+        self.stop();
+        let (touched, failed) = guard.restore();
+        if touched.is_empty() && failed.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = touched.iter().map(|p| p.display().to_string()).collect();
+        let mut note = format!(
+            "[write-protected paths were changed by the command and have been restored: {}]",
+            list.join(", ")
+        );
+        if !failed.is_empty() {
+            note.push_str(&format!("\n[could not restore: {}]", failed.join("; ")));
+        }
+        tracing::warn!("{note}");
+        Some(note)
+    }
+
+    /// Kills what is left of the command and waits (bounded) until it is gone.
+    fn stop(&mut self) {
+        if let Some(cg) = &self.cgroup {
             cg.kill_all();
             let t0 = std::time::Instant::now();
             while !cg.pids().is_empty() && t0.elapsed() < std::time::Duration::from_secs(2) {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
+    }
+}
+
+impl Drop for Stubs {
+    fn drop(&mut self) {
+        // The processes first: a placeholder is a mount point while the sandbox lives.
+        self.stop();
+        self.cgroup = None;
+        let _ = self.restore();
         for p in &self.paths {
             match std::fs::symlink_metadata(p) {
                 Ok(m) if m.is_dir() => {
@@ -419,6 +568,41 @@ fn protected_in(root: &Path) -> Vec<PathBuf> {
 }
 
 fn probe() -> Result<Sandbox, SandboxError> {
+    let landlock = || {
+        kernel::probe().map(|abi| Sandbox {
+            backend: Backend::Landlock { abi },
+        })
+    };
+    match std::env::var("TABWRIGHT_SANDBOX_BACKEND").as_deref() {
+        Ok("landlock") => return landlock(),
+        Ok("bwrap") | Ok("bubblewrap") => return probe_bwrap(),
+        Ok("") | Err(_) => {}
+        Ok(other) => {
+            return Err(SandboxError(format!(
+                "TABWRIGHT_SANDBOX_BACKEND={other:?} is not a sandbox: use bwrap or landlock"
+            )))
+        }
+    }
+    match probe_bwrap() {
+        Ok(s) => Ok(s),
+        Err(bwrap) => match landlock() {
+            Ok(s) => {
+                tracing::warn!("{bwrap} Falling back to Landlock + seccomp.");
+                Ok(s)
+            }
+            Err(ll) => Err(SandboxError(format!(
+                "{} The fallback, Landlock + seccomp, cannot run either: {ll}. Commands never \
+                 run unsandboxed unless the person allows one.",
+                bwrap.0.replace(
+                    " Commands never run unsandboxed unless the person allows one.",
+                    ""
+                )
+            ))),
+        },
+    }
+}
+
+fn probe_bwrap() -> Result<Sandbox, SandboxError> {
     let bwrap = match std::env::var_os("TABWRIGHT_BWRAP") {
         Some(p) => PathBuf::from(p),
         None => std::env::var_os("PATH")
@@ -467,5 +651,7 @@ fn probe() -> Result<Sandbox, SandboxError> {
              unless the person allows one."
         )));
     }
-    Ok(Sandbox { bwrap })
+    Ok(Sandbox {
+        backend: Backend::Bwrap(bwrap),
+    })
 }

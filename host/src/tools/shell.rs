@@ -24,7 +24,7 @@ use crate::egress::Egress;
 use crate::frontend::{Answer, Ask};
 use crate::policy::rules::RiskKind;
 use crate::policy::Effects;
-use crate::sandbox::{Cgroup, Roots, Sandbox, Spec, Stubs, RUN_DIR};
+use crate::sandbox::{Cgroup, ProxyAt, Roots, Sandbox, Spec, Stubs};
 use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
@@ -303,31 +303,39 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
         let egress = match ctx.runtime().policy() {
             Some(policy) => {
                 let policy = policy.clone();
-                let sock = run.0.join("proxy.sock");
                 let verdict: crate::egress::Verdict =
                     Arc::new(move |url: &str| policy.outbound_verdict(url));
-                Some(Egress::start_unix(&sock, verdict).await.map_err(|e| {
+                let started = if sandbox.proxy_over_socket() {
+                    Egress::start_unix(&run.0.join("proxy.sock"), verdict).await
+                } else {
+                    Egress::start(verdict).await
+                };
+                Some(started.map_err(|e| {
                     ToolError(format!("cannot start the shell's network proxy: {e}"))
                 })?)
             }
             None => None,
         };
+        let proxy = egress.as_ref().and_then(|e| match (e.socket(), e.addr()) {
+            (Some(s), _) => Some(ProxyAt::Socket(s.to_path_buf())),
+            (None, Some(a)) => Some(ProxyAt::Port(a.port())),
+            (None, None) => None,
+        });
+        let inside = sandbox.run_dir_inside(&run.0);
         let spec = Spec {
             roots: roots.clone(),
             cwd: cwd.clone(),
             run_dir: run.0.clone(),
-            proxy_socket: egress
-                .as_ref()
-                .and_then(|e| e.socket().map(Path::to_path_buf)),
+            proxy,
             script: SCRIPT.into(),
             args: vec![
                 "tabwright-bash".into(),
                 cwd.to_string_lossy().into_owned(),
                 a.command.clone(),
-                format!("{RUN_DIR}/cwd"),
+                inside.join("cwd").to_string_lossy().into_owned(),
             ],
         };
-        let (c, stubs) = sandbox.command(&spec);
+        let (c, stubs) = sandbox.command(&spec).map_err(|e| ToolError(e.0))?;
         (c, egress, Some(stubs), None)
     };
     cmd.stdin(Stdio::null())
@@ -373,8 +381,9 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
             "{note}Started in the background as shell id {id}. Read its output with BashOutput {{\"bash_id\": \"{id}\"}}; stop it with KillShell {{\"shell_id\": \"{id}\"}}."
         )));
     }
-    let held = supervise(child, &job, kill_rx, limit, held).await;
+    let mut held = supervise(child, &job, kill_rx, limit, held).await;
     let end = job.ended().unwrap_or(End::Killed);
+    let restored = held.stubs.as_mut().and_then(Stubs::restore);
     // The directory the command ended in is where the next one starts, if still inside.
     let cwd_note = follow_cwd(&shell, &roots, &held.run.0.join("cwd"), end);
     let refused = held
@@ -408,6 +417,10 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
         out.push(']');
     } else if ctx.runtime().policy().is_none() && looks_networked(&text) {
         out.push_str("\n[the sandbox has no network: the policy allows no domains. Ask the person to allow the domain, or use WebFetch]");
+    }
+    if let Some(r) = restored {
+        out.push('\n');
+        out.push_str(&r);
     }
     out.push_str(&cwd_note);
     // A failing command is still a result the model reads (its exit code noted), not a host

@@ -29,6 +29,7 @@ pub mod recording;
 pub mod runtime;
 pub mod sandbox;
 pub mod shortcuts;
+pub mod skills;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tools;

@@ -21,8 +21,8 @@
 //! so its own tools (`TodoWrite`, `AskUserQuestion`, `Task`…) are registry entries behind the
 //! same policy and audit as the browser's. It knows no browser internals.
 //!
-//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`] (the registry of an agent
-//! run) and [`crate::browser`] (a sub-agent's own session).
+//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`] and [`crate::skills`] (the
+//! registry of an agent run) and [`crate::browser`] (a sub-agent's own session).
 
 pub mod ask;
 pub mod config;
@@ -47,6 +47,25 @@ pub fn tools() -> Registry {
     ask::register(&mut r);
     subagents::register(&mut r);
     r
+}
+
+/// The tools of an agent run with skills: [`tools`], plus `Skill` over `catalog` and
+/// `save_skill`.
+pub fn tools_with_skills(catalog: std::sync::Arc<crate::skills::Catalog>) -> Registry {
+    let mut r = tools();
+    crate::skills::tool::register(&mut r, catalog);
+    r
+}
+
+/// Lets the tools read the skills' folders without asking (`Read`, and read-only in the
+/// sandbox), as a skill's bundled files are part of it.
+pub fn allow_skill_files(ctx: &crate::runtime::ToolContext, catalog: &crate::skills::Catalog) {
+    let folders = ctx
+        .state()
+        .get_or_default::<crate::tools::workspace::Folders>();
+    for k in catalog.all() {
+        folders.add_readable(k.dir.clone());
+    }
 }
 
 /// The model as a page condenser for `WebFetch` with a prompt: one turn, no tools, the page

@@ -24,15 +24,6 @@ pub struct Environment {
     pub approve: String,
 }
 
-/// A skill the model may load with the Skill tool.
-#[derive(Debug, Clone)]
-pub struct SkillEntry {
-    /// Its name.
-    pub name: String,
-    /// When to use it.
-    pub description: String,
-}
-
 /// Today's date in UTC.
 pub fn today() -> String {
     let secs = std::time::SystemTime::now()
@@ -43,8 +34,13 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// The whole system prompt.
-pub fn system_prompt(env: &Environment, skills: &[SkillEntry]) -> String {
+/// Characters the skills listing may take in the system prompt (about 1% of a 200k-token
+/// context, as Claude Code budgets it).
+pub const SKILLS_BUDGET: usize = 8_000;
+
+/// The whole system prompt; `skills` is the catalog's listing
+/// ([`crate::skills::Catalog::prompt_section`]), empty when there are none.
+pub fn system_prompt(env: &Environment, skills: &str) -> String {
     let mut s = String::new();
     for part in [IDENTITY, BEHAVIOUR, TOOLS, SECURITY] {
         s.push_str(part.trim());
@@ -55,10 +51,8 @@ pub fn system_prompt(env: &Environment, skills: &[SkillEntry]) -> String {
         env.date, env.model, env.workspace, env.browser, env.approve
     ));
     if !skills.is_empty() {
-        s.push_str("\n# Skills\nLoad one with the Skill tool when the task matches:\n");
-        for k in skills {
-            s.push_str(&format!("- {}: {}\n", k.name, k.description));
-        }
+        s.push('\n');
+        s.push_str(skills);
     }
     s
 }
@@ -88,7 +82,7 @@ mod tests {
             browser: "launch".into(),
             approve: "ask".into(),
         };
-        let p = system_prompt(&env, &[]);
+        let p = system_prompt(&env, "");
         let i = p.find("You are Tabwright").expect("identity");
         let b = p.find("# How you work").expect("behaviour");
         let t = p.find("# Tools").expect("tools");
@@ -96,13 +90,7 @@ mod tests {
         let e = p.find("- Date: 2026-11-23").expect("env");
         assert!(i < b && b < t && t < s && s < e);
         assert!(!p.contains("# Skills"));
-        let p = system_prompt(
-            &env,
-            &[SkillEntry {
-                name: "checkout".into(),
-                description: "buy things".into(),
-            }],
-        );
-        assert!(p.contains("- checkout: buy things"));
+        let p = system_prompt(&env, "# Skills\n<available_skills>\n</available_skills>\n");
+        assert!(p.find("- Date:").expect("env") < p.find("<available_skills>").expect("skills"));
     }
 }

@@ -24,7 +24,7 @@ use super::providers::ModelClient;
 use super::todo::{TodoList, TodoState};
 use super::transcript::Transcript;
 use crate::frontend::Event;
-use crate::runtime::{ToolContext, ToolOutput, ToolSpec};
+use crate::runtime::{ToolContext, ToolOutput, ToolScope, ToolSpec};
 
 /// Limits on one run.
 #[derive(Debug, Clone)]
@@ -234,8 +234,7 @@ impl Agent {
             first.push(ContentBlock::text(r));
         }
         self.push(Message::user(first));
-        let tools: Vec<ToolDefinition> =
-            self.tool_specs().iter().map(ToolDefinition::from).collect();
+        let specs = self.tool_specs();
         let parallel: HashMap<String, bool> = self
             .tool_specs()
             .iter()
@@ -260,10 +259,18 @@ impl Agent {
             }
             turns += 1;
             let step_start = Instant::now();
+            // While a skill narrows the tools, the model is shown only those (the door
+            // refuses the others anyway).
+            let scope = self.ctx.state().get::<ToolScope>();
+            let tools: Vec<ToolDefinition> = specs
+                .iter()
+                .filter(|s| scope.as_ref().is_none_or(|sc| sc.offers(&s.name)))
+                .map(ToolDefinition::from)
+                .collect();
             let request = ModelRequest {
                 system: self.system.clone(),
                 messages: compact(&self.history, &self.limits),
-                tools: tools.clone(),
+                tools,
                 max_tokens: self.max_tokens,
                 ..ModelRequest::default()
             };
@@ -364,6 +371,13 @@ impl Agent {
     }
 
     fn end(&self, o: Outcome) -> Outcome {
+        // A skill runs for the task that loaded it: its narrowing ends with the task.
+        if let Some(scope) = self.ctx.state().get::<ToolScope>() {
+            scope.clear();
+        }
+        if let Some(loaded) = self.ctx.state().get::<crate::skills::tool::Loaded>() {
+            loaded.clear();
+        }
         let u = self.usage;
         self.emit(Event::Usage {
             input_tokens: u.usage.total_input(),
@@ -568,7 +582,16 @@ pub fn compact(history: &[Message], limits: &Limits) -> Vec<Message> {
             if total <= limits.context_chars {
                 break 'outer;
             }
-            if let ContentBlock::ToolResult { content, .. } = b {
+            if let ContentBlock::ToolResult {
+                content,
+                tool_use_id,
+                ..
+            } = b
+            {
+                // A loaded skill's instructions stay whole: the rest of the task follows them.
+                if names.get(tool_use_id.as_str()).map(String::as_str) == Some("Skill") {
+                    continue;
+                }
                 for c in content.iter_mut() {
                     if let ToolResultContent::Text { text } = c {
                         if text.len() > 1000 {
@@ -668,10 +691,15 @@ mod tests {
             context_chars: 20_000,
             ..Limits::default()
         };
+        // A loaded skill, oldest of all, survives the shortening whole.
+        let skill = format!("<skill_content>{}</skill_content>", "z".repeat(5000));
+        h.insert(1, call("k0", "Skill"));
+        h.insert(2, Message::user(vec![result("k0", &skill, false)]));
         let c = compact(&h, &limits);
+        assert!(serde_json::to_string(&c[2]).expect("json").contains(&skill));
         let last = serde_json::to_string(&c[c.len() - 1]).expect("json");
         assert!(last.contains(&big), "the newest result is whole");
-        let first = serde_json::to_string(&c[2]).expect("json");
+        let first = serde_json::to_string(&c[4]).expect("json");
         assert!(
             first.contains("[older output shortened"),
             "{}",

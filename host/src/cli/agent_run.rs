@@ -140,8 +140,19 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
     }
     let browser_desc = backend.describe();
     let b = Browser::new(backend);
-    let host =
-        Host::new(b.clone(), workspace.clone(), crate::agent::tools()).with_policy(policy_cfg);
+    // Skills: a broken one is reported and the rest load.
+    let catalog = Arc::new(crate::skills::Catalog::load(
+        &crate::skills::Sources::standard(&workspace),
+    ));
+    for p in &catalog.problems {
+        eprintln!("tabwright: skills: {p}");
+    }
+    let host = Host::new(
+        b.clone(),
+        workspace.clone(),
+        crate::agent::tools_with_skills(catalog.clone()),
+    )
+    .with_policy(policy_cfg);
     let runtime = host.runtime(Some(audit));
     let events: Arc<dyn EventSink> = Arc::new(TerminalSink::default());
     let ctx = host
@@ -149,6 +160,7 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         .with_person(person.clone())
         .with_events(events.clone());
     let session = ctx.session().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
+    crate::agent::allow_skill_files(&ctx, &catalog);
 
     let env = Environment {
         date: prompt::today(),
@@ -160,7 +172,7 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
             Mode::Auto => "auto".into(),
         },
     };
-    let system = prompt::system_prompt(&env, &[]);
+    let system = prompt::system_prompt(&env, &catalog.prompt_section(prompt::SKILLS_BUDGET));
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

@@ -3,8 +3,8 @@
 //!
 //! May use: [`crate::host`], [`crate::agent`], [`crate::mcp`], [`crate::tools`],
 //! [`crate::shortcuts`], [`crate::policy`], [`crate::frontend`], [`crate::browser`],
-//! [`crate::bridge`], [`crate::fixture_server`] and [`crate::sandbox`] (the in-sandbox
-//! bridge). Nothing imports it but the binary.
+//! [`crate::bridge`], [`crate::fixture_server`], [`crate::skills`] and [`crate::sandbox`] (the
+//! in-sandbox bridge). Nothing imports it but the binary.
 
 pub mod agent_run;
 mod call;
@@ -14,6 +14,7 @@ mod install;
 mod mcp;
 mod open;
 pub mod replay;
+mod skills;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,11 @@ enum Command {
         url: Option<String>,
         #[command(flatten)]
         browser: BrowserArgs,
+    },
+    /// Skills: list, show, validate, create.
+    Skills {
+        #[command(subcommand)]
+        command: skills::SkillsCommand,
     },
     /// Serve the fixtures folder (tests and demos) on 127.0.0.1.
     ServeFixtures {
@@ -304,5 +310,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             user_data_dir,
         } => Ok(doctor::doctor(&target, user_data_dir.as_deref()).await),
         Command::ServeFixtures { port, dir } => fixtures::serve_fixtures(port, &dir).await,
+        Command::Skills { command } => skills::run(command),
     }
 }

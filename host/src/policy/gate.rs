@@ -343,6 +343,7 @@ fn kind_name(k: RiskKind) -> &'static str {
         RiskKind::Upload => "upload",
         RiskKind::Script => "script",
         RiskKind::Unsandboxed => "unsandboxed",
+        RiskKind::AgentSettings => "agent_settings",
     }
 }
 

@@ -28,6 +28,8 @@ pub enum RiskKind {
     Script,
     /// Running a shell command outside the sandbox.
     Unsandboxed,
+    /// Changing what later sessions follow: saving a skill, installing a plugin.
+    AgentSettings,
 }
 
 impl RiskKind {
@@ -42,6 +44,7 @@ impl RiskKind {
             RiskKind::Upload => "a file upload",
             RiskKind::Script => "page script that changes the page",
             RiskKind::Unsandboxed => "a shell command outside the sandbox",
+            RiskKind::AgentSettings => "a change to the agent's skills or settings",
         }
     }
 }

@@ -13,11 +13,13 @@
 
 mod context;
 mod registry;
+pub mod scope;
 mod spec;
 mod tool;
 pub mod trace;
 
 pub use context::{State, ToolContext};
 pub use registry::{describe_action, Registry, Runtime};
+pub use scope::ToolScope;
 pub use spec::{parse_args, ActionClass, Image, ToolError, ToolOutput, ToolSpec, Trust};
 pub use tool::{spec_effects, Handler, Invocation, Tool, Typed};

@@ -190,6 +190,17 @@ impl Runtime {
             audit("denied", "unknown tool", Some(&Err(e.clone())));
             return Err(e);
         };
+        if let Some(scope) = ctx.state().get::<super::ToolScope>() {
+            if let Err(why) = scope.permits(name, &args) {
+                let e = ToolError(why);
+                audit(
+                    "denied",
+                    "outside the running skill's allowed-tools",
+                    Some(&Err(e.clone())),
+                );
+                return Err(e);
+            }
+        }
         let spec = tool.spec();
         if !args.is_object() {
             let e = ToolError(format!(

@@ -140,6 +140,11 @@ fn denied(out: &str) -> bool {
         || out.contains("have been restored")
 }
 
+/// Whether this binary runs the corpus against the Landlock fallback.
+fn landlock() -> bool {
+    module_path!().starts_with("sandbox_landlock")
+}
+
 fn q(p: &Path) -> String {
     format!("'{}'", p.display())
 }
@@ -510,10 +515,14 @@ async fn escape_host_loopback_ports_with_a_policy() {
         !out.contains("hello-world") && !out.contains("connected"),
         "{out}"
     );
-    assert!(
-        out.contains("the host refused network connections"),
-        "{out}"
-    );
+    if landlock() {
+        assert!(out.contains("no network at all"), "{out}");
+    } else {
+        assert!(
+            out.contains("the host refused network connections"),
+            "{out}"
+        );
+    }
     assert_eq!(s.hits.load(Ordering::SeqCst), 0);
 }
 
@@ -527,6 +536,12 @@ async fn control_network_to_an_allowed_host_through_the_proxy() {
             p = s.port
         ))
         .await;
+    if landlock() {
+        // Landlock checks ports, not addresses: the fallback has no network at all, and says so.
+        assert_eq!(s.hits.load(Ordering::SeqCst), 0, "{out}");
+        assert!(out.contains("no network at all"), "{out}");
+        return;
+    }
     assert_eq!(out.matches("hello-world").count(), 2, "{out}");
     assert_eq!(s.hits.load(Ordering::SeqCst), 2, "{out}");
     assert!(
@@ -542,10 +557,14 @@ async fn escape_https_tunnel_to_a_host_not_allowed() {
         .sh("curl -sS -m 5 https://evil.example/ ; curl -sS -m 5 -p http://evil.example:80/")
         .await;
     assert!(out.contains("evil.example"), "{out}");
-    assert!(
-        out.contains("the host refused network connections"),
-        "{out}"
-    );
+    if landlock() {
+        assert!(out.contains("no network at all"), "{out}");
+    } else {
+        assert!(
+            out.contains("the host refused network connections"),
+            "{out}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -858,7 +877,7 @@ async fn control_the_intended_mechanism_confines_the_command() {
     // No capabilities left, whoever runs the host (root in CI), and no way to gain them.
     assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
     assert!(out.contains("NoNewPrivs:\t1"), "{out}");
-    if module_path!().starts_with("sandbox_landlock") {
+    if landlock() {
         assert!(out.contains("CapBnd:\t0000000000000000"), "{out}");
         // Landlock + seccomp: a filter on the process, the host's process table.
         assert!(out.contains("Seccomp:\t2"), "{out}");
@@ -875,4 +894,222 @@ async fn control_the_intended_mechanism_confines_the_command() {
             .expect("pid");
         assert!(pid < 10, "{out}");
     }
+}
+
+// ---- the host reading what the command leaves, and the guard of protected names ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_the_final_directory_file_as_a_reader_of_secrets() {
+    let w = ws();
+    // The file the shell leaves its directory in is the command's: a link to a secret, a FIFO
+    // (the host would block on it) and an endless device must all be ignored.
+    for (i, trick) in [
+        "ln -sf ~/.ssh/id_rsa \"$__tw_cwd_file\"; exec true",
+        "ln -sf /etc/shadow \"$__tw_cwd_file\"; exec true",
+        "rm -f \"$__tw_cwd_file\"; mkfifo \"$__tw_cwd_file\"; exec true",
+        "ln -sf /dev/zero \"$__tw_cwd_file\"; exec true",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let t0 = std::time::Instant::now();
+        let out = w.sh(trick).await;
+        assert!(t0.elapsed().as_secs() < 10, "attempt {i} hung the host");
+        assert!(
+            !out.contains("canary-7d41") && !out.contains("root:"),
+            "{out}"
+        );
+    }
+    assert!(w.sh("echo still").await.contains("still"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_restore_through_a_folder_swapped_for_a_link() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join("h/.claude")).expect("mkdir");
+    std::fs::write(w.dir.join("h/.claude/settings.json"), "{}").expect("write");
+    let out = w
+        .sh(&format!(
+            "rm -rf h/.claude/settings.json; mv h h.d && ln -s {} h; ls -la",
+            q(&w.outside)
+        ))
+        .await;
+    // Whatever the command managed, nothing was written into the folder the link points to.
+    w.unchanged_outside();
+    assert!(!w.outside.join(".claude").exists(), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_background_job_poisons_the_copy() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join(".git/hooks")).expect("mkdir");
+    std::fs::write(w.dir.join(".git/hooks/pre-commit"), "orig\n").expect("hook");
+    let started = w
+        .sh_bg("printf 'evil\\n' > .git/hooks/pre-commit; sleep 2; printf 'evil\\n' > .git/hooks/pre-commit")
+        .await;
+    let id = started
+        .split("shell id ")
+        .nth(1)
+        .and_then(|r| r.split('.').next())
+        .expect("id")
+        .to_string();
+    // A command that starts while the job runs restores to the copy taken before the job.
+    let _ = w.sh("sleep 1").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let o = w
+            .call("BashOutput", json!({"bash_id": id}))
+            .await
+            .expect("output");
+        if !o.contains("<status>running") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The job's end is followed by its restore (bounded wait for the background task).
+    let hook = w.dir.join(".git/hooks/pre-commit");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_to_string(&hook).unwrap_or_default() != "orig\n" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hook stayed changed: {:?}",
+            std::fs::read_to_string(&hook)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_same_size_same_time_hook_after_a_big_file() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join("a/.claude")).expect("mkdir");
+    std::fs::write(w.dir.join("a/.claude/pad"), vec![0u8; 33 << 20]).expect("pad");
+    std::fs::create_dir_all(w.dir.join(".git/hooks")).expect("mkdir");
+    std::fs::write(w.dir.join(".git/hooks/pre-commit"), "#!/bin/sh\nexit 0\n").expect("hook");
+    let _ = w
+        .sh("cd .git/hooks && t=$(stat -c %y pre-commit); printf '#!/bin/sh\\nsh p\\n' > pre-commit; touch -d \"$t\" pre-commit")
+        .await;
+    assert_eq!(
+        std::fs::read_to_string(w.dir.join(".git/hooks/pre-commit")).expect("hook"),
+        "#!/bin/sh\nexit 0\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_git_redirects_and_new_nested_repositories() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join(".git/hooks")).expect("mkdir");
+    std::fs::write(w.dir.join(".git/config"), "[core]\n").expect("config");
+    std::fs::create_dir_all(w.dir.join("a/b/c/d/.git/hooks")).expect("mkdir");
+    std::fs::write(w.dir.join("a/b/c/d/.git/hooks/post-checkout"), "orig\n").expect("deep");
+    let out = w
+        .sh("echo /tmp/elsewhere > .git/commondir; printf '[core]\\n\\tfsmonitor = evil\\n' > .git/config.worktree; mkdir -p .git/worktrees/x; mkdir -p sub/.git/hooks && echo evil > sub/.git/hooks/pre-commit; echo evil > a/b/c/d/.git/hooks/post-checkout; mkdir .idea && echo x > .idea/workspace.xml")
+        .await;
+    for p in [
+        ".git/commondir",
+        ".git/config.worktree",
+        ".git/worktrees",
+        "sub/.git/hooks/pre-commit",
+        ".idea",
+    ] {
+        assert!(!w.dir.join(p).exists(), "{p} was left: {out}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(w.dir.join("a/b/c/d/.git/hooks/post-checkout")).expect("deep"),
+        "orig\n",
+        "{out}"
+    );
+    assert!(
+        out.contains("have been restored") || out.contains("Read-only"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_devices_and_file_modes_outside() {
+    let w = ws();
+    let tool = w.outside.join("tool");
+    std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    let key = home().join(".ssh/id_rsa");
+    let key_mode = std::fs::metadata(&key).expect("key").permissions().mode();
+    let out = w
+        .sh(&format!(
+            "for d in /dev/tty1 /dev/ttyS0 /dev/vcsa /dev/kmsg /dev/mem; do exec 3<$d && echo opened-$d; done; chmod 4755 {t}; chmod 666 {k}; chmod 600 {f}",
+            t = q(&tool),
+            k = q(&key),
+            f = q(&w.outside.join("file.txt"))
+        ))
+        .await;
+    assert!(!out.contains("opened-"), "{out}");
+    assert_eq!(
+        std::fs::metadata(&tool).expect("tool").permissions().mode() & 0o7777,
+        0o755,
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::metadata(&key).expect("key").permissions().mode(),
+        key_mode,
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_memory_exhaustion() {
+    let w = ws();
+    let out = w
+        .call(
+            "Bash",
+            json!({"command": "python3 -c \"b = bytearray(6 << 30); b[::4096] = b'x' * len(b[::4096]); print('allocated')\"", "timeout": 60000}),
+        )
+        .await
+        .expect("result");
+    assert!(!out.lines().any(|l| l.trim() == "allocated"), "{out}");
+    assert!(out.contains("Killed") || out.contains("MemoryError"), "{out}");
+    assert!(w.sh("echo alive").await.contains("alive"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_other_socket_families() {
+    if !landlock() {
+        // Under bubblewrap the network namespace has no way out but the proxy; Unix sockets
+        // in folders the sandbox can see are a known gap of that backend (see the README).
+        return;
+    }
+    let s = server().await;
+    let sock = w_sock_path();
+    let _ = std::fs::remove_file(&sock);
+    let listener = std::os::unix::net::UnixDatagram::bind(&sock).expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let w = ws();
+    let out = w
+        .sh(&format!(
+            "python3 -c \"
+import socket
+for fam, typ, proto in [(2, 1, 262), (2, 1, 0), (1, 2, 0), (16, 3, 0)]:
+    try:
+        x = socket.socket(fam, typ, proto); x.settimeout(2); x.connect(('127.0.0.1', {p})); print('connected', fam, proto)
+    except Exception as e: print('refused', fam, proto, e)
+try:
+    a, b = socket.socketpair(1, 2); a.sendto(b'leak', '{sock}'); print('sent')
+except Exception as e: print('refused pair', e)
+\"",
+            p = s.port,
+            sock = sock.display()
+        ))
+        .await;
+    assert!(!out.contains("connected") && !out.contains("sent"), "{out}");
+    assert_eq!(s.hits.load(Ordering::SeqCst), 0, "{out}");
+    let mut buf = [0u8; 16];
+    assert!(
+        listener.recv(&mut buf).is_err(),
+        "a datagram arrived: {out}"
+    );
+    let _ = std::fs::remove_file(&sock);
+}
+
+fn w_sock_path() -> PathBuf {
+    base().join(format!("dg-{}.sock", std::process::id()))
 }

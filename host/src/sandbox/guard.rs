@@ -1,25 +1,39 @@
-//! The write-protected names of a writable folder (`.git/hooks`, `.mcp.json`, shell start-up
-//! files …), guarded where the kernel cannot make them read-only: under the Landlock fallback
-//! a folder is writable as a whole. The guard copies them before the command and, when the
-//! command has ended, puts back whatever it changed, made or removed, and says what.
+//! The write-protected names of the writable folders (`.git/hooks`, `.git/config`,
+//! `.mcp.json`, shell start-up files … see [`super::paths::PROTECTED`]), checked after every
+//! command and put back to how they were.
 //!
-//! Weaker than bubblewrap's read-only mounts, and said so in the README: between the change and
-//! the restore, only the sandboxed command itself can act on it.
+//! Under bubblewrap the existing ones are read-only mounts; the guard catches what a mount
+//! cannot: protected names made *new* anywhere in the tree (`git init sub` and its hooks, a
+//! new `.git/commondir`). Under the Landlock fallback a folder is writable as a whole, so the
+//! guard is the protection: it copies them (content hashed, bytes kept within a budget, hooks
+//! and git config first) before a command and restores them after it.
+//!
+//! The restore treats the tree as hostile: every change is made through a descriptor of the
+//! root with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, so a folder swapped for a link
+//! during the command cannot send a write outside; a file it has no copy of is moved aside,
+//! not trusted.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
 
-/// Most bytes of protected files kept for restoring (beyond it a change is only reported).
-const MAX_BYTES: u64 = 8 << 20;
+use sha2::{Digest, Sha256};
+
+/// Most bytes of protected files kept for restoring (beyond it a change is moved aside).
+const MAX_BYTES: u64 = 32 << 20;
+
+/// Most entries looked at per folder per check.
+const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Entry {
     File {
+        hash: [u8; 32],
         bytes: Option<Vec<u8>>,
         mode: u32,
-        len: u64,
-        mtime: i64,
     },
     Dir {
         mode: u32,
@@ -27,84 +41,111 @@ enum Entry {
     Link(PathBuf),
 }
 
-/// A copy of the protected paths of some folders, taken before a command.
+impl Entry {
+    fn same(&self, other: &Entry) -> bool {
+        match (self, other) {
+            (
+                Entry::File {
+                    hash: a, mode: ma, ..
+                },
+                Entry::File {
+                    hash: b, mode: mb, ..
+                },
+            ) => a == b && ma == mb,
+            (a, b) => a == b,
+        }
+    }
+
+    fn is_dir(&self) -> bool {
+        matches!(self, Entry::Dir { .. })
+    }
+}
+
+/// One writable folder's protected paths (relative to it) as they were.
+#[derive(Debug)]
+struct Root {
+    path: PathBuf,
+    entries: BTreeMap<PathBuf, Entry>,
+    /// Top-level protected names that did not exist (`.git` of a folder that is not a
+    /// repository, `.mcp.json` …): whatever appears there is removed.
+    absent: Vec<PathBuf>,
+}
+
+/// A copy of the protected paths of some folders.
 #[derive(Debug)]
 pub struct Guard {
-    /// The protected paths watched (existing or not).
-    watched: Vec<PathBuf>,
-    before: BTreeMap<PathBuf, Entry>,
+    roots: Vec<Root>,
 }
 
 impl Guard {
-    /// Copies the protected paths of `roots` (those that exist, and the top-level names that do
-    /// not, which must stay absent).
-    pub fn take(roots: &[PathBuf], home: Option<&Path>) -> Guard {
-        let mut watched = Vec::new();
-        for root in roots {
-            watched.extend(super::protected_in(root));
-            watched.extend(
-                super::missing_protected(root, home)
-                    .into_iter()
-                    .map(|(p, _)| p),
-            );
-        }
-        watched.sort();
-        watched.dedup();
+    /// Copies the protected paths of `roots` as they are now.
+    pub fn take(roots: &[PathBuf]) -> Guard {
         let mut budget = MAX_BYTES;
-        let before = snapshot(&watched, &mut budget);
-        Guard { watched, before }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        Guard {
+            roots: roots
+                .iter()
+                .map(|r| Root {
+                    path: r.clone(),
+                    entries: scan(r, &mut budget),
+                    absent: super::missing_protected(r, home.as_deref())
+                        .into_iter()
+                        .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
+                        .collect(),
+                })
+                .collect(),
+        }
     }
 
-    /// Puts back what changed since [`Guard::take`]; the paths restored (empty: nothing
-    /// changed), and those that could not be.
+    /// Puts back what differs from the copy: removes protected paths that appeared, restores
+    /// those changed or removed. The paths touched, and what could not be done.
     pub fn restore(&self) -> (Vec<PathBuf>, Vec<String>) {
-        let mut budget = u64::MAX;
-        let now = snapshot(&self.watched, &mut budget);
         let mut touched = Vec::new();
         let mut failed = Vec::new();
-        // What appeared or changed type: removed, deepest first.
-        for (p, e) in now.iter().rev() {
-            let keep = self.before.get(p).is_some_and(|b| same_kind(b, e));
-            if !keep {
-                let r = match e {
-                    Entry::Dir { .. } => std::fs::remove_dir_all(p),
-                    _ => std::fs::remove_file(p),
-                };
-                if let Err(err) = r {
-                    if err.kind() != std::io::ErrorKind::NotFound {
-                        failed.push(format!("{}: {err}", p.display()));
-                    }
-                }
-                touched.push(p.clone());
-            }
-        }
-        // What was there: made again or rewritten, shallowest first.
-        for (p, b) in &self.before {
-            let same = now.get(p).is_some_and(|n| unchanged(b, n));
-            if same && touched.iter().all(|t| !p.starts_with(t)) {
+        for root in &self.roots {
+            let Ok(dir) = Beneath::open(&root.path) else {
                 continue;
-            }
-            let r = match b {
-                Entry::Dir { mode } => std::fs::create_dir_all(p).and_then(|()| {
-                    std::fs::set_permissions(p, std::fs::Permissions::from_mode(*mode))
-                }),
-                Entry::Link(target) => {
-                    let _ = std::fs::remove_file(p);
-                    std::os::unix::fs::symlink(target, p)
-                }
-                Entry::File {
-                    bytes: Some(bytes),
-                    mode,
-                    ..
-                } => write_back(p, bytes, *mode),
-                Entry::File { bytes: None, .. } => Err(std::io::Error::other(
-                    "too large to have been copied; check it by hand",
-                )),
             };
-            if let Err(err) = r {
-                failed.push(format!("{}: {err}", p.display()));
+            let mut budget = u64::MAX;
+            let now = scan(&root.path, &mut budget);
+            // What appeared or changed kind: removed, deepest first.
+            let mut removed: Vec<&PathBuf> = Vec::new();
+            for (rel, e) in now.iter() {
+                let keep = root.entries.get(rel).is_some_and(|b| {
+                    b.is_dir() == e.is_dir()
+                        && matches!(b, Entry::Link(_)) == matches!(e, Entry::Link(_))
+                });
+                if keep || removed.iter().any(|r| rel.starts_with(r)) {
+                    continue;
+                }
+                match dir.remove_all(rel, &now) {
+                    Ok(()) => {}
+                    Err(err) => failed.push(format!("{}: {err}", root.path.join(rel).display())),
+                }
+                removed.push(rel);
+                touched.push(root.path.join(rel));
             }
-            touched.push(p.clone());
+            // Names that must stay absent.
+            for rel in &root.absent {
+                if std::fs::symlink_metadata(root.path.join(rel)).is_ok() {
+                    if let Err(err) = dir.remove_tree(&root.path, rel) {
+                        failed.push(format!("{}: {err}", root.path.join(rel).display()));
+                    }
+                    touched.push(root.path.join(rel));
+                }
+            }
+            // What was there: made again or rewritten, shallowest first.
+            for (rel, b) in &root.entries {
+                let same = now.get(rel).is_some_and(|n| n.same(b))
+                    && !removed.iter().any(|r| rel.starts_with(r));
+                if same {
+                    continue;
+                }
+                if let Err(err) = dir.put(rel, b) {
+                    failed.push(format!("{}: {err}", root.path.join(rel).display()));
+                }
+                touched.push(root.path.join(rel));
+            }
         }
         touched.sort();
         touched.dedup();
@@ -112,88 +153,307 @@ impl Guard {
     }
 }
 
-/// Whether `now` is what `before` was (content when both were copied, else size and time).
-fn unchanged(before: &Entry, now: &Entry) -> bool {
-    match (before, now) {
-        (
-            Entry::File {
-                bytes: Some(a),
-                mode: ma,
-                ..
-            },
-            Entry::File {
-                bytes: Some(b),
-                mode: mb,
-                ..
-            },
-        ) => a == b && ma == mb,
-        (
-            Entry::File {
-                len: la,
-                mtime: ta,
-                mode: ma,
-                ..
-            },
-            Entry::File {
-                len: lb,
-                mtime: tb,
-                mode: mb,
-                ..
-            },
-        ) => la == lb && ta == tb && ma == mb,
-        (a, b) => a == b,
-    }
-}
-
-fn same_kind(a: &Entry, b: &Entry) -> bool {
-    matches!(
-        (a, b),
-        (Entry::File { .. }, Entry::File { .. })
-            | (Entry::Dir { .. }, Entry::Dir { .. })
-            | (Entry::Link(_), Entry::Link(_))
-    )
-}
-
-fn write_back(p: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    // A hard link made meanwhile must not carry the old content elsewhere: a new inode.
-    let _ = std::fs::remove_file(p);
-    std::fs::write(p, bytes)?;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-}
-
-/// The entries at and under `paths` (links not followed).
-fn snapshot(paths: &[PathBuf], budget: &mut u64) -> BTreeMap<PathBuf, Entry> {
-    let mut out = BTreeMap::new();
-    let mut stack: Vec<PathBuf> = paths.to_vec();
-    while let Some(p) = stack.pop() {
-        let Ok(m) = std::fs::symlink_metadata(&p) else {
+/// The protected paths under `root` (relative), with everything inside them; links are not
+/// followed. Git's own folders are copied first, so the budget never leaves a hook uncopied
+/// because of a large file elsewhere.
+fn scan(root: &Path, budget: &mut u64) -> BTreeMap<PathBuf, Entry> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
         };
-        let mode = m.permissions().mode() & 0o7777;
-        let entry = if m.file_type().is_symlink() {
-            Entry::Link(std::fs::read_link(&p).unwrap_or_default())
-        } else if m.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| e.path()));
+        for e in rd.flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                tracing::warn!(
+                    "guard: over {MAX_ENTRIES} entries under {}; the rest is not checked",
+                    root.display()
+                );
+                stack.clear();
+                break;
             }
-            Entry::Dir { mode }
-        } else {
-            let bytes = if m.len() <= *budget {
-                std::fs::read(&p).ok().inspect(|b| {
-                    *budget = budget.saturating_sub(b.len() as u64);
-                })
-            } else {
-                None
-            };
-            use std::os::unix::fs::MetadataExt;
-            Entry::File {
-                bytes,
-                mode,
-                len: m.len(),
-                mtime: m.mtime_nsec() + m.mtime() * 1_000_000_000,
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+            if super::paths::protected(&rel).is_some() {
+                found.push(rel);
+                continue;
             }
-        };
-        out.insert(p, entry);
+            let name = e.file_name();
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && name != "node_modules" && !rel.ends_with(".git/objects") {
+                stack.push(p);
+            }
+        }
+    }
+    found.sort_by_key(|r| (!r.starts_with(".git"), r.components().count(), r.clone()));
+    let mut out = BTreeMap::new();
+    for rel in found {
+        copy(root, &rel, budget, &mut out);
     }
     out
+}
+
+/// Records `rel` (and what is under it) into `out`.
+fn copy(root: &Path, rel: &Path, budget: &mut u64, out: &mut BTreeMap<PathBuf, Entry>) {
+    let p = root.join(rel);
+    let Ok(m) = std::fs::symlink_metadata(&p) else {
+        return;
+    };
+    let mode = m.permissions().mode() & 0o7777;
+    if m.file_type().is_symlink() {
+        out.insert(
+            rel.to_path_buf(),
+            Entry::Link(std::fs::read_link(&p).unwrap_or_default()),
+        );
+    } else if m.is_dir() {
+        out.insert(rel.to_path_buf(), Entry::Dir { mode });
+        if let Ok(rd) = std::fs::read_dir(&p) {
+            let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+            names.sort();
+            for n in names.into_iter().take(MAX_ENTRIES) {
+                copy(root, &rel.join(n), budget, out);
+            }
+        }
+    } else if m.is_file() {
+        let bytes = std::fs::read(&p).unwrap_or_default();
+        let hash: [u8; 32] = Sha256::digest(&bytes).into();
+        let keep = bytes.len() as u64 <= *budget;
+        if keep {
+            *budget -= bytes.len() as u64;
+        }
+        out.insert(
+            rel.to_path_buf(),
+            Entry::File {
+                hash,
+                bytes: keep.then_some(bytes),
+                mode,
+            },
+        );
+    } else {
+        // A FIFO, socket or device where a protected file belongs: hash of its kind only.
+        let hash: [u8; 32] = Sha256::digest(m.mode().to_le_bytes()).into();
+        out.insert(
+            rel.to_path_buf(),
+            Entry::File {
+                hash,
+                bytes: None,
+                mode,
+            },
+        );
+    }
+}
+
+/// Changes made only beneath one folder, never through a link.
+struct Beneath {
+    root: OwnedFd,
+}
+
+fn cstr(p: &Path) -> std::io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| std::io::Error::other("a NUL in a path"))
+}
+
+fn check(r: libc::c_int) -> std::io::Result<()> {
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+impl Beneath {
+    fn open(root: &Path) -> std::io::Result<Beneath> {
+        let c = cstr(root)?;
+        // SAFETY: open(2) with a valid C string; the descriptor is owned below.
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_DIRECTORY | libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            )
+        };
+        check(fd)?;
+        // SAFETY: fd is a fresh descriptor this function owns.
+        Ok(Beneath {
+            root: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// A descriptor of the folder `rel` beneath the root (no link, no `..` out of it).
+    fn dir(&self, rel: &Path) -> std::io::Result<OwnedFd> {
+        let path = if rel.as_os_str().is_empty() {
+            CString::new(".").map_err(std::io::Error::other)?
+        } else {
+            cstr(rel)?
+        };
+        // SAFETY: open_how is plain data; all zero is its empty value.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+        how.resolve =
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+        // SAFETY: openat2 with a valid dirfd, C string and open_how of the size passed.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.root.as_raw_fd(),
+                path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        } as libc::c_int;
+        check(fd)?;
+        // SAFETY: fd is a fresh descriptor this function owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// The parent folder of `rel` (made when missing, beneath the root) and its last name.
+    fn parent(&self, rel: &Path, make: bool) -> std::io::Result<(OwnedFd, CString)> {
+        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(std::io::Error::other("not a plain relative path"));
+        }
+        let name = rel
+            .file_name()
+            .ok_or_else(|| std::io::Error::other("no file name"))?;
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        if make {
+            let mut sofar = PathBuf::new();
+            for c in parent.components() {
+                let up = self.dir(&sofar)?;
+                let n = cstr(Path::new(c.as_os_str()))?;
+                // SAFETY: mkdirat on a descriptor and C string owned here.
+                let r = unsafe { libc::mkdirat(up.as_raw_fd(), n.as_ptr(), 0o755) };
+                if r < 0
+                    && std::io::Error::last_os_error().kind() != std::io::ErrorKind::AlreadyExists
+                {
+                    check(r)?;
+                }
+                sofar.push(c);
+            }
+        }
+        Ok((self.dir(parent)?, cstr(Path::new(name))?))
+    }
+
+    /// Removes `rel` and, for a folder, what `now` lists under it (deepest first).
+    fn remove_all(&self, rel: &Path, now: &BTreeMap<PathBuf, Entry>) -> std::io::Result<()> {
+        let mut inside: Vec<(&PathBuf, &Entry)> = now
+            .range(rel.to_path_buf()..)
+            .take_while(|(p, _)| p.starts_with(rel))
+            .collect();
+        inside.reverse();
+        for (p, e) in inside {
+            let (dir, name) = self.parent(p, false)?;
+            let flags = if e.is_dir() { libc::AT_REMOVEDIR } else { 0 };
+            // SAFETY: unlinkat on a descriptor and C string owned here.
+            let r = unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) };
+            if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::NotFound {
+                check(r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes `rel` and everything under it, as found on disk now (deepest first; links
+    /// removed, not followed).
+    fn remove_tree(&self, root: &Path, rel: &Path) -> std::io::Result<()> {
+        let mut all: BTreeMap<PathBuf, Entry> = BTreeMap::new();
+        let mut stack = vec![rel.to_path_buf()];
+        while let Some(r) = stack.pop() {
+            let Ok(m) = std::fs::symlink_metadata(root.join(&r)) else {
+                continue;
+            };
+            if m.is_dir() {
+                all.insert(r.clone(), Entry::Dir { mode: 0 });
+                if let Ok(rd) = std::fs::read_dir(root.join(&r)) {
+                    stack.extend(
+                        rd.flatten()
+                            .map(|e| r.join(e.file_name()))
+                            .take(MAX_ENTRIES),
+                    );
+                }
+            } else {
+                all.insert(r, Entry::Link(PathBuf::new()));
+            }
+            if all.len() > MAX_ENTRIES {
+                break;
+            }
+        }
+        self.remove_all(rel, &all)
+    }
+
+    /// Makes `rel` what `e` says (replacing what is there).
+    fn put(&self, rel: &Path, e: &Entry) -> std::io::Result<()> {
+        let (dir, name) = self.parent(rel, true)?;
+        let fd = dir.as_raw_fd();
+        match e {
+            Entry::Dir { mode } => {
+                // SAFETY: *at calls on a descriptor and C string owned here.
+                unsafe {
+                    let r = libc::mkdirat(fd, name.as_ptr(), *mode);
+                    if r < 0
+                        && std::io::Error::last_os_error().kind()
+                            == std::io::ErrorKind::AlreadyExists
+                    {
+                        // A file or link where the folder was: moved out of the way.
+                        if libc::unlinkat(fd, name.as_ptr(), 0) == 0 {
+                            check(libc::mkdirat(fd, name.as_ptr(), *mode))?;
+                        }
+                    } else {
+                        check(r)?;
+                    }
+                }
+                // Its mode through a descriptor opened beneath the root (no link followed).
+                let d = self.dir(rel)?;
+                // SAFETY: fchmod on a descriptor owned here.
+                check(unsafe { libc::fchmod(d.as_raw_fd(), *mode) })
+            }
+            Entry::Link(target) => {
+                let t = cstr(target)?;
+                // SAFETY: *at calls on a descriptor and C strings owned here.
+                unsafe {
+                    libc::unlinkat(fd, name.as_ptr(), 0);
+                    check(libc::symlinkat(t.as_ptr(), fd, name.as_ptr()))
+                }
+            }
+            Entry::File {
+                bytes: Some(bytes),
+                mode,
+                ..
+            } => {
+                // SAFETY: *at calls on a descriptor and C string owned here; the new file's
+                // descriptor is owned by `file`.
+                unsafe {
+                    // A new inode: a hard link made meanwhile keeps the old content elsewhere.
+                    libc::unlinkat(fd, name.as_ptr(), 0);
+                    let f = libc::openat(
+                        fd,
+                        name.as_ptr(),
+                        libc::O_WRONLY
+                            | libc::O_CREAT
+                            | libc::O_EXCL
+                            | libc::O_NOFOLLOW
+                            | libc::O_CLOEXEC,
+                        *mode,
+                    );
+                    check(f)?;
+                    let mut file = std::fs::File::from_raw_fd(f);
+                    std::io::Write::write_all(&mut file, bytes)?;
+                    check(libc::fchmod(f, *mode))
+                }
+            }
+            Entry::File { bytes: None, .. } => {
+                // No copy to put back: the changed file is moved aside, never left in place.
+                let aside = cstr(Path::new(&format!(
+                    "{}.tabwright-changed",
+                    rel.file_name().unwrap_or_default().to_string_lossy()
+                )))?;
+                // SAFETY: renameat on descriptors and C strings owned here.
+                unsafe {
+                    check(libc::renameat(fd, name.as_ptr(), fd, aside.as_ptr()))?;
+                }
+                Err(std::io::Error::other(
+                    "too large to have been copied: the changed file was renamed *.tabwright-changed; check it and put the original back",
+                ))
+            }
+        }
+    }
 }

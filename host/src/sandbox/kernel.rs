@@ -7,10 +7,18 @@
 //! inherits the restrictions and cannot lift them. Compared with bubblewrap it has no private
 //! `/tmp`, process table or network namespace, so it hides instead: `/tmp`, `/var/tmp`, `/run`
 //! and `/dev/shm` are not readable (the command gets a `TMPDIR` of its own), other processes
-//! cannot be signalled or traced (Landlock scopes), Unix sockets cannot be opened (no talking
-//! to the Docker daemon), and TCP reaches only the egress proxy's port. Landlock cannot make a
-//! path read-only inside a writable folder, so the write-protected names of the workspace are
-//! guarded by [`super::guard`] instead (restored after the command).
+//! cannot be signalled or traced (Landlock scopes), no socket can be opened (no talking to the
+//! Docker daemon; no network at all: Landlock checks TCP ports, not addresses, so a proxy could
+//! not be the only way out), only the null, zero, full and random devices are reachable, and
+//! file modes cannot be changed (Landlock does not cover `chmod`; a root host would otherwise
+//! let the command change any root-owned file's mode). Landlock cannot make a path read-only
+//! inside a writable folder, so the write-protected names of the workspace are guarded by
+//! [`super::guard`] instead (restored after the command).
+//!
+//! `sandbox-exec` stays as the command's parent, a child subreaper inside the sandbox: when
+//! the command ends it kills every process left in the sandbox (the signal scope confines
+//! `kill(-1)` to them), so a daemon started with `setsid` does not outlive its command even
+//! where the host cannot make cgroups.
 //!
 //! Needs Landlock ABI 6 (Linux 6.12) for the signal scope; below that [`probe`] says so.
 
@@ -18,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, PathFd, Ruleset,
+    Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
     RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use seccompiler::{
@@ -26,6 +34,9 @@ use seccompiler::{
 };
 
 use super::SandboxError;
+
+/// `fchmodat2(2)` (Linux 6.6; the same number on x86_64 and aarch64).
+const FCHMODAT2: i64 = 452;
 
 /// The Landlock ABI the fallback needs (Linux 6.12: signal and abstract-socket scopes).
 pub const MIN_ABI: i32 = 6;
@@ -42,8 +53,6 @@ pub struct Plan {
     /// System places it may not read (other programs' temp files and sockets) unless a granted
     /// folder lies inside them.
     pub private: Vec<PathBuf>,
-    /// The egress proxy's TCP port on 127.0.0.1, when the command may use the network.
-    pub proxy_port: Option<u16>,
 }
 
 /// The kernel's Landlock ABI version, when it is at least [`MIN_ABI`]; otherwise why not.
@@ -117,9 +126,68 @@ pub fn exec_main(args: Vec<String>) -> i32 {
         eprintln!("tabwright sandbox-exec: cannot confine the command, so it did not run: {e}");
         return 126;
     }
-    let e = std::os::unix::process::CommandExt::exec(std::process::Command::new(prog).args(rest));
-    eprintln!("tabwright sandbox-exec: cannot run {prog}: {e}");
-    127
+    // SAFETY: prctl and sigaction on this single-threaded process; the handler only makes
+    // async-signal-safe calls (kill, _exit).
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_term as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGHUP, &sa, std::ptr::null_mut());
+        // The host's death ends the sandbox too (SIGTERM, so the handler can clean up).
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+    let child = match std::process::Command::new(prog).args(rest).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tabwright sandbox-exec: cannot run {prog}: {e}");
+            return 127;
+        }
+    };
+    let code = reap(child.id() as libc::pid_t);
+    // Whatever the command left running (daemons, `setsid` jobs, orphans reparented here):
+    // the signal scope limits kill(-1) to this sandbox's processes.
+    // SAFETY: kill and waitpid on this process's own descendants.
+    unsafe {
+        libc::kill(-1, libc::SIGKILL);
+        while libc::waitpid(-1, std::ptr::null_mut(), 0) > 0 {}
+    }
+    code
+}
+
+/// Waits for `main` to end, reaping every other descendant that ends meanwhile; its exit code
+/// (128 + the signal when killed).
+fn reap(main: libc::pid_t) -> i32 {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid out pointer.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return 1;
+        }
+        if pid == main {
+            if libc::WIFEXITED(status) {
+                return libc::WEXITSTATUS(status);
+            }
+            if libc::WIFSIGNALED(status) {
+                return 128 + libc::WTERMSIG(status);
+            }
+        }
+    }
+}
+
+/// SIGTERM/SIGHUP (the host stopping the command, or gone): kill everything in the sandbox,
+/// then end.
+extern "C" fn on_term(_sig: libc::c_int) {
+    // SAFETY: async-signal-safe calls only.
+    unsafe {
+        libc::kill(-1, libc::SIGKILL);
+        libc::_exit(143);
+    }
 }
 
 /// Applies the whole confinement to this process: a session of its own, no capabilities,
@@ -131,7 +199,7 @@ pub fn confine(plan: &Plan) -> Result<(), String> {
     }
     drop_capabilities()?;
     landlock(plan)?;
-    seccomp(plan.proxy_port.is_some())?;
+    seccomp()?;
     Ok(())
 }
 
@@ -244,11 +312,6 @@ fn landlock(plan: &Plan) -> Result<(), String> {
             .add_rule(PathBeneath::new(fd, access))
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    if let Some(port) = plan.proxy_port {
-        rs = rs
-            .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
-            .map_err(err)?;
-    }
     let status = rs.restrict_self().map_err(err)?;
     if status.ruleset != RulesetStatus::FullyEnforced || !status.no_new_privs {
         return Err(format!(
@@ -280,10 +343,11 @@ fn grant_except(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The seccomp filters: no sockets but TCP over IPv4/IPv6 (and none at all without the
-/// network), no namespaces, mounts, kernel keyrings, BPF, io_uring (which would bypass the
-/// socket rule) or kernel modules.
-fn seccomp(network: bool) -> Result<(), String> {
+/// The seccomp filters: no sockets (a stream `socketpair` between the command's own
+/// processes stays), no namespaces, mounts, mode changes, file watches on what it may not
+/// read, kernel keyrings, BPF, io_uring (which would bypass the socket rule) or kernel
+/// modules.
+fn seccomp() -> Result<(), String> {
     let arch: seccompiler::TargetArch = std::env::consts::ARCH
         .try_into()
         .map_err(|e| format!("seccomp: {e:?}"))?;
@@ -292,34 +356,23 @@ fn seccomp(network: bool) -> Result<(), String> {
     };
     let rule = |c: Vec<SeccompCondition>| SeccompRule::new(c).map_err(|e| e.to_string());
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    if network {
-        // Anything but AF_INET / AF_INET6 …
-        let inet = libc::AF_INET as u64;
-        let inet6 = libc::AF_INET6 as u64;
-        deny.insert(
-            libc::SYS_socket,
-            vec![
-                rule(vec![
-                    cond(0, SeccompCmpOp::Ne, inet)?,
-                    cond(0, SeccompCmpOp::Ne, inet6)?,
-                ])?,
-                // … and of those only stream sockets (the type's low bits; UDP would be DNS
-                // and datagrams Landlock does not see).
-                rule(vec![cond(
-                    1,
-                    SeccompCmpOp::MaskedEq(0xf),
-                    libc::SOCK_DGRAM as u64,
-                )?])?,
-                rule(vec![cond(
-                    1,
-                    SeccompCmpOp::MaskedEq(0xf),
-                    libc::SOCK_RAW as u64,
-                )?])?,
-            ],
-        );
-    } else {
-        deny.insert(libc::SYS_socket, vec![]);
-    }
+    deny.insert(libc::SYS_socket, vec![]);
+    // A datagram socketpair can still send to any named socket (sendto with an address).
+    deny.insert(
+        libc::SYS_socketpair,
+        vec![
+            rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(0xf),
+                libc::SOCK_DGRAM as u64,
+            )?])?,
+            rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(0xf),
+                libc::SOCK_RAW as u64,
+            )?])?,
+        ],
+    );
     // New namespaces through clone(2) flags.
     let ns = (libc::CLONE_NEWNS
         | libc::CLONE_NEWUSER
@@ -360,9 +413,16 @@ fn seccomp(network: bool) -> Result<(), String> {
         libc::SYS_ptrace,
         libc::SYS_process_vm_readv,
         libc::SYS_process_vm_writev,
+        libc::SYS_fchmod,
+        libc::SYS_fchmodat,
+        FCHMODAT2,
+        libc::SYS_inotify_add_watch,
+        libc::SYS_fanotify_init,
     ] {
         deny.insert(sys, vec![]);
     }
+    #[cfg(target_arch = "x86_64")]
+    deny.insert(libc::SYS_chmod, vec![]);
     let build = |rules, errno: i32| -> Result<seccompiler::BpfProgram, String> {
         SeccompFilter::new(
             rules,

@@ -1,5 +1,6 @@
 //! Resource limits for a sandboxed command: a cap on processes (a fork bomb stops there), on
-//! the size of any one file it writes, and no core dumps.
+//! memory (where the cgroup's memory controller is available), on the size of any one file it
+//! writes, and no core dumps.
 //!
 //! Processes are capped by a `pids` cgroup when the host may make one (cgroup v2 with the
 //! `pids` controller, or v1's `pids` hierarchy; typical when the host runs as root, where
@@ -11,6 +12,10 @@ use std::path::PathBuf;
 
 /// Most processes (and threads) a command may have at once.
 pub const MAX_PROCESSES: u64 = 512;
+
+/// Most memory a command's processes may use together (bytes; cgroup v2 with the memory
+/// controller), so one command cannot starve the host.
+pub const MAX_MEMORY: u64 = 4 << 30;
 
 /// Largest file a command may write (bytes).
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
@@ -33,6 +38,7 @@ fn cgroup_parent() -> Option<&'static PathBuf> {
                     if v2_ok {
                         // Let the children have the pids controller.
                         let _ = std::fs::write(dir.join("cgroup.subtree_control"), "+pids");
+                        let _ = std::fs::write(dir.join("cgroup.subtree_control"), "+memory");
                     }
                     if dir.join("cgroup.procs").exists() {
                         return Some(dir);
@@ -50,6 +56,8 @@ fn cgroup_parent() -> Option<&'static PathBuf> {
 pub struct Cgroup {
     dir: PathBuf,
     join: CString,
+    /// cgroup v1's separate memory hierarchy: the folder and its `cgroup.procs`.
+    memory: Option<(PathBuf, CString)>,
 }
 
 impl Cgroup {
@@ -71,8 +79,16 @@ impl Cgroup {
             let _ = std::fs::remove_dir(&dir);
             return None;
         }
+        // Where the memory controller is on, cap memory too (swap included when it can be).
+        let mut memory = None;
+        if dir.join("memory.max").exists() {
+            let _ = std::fs::write(dir.join("memory.max"), MAX_MEMORY.to_string());
+            let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+        } else if let Some(m) = memory_v1(&format!("sbx-{name}")) {
+            memory = Some(m);
+        }
         let join = CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes()).ok()?;
-        Some(Cgroup { dir, join })
+        Some(Cgroup { dir, join, memory })
     }
 
     /// The processes in it now.
@@ -122,8 +138,35 @@ impl Drop for Cgroup {
         self.kill_all();
         // Removable once empty; otherwise a later sweep removes it.
         let _ = std::fs::remove_dir(&self.dir);
+        if let Some((dir, _)) = &self.memory {
+            let _ = std::fs::remove_dir(dir);
+            live().remove(dir);
+        }
         live().remove(&self.dir);
     }
+}
+
+/// cgroup v1: a memory cgroup named like the pids one, capped at [`MAX_MEMORY`]; its folder
+/// and `cgroup.procs`.
+fn memory_v1(name: &str) -> Option<(PathBuf, CString)> {
+    let parent = PathBuf::from("/sys/fs/cgroup/memory/tabwright");
+    std::fs::create_dir_all(&parent).ok()?;
+    sweep(&parent);
+    let dir = parent.join(name);
+    live().insert(dir.clone());
+    let made = std::fs::create_dir(&dir).is_ok()
+        && std::fs::write(dir.join("memory.limit_in_bytes"), MAX_MEMORY.to_string()).is_ok();
+    if !made {
+        let _ = std::fs::remove_dir(&dir);
+        live().remove(&dir);
+        return None;
+    }
+    let _ = std::fs::write(
+        dir.join("memory.memsw.limit_in_bytes"),
+        MAX_MEMORY.to_string(),
+    );
+    let join = CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes()).ok()?;
+    Some((dir, join))
 }
 
 /// The cgroups of this process's commands that still run (never swept).
@@ -158,13 +201,16 @@ fn sweep(parent: &std::path::Path) {
 pub fn apply(cmd: &mut std::process::Command) -> Option<Cgroup> {
     let cgroup = Cgroup::fresh();
     let join = cgroup.as_ref().map(|c| c.join.clone());
+    let join_memory = cgroup
+        .as_ref()
+        .and_then(|c| c.memory.as_ref().map(|(_, j)| j.clone()));
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe system calls (open, write, close, setrlimit, prctl) on memory prepared
     // before the fork.
     unsafe {
         cmd.pre_exec(move || {
-            if let Some(procs) = &join {
-                // A command that cannot join its cgroup does not run uncapped.
+            // A command that cannot join its cgroups does not run uncapped.
+            for procs in join.iter().chain(join_memory.iter()) {
                 let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 {
                     return Err(std::io::Error::last_os_error());

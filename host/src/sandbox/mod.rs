@@ -55,23 +55,13 @@ pub struct Spec {
     pub cwd: PathBuf,
     /// The host folder mounted at [`RUN_DIR`] (private to this command).
     pub run_dir: PathBuf,
-    /// Where the egress proxy listens, when the command may reach the network through it
-    /// (see [`Sandbox::proxy_over_socket`]); `None`: no network at all.
-    pub proxy: Option<ProxyAt>,
+    /// The Unix socket of the egress proxy (inside `run_dir`), when the command may reach the
+    /// network through it (see [`Sandbox::can_proxy`]); `None`: no network at all.
+    pub proxy_socket: Option<PathBuf>,
     /// The shell script to run (`bash -c`).
     pub script: String,
     /// Extra arguments after the script (`$0`, `$1` …).
     pub args: Vec<String>,
-}
-
-/// Where a command's egress proxy listens.
-#[derive(Debug, Clone)]
-pub enum ProxyAt {
-    /// A Unix socket inside the command's run folder (bubblewrap: carried into the sandbox's
-    /// own network namespace by the bridge).
-    Socket(PathBuf),
-    /// A TCP port on the host's 127.0.0.1 (the Landlock fallback: the only port it may reach).
-    Port(u16),
 }
 
 /// A working sandbox: bubblewrap able to make namespaces here, or else the kernel's Landlock
@@ -173,9 +163,11 @@ impl Sandbox {
         }
     }
 
-    /// Whether the egress proxy must listen on a Unix socket in the run folder
-    /// ([`ProxyAt::Socket`]) rather than a loopback port ([`ProxyAt::Port`]).
-    pub fn proxy_over_socket(&self) -> bool {
+    /// Whether commands can reach the network through the egress proxy (bubblewrap: a network
+    /// namespace whose only way out is the proxy). The Landlock fallback has no network at
+    /// all: Landlock checks TCP ports, not addresses, so it could not keep a command to the
+    /// proxy.
+    pub fn can_proxy(&self) -> bool {
         matches!(self.backend, Backend::Bwrap(_))
     }
 
@@ -194,13 +186,10 @@ impl Sandbox {
     /// not exist yet are covered too (so the command cannot create `.mcp.json` or
     /// `.git/hooks`), which leaves an empty placeholder in the workspace while it runs; dropping
     /// the stubs removes them.
-    /// Under the Landlock fallback, the stubs hold a copy of the write-protected names instead,
-    /// put back by [`Stubs::restore`] (or on drop).
     pub fn command(&self, spec: &Spec) -> Result<(std::process::Command, Stubs), SandboxError> {
         let mut stubs = Stubs {
             paths: Vec::new(),
             cgroup: None,
-            guard: None,
         };
         let mut cmd = match &self.backend {
             Backend::Bwrap(bwrap) => {
@@ -209,11 +198,7 @@ impl Sandbox {
                 cmd.env_clear();
                 cmd
             }
-            Backend::Landlock { .. } => {
-                let home = std::env::var_os("HOME").map(PathBuf::from);
-                stubs.guard = Some(guard::Guard::take(&spec.roots.writable, home.as_deref()));
-                Self::landlock_command(spec)?
-            }
+            Backend::Landlock { .. } => Self::landlock_command(spec)?,
         };
         stubs.cgroup = limits::apply(&mut cmd);
         Ok((cmd, stubs))
@@ -226,7 +211,7 @@ impl Sandbox {
             .map_err(|e| SandboxError(format!("cannot make the command's temp folder: {e}")))?;
         let mut writable = spec.roots.writable.clone();
         writable.push(spec.run_dir.clone());
-        let mut private: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/dev/shm"]
+        let mut private: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/dev"]
             .iter()
             .map(PathBuf::from)
             .collect();
@@ -236,10 +221,6 @@ impl Sandbox {
             readable: spec.roots.readable.clone(),
             secrets: secrets().to_vec(),
             private,
-            proxy_port: match &spec.proxy {
-                Some(ProxyAt::Port(p)) => Some(*p),
-                _ => None,
-            },
         };
         let file = spec.run_dir.join("plan.json");
         let json = serde_json::to_vec(&plan).map_err(|e| SandboxError(e.to_string()))?;
@@ -269,13 +250,6 @@ impl Sandbox {
             .env("TERM", "dumb")
             .env("SHELL", "/bin/bash")
             .env("TABWRIGHT_SANDBOX", "1");
-        if let Some(p) = plan.proxy_port {
-            let url = format!("http://127.0.0.1:{p}");
-            for k in PROXY_VARS {
-                cmd.env(k, &url);
-            }
-            cmd.env("NO_PROXY", "").env("no_proxy", "");
-        }
         Ok(cmd)
     }
 
@@ -380,7 +354,7 @@ impl Sandbox {
             &"TABWRIGHT_SANDBOX",
             &"1",
         ]);
-        if spec.proxy.is_some() {
+        if spec.proxy_socket.is_some() {
             let url = format!("http://127.0.0.1:{PROXY_PORT}");
             for k in PROXY_VARS {
                 push(&[&"--setenv", k, &url]);
@@ -388,7 +362,7 @@ impl Sandbox {
             push(&[&"--setenv", &"NO_PROXY", &"", &"--setenv", &"no_proxy", &""]);
         }
         push(&[&"--"]);
-        if let Some(ProxyAt::Socket(sock)) = &spec.proxy {
+        if let Some(sock) = &spec.proxy_socket {
             // The bridge listens on the namespace's loopback and carries each connection to the
             // host's proxy over the socket; it runs the shell and exits with its status.
             let inside = Path::new(RUN_DIR).join(sock.file_name().unwrap_or_default());
@@ -411,28 +385,69 @@ impl Sandbox {
     }
 }
 
-/// What a sandboxed command leaves to clean up: its cgroup (every process it started is
-/// killed on drop) and the placeholders bubblewrap made in the workspace to cover
-/// write-protected names that did not exist (removed, when still empty, on drop).
-#[derive(Debug)]
-pub struct Stubs {
-    paths: Vec<PathBuf>,
-    cgroup: Option<Cgroup>,
-    guard: Option<guard::Guard>,
+/// The write-protected names of a session's writable folders, watched across its commands
+/// (a [`Watch`] per session): the copy is taken when no command of the session runs, and every
+/// command that ends puts them back to it — so a background job cannot make its own change
+/// the copy a later command restores to.
+#[derive(Debug, Default)]
+pub struct Watch(std::sync::Mutex<WatchState>);
+
+#[derive(Debug, Default)]
+struct WatchState {
+    baseline: Option<std::sync::Arc<guard::Guard>>,
+    live: usize,
 }
 
-impl Stubs {
-    /// The command's cgroup, when the host could make one.
-    pub fn cgroup(&self) -> Option<&Cgroup> {
-        self.cgroup.as_ref()
+impl Watch {
+    fn state(&self) -> std::sync::MutexGuard<'_, WatchState> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
     }
 
-    /// Once the command has ended (its processes are stopped first): under the Landlock
-    /// fallback, puts back the write-protected names it changed, and says so; `None` when
-    /// nothing was changed (and always under bubblewrap, where they are read-only).
-    pub fn restore(&mut self) -> Option<String> {
+    /// A command over `roots` starts: the copy to restore to when it ends.
+    pub fn begin(self: &std::sync::Arc<Self>, roots: &[PathBuf]) -> Ticket {
+        let mut st = self.state();
+        let guard = match (&st.baseline, st.live) {
+            (Some(g), n) if n > 0 => g.clone(),
+            _ => {
+                let g = std::sync::Arc::new(guard::Guard::take(roots));
+                st.baseline = Some(g.clone());
+                g
+            }
+        };
+        st.live += 1;
+        Ticket {
+            watch: self.clone(),
+            guard: Some(guard),
+        }
+    }
+}
+
+/// One running command's hold on the session's [`Watch`].
+#[derive(Debug)]
+pub struct Ticket {
+    watch: std::sync::Arc<Watch>,
+    guard: Option<std::sync::Arc<guard::Guard>>,
+}
+
+impl Ticket {
+    /// The command has ended (its processes are gone): puts the protected names back; what
+    /// was restored, for the model, or `None` when nothing had changed.
+    pub fn end(mut self) -> Option<String> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Option<String> {
         let guard = self.guard.take()?;
-        self.stop();
+        {
+            let mut st = self.watch.state();
+            st.live = st.live.saturating_sub(1);
+            if st.live == 0 {
+                st.baseline = None;
+            }
+        }
         let (touched, failed) = guard.restore();
         if touched.is_empty() && failed.is_empty() {
             return None;
@@ -447,6 +462,28 @@ impl Stubs {
         }
         tracing::warn!("{note}");
         Some(note)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// What a sandboxed command leaves to clean up: its cgroup (every process it started is
+/// killed on drop) and the placeholders bubblewrap made in the workspace to cover
+/// write-protected names that did not exist (removed, when still empty, on drop).
+#[derive(Debug)]
+pub struct Stubs {
+    paths: Vec<PathBuf>,
+    cgroup: Option<Cgroup>,
+}
+
+impl Stubs {
+    /// The command's cgroup, when the host could make one.
+    pub fn cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref()
     }
 
     /// Kills what is left of the command and waits (bounded) until it is gone.
@@ -466,7 +503,6 @@ impl Drop for Stubs {
         // The processes first: a placeholder is a mount point while the sandbox lives.
         self.stop();
         self.cgroup = None;
-        let _ = self.restore();
         for p in &self.paths {
             match std::fs::symlink_metadata(p) {
                 Ok(m) if m.is_dir() => {
@@ -490,6 +526,7 @@ fn missing_protected(root: &Path, home: Option<&Path>) -> Vec<(PathBuf, bool)> {
         (".claude", true),
         (".tabwright", true),
         (".vscode", true),
+        (".idea", true),
         (".gitmodules", false),
     ];
     let git = root.join(".git");

@@ -55,6 +55,19 @@ pub enum PathError {
 pub const PROTECTED: &[(&str, &str)] = &[
     (".git/hooks", "git hooks run code on the next git command"),
     (".git/config", "git config can name programs git runs"),
+    (
+        ".git/config.worktree",
+        "git config can name programs git runs",
+    ),
+    (
+        ".git/commondir",
+        "it points git at another repository's config and hooks",
+    ),
+    (".git/worktrees", "worktree config and hooks git reads"),
+    (
+        ".git/modules",
+        "submodule repositories with their own config and hooks",
+    ),
     (".mcp.json", "it names MCP servers the agent would start"),
     (".tabwright", "the workspace's Tabwright settings"),
     (".claude", "agent settings, skills and hooks"),

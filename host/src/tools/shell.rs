@@ -24,7 +24,7 @@ use crate::egress::Egress;
 use crate::frontend::{Answer, Ask};
 use crate::policy::rules::RiskKind;
 use crate::policy::Effects;
-use crate::sandbox::{Cgroup, ProxyAt, Roots, Sandbox, Spec, Stubs};
+use crate::sandbox::{Cgroup, Roots, Sandbox, Spec, Stubs, Ticket, Watch};
 use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
@@ -256,6 +256,9 @@ struct Held {
     /// The cgroup of a command run without the sandbox.
     cgroup: Option<Cgroup>,
     run: RunDir,
+    /// The command's hold on the protected names' copy: dropped last, once its processes are
+    /// gone, it puts them back.
+    ticket: Option<Ticket>,
 }
 
 impl Held {
@@ -286,6 +289,11 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
         confirm_unsandboxed(ctx, &a.command).await?;
     }
     let run = RunDir::new()?;
+    let mut offline = "the sandbox has no network: the policy allows no domains. Ask the person to allow the domain, or use WebFetch";
+    // The protected names are watched for every sandboxed command (one the person let run
+    // unconfined may change them).
+    let ticket =
+        (!unsandboxed).then(|| ctx.state().get_or_default::<Watch>().begin(&roots.writable));
     let (mut cmd, egress, stubs, cgroup) = if unsandboxed {
         let mut c = std::process::Command::new("/bin/bash");
         c.arg("-c")
@@ -300,33 +308,32 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
         (c, None, None, cg)
     } else {
         let sandbox = Sandbox::detect().map_err(|e| ToolError(e.0))?;
+        if !sandbox.can_proxy() {
+            offline = "this machine's sandbox (Landlock, as bubblewrap cannot run here) has no network at all; use WebFetch, or install bubblewrap for network through the policy's proxy";
+        }
         let egress = match ctx.runtime().policy() {
-            Some(policy) => {
+            Some(policy) if sandbox.can_proxy() => {
                 let policy = policy.clone();
                 let verdict: crate::egress::Verdict =
                     Arc::new(move |url: &str| policy.outbound_verdict(url));
-                let started = if sandbox.proxy_over_socket() {
-                    Egress::start_unix(&run.0.join("proxy.sock"), verdict).await
-                } else {
-                    Egress::start(verdict).await
-                };
-                Some(started.map_err(|e| {
-                    ToolError(format!("cannot start the shell's network proxy: {e}"))
-                })?)
+                Some(
+                    Egress::start_unix(&run.0.join("proxy.sock"), verdict)
+                        .await
+                        .map_err(|e| {
+                            ToolError(format!("cannot start the shell's network proxy: {e}"))
+                        })?,
+                )
             }
-            None => None,
+            _ => None,
         };
-        let proxy = egress.as_ref().and_then(|e| match (e.socket(), e.addr()) {
-            (Some(s), _) => Some(ProxyAt::Socket(s.to_path_buf())),
-            (None, Some(a)) => Some(ProxyAt::Port(a.port())),
-            (None, None) => None,
-        });
         let inside = sandbox.run_dir_inside(&run.0);
         let spec = Spec {
             roots: roots.clone(),
             cwd: cwd.clone(),
             run_dir: run.0.clone(),
-            proxy,
+            proxy_socket: egress
+                .as_ref()
+                .and_then(|e| e.socket().map(Path::to_path_buf)),
             script: SCRIPT.into(),
             args: vec![
                 "tabwright-bash".into(),
@@ -346,11 +353,13 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
     let child = cmd
         .spawn()
         .map_err(|e| ToolError(format!("cannot start the command: {e}")))?;
+    let held_offline = !unsandboxed && egress.is_none();
     let held = Held {
         _egress: egress,
         stubs,
         cgroup,
         run,
+        ticket,
     };
     let (kill_tx, kill_rx) = tokio::sync::oneshot::channel();
     let job = Arc::new(Job {
@@ -383,7 +392,9 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
     }
     let mut held = supervise(child, &job, kill_rx, limit, held).await;
     let end = job.ended().unwrap_or(End::Killed);
-    let restored = held.stubs.as_mut().and_then(Stubs::restore);
+    // The sandbox's placeholders go first: they are not the command's changes.
+    drop(held.stubs.take());
+    let restored = held.ticket.take().and_then(Ticket::end);
     // The directory the command ended in is where the next one starts, if still inside.
     let cwd_note = follow_cwd(&shell, &roots, &held.run.0.join("cwd"), end);
     let refused = held
@@ -415,8 +426,8 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
             out.push_str(&format!("\n  {} ({})", r.target, r.reason));
         }
         out.push(']');
-    } else if ctx.runtime().policy().is_none() && looks_networked(&text) {
-        out.push_str("\n[the sandbox has no network: the policy allows no domains. Ask the person to allow the domain, or use WebFetch]");
+    } else if (ctx.runtime().policy().is_none() || held_offline) && looks_networked(&text) {
+        out.push_str(&format!("\n[{offline}]"));
     }
     if let Some(r) = restored {
         out.push('\n');
@@ -435,6 +446,10 @@ fn looks_networked(text: &str) -> bool {
         "temporary failure in name resolution",
         "network is unreachable",
         "name or service not known",
+        "couldn't connect to server",
+        "failed to connect",
+        "connection refused",
+        "urlopen error",
     ]
     .iter()
     .any(|p| t.contains(p))
@@ -462,12 +477,15 @@ fn start_dir(shell: &Shell, roots: &Roots) -> (PathBuf, String) {
 }
 
 /// Takes the directory the command ended in as the shell's, when it is inside the roots.
+///
+/// The file is the command's to write, so it is read as hostile: not through a link, only a
+/// regular file, at most 4 KiB, and its content is shown only when it names a directory.
 fn follow_cwd(shell: &Shell, roots: &Roots, file: &Path, end: End) -> String {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Some(text) = read_small_regular(file, 4096) else {
         return String::new();
     };
     let dir = PathBuf::from(text.trim_end_matches('\n'));
-    if dir.as_os_str().is_empty() {
+    if dir.as_os_str().is_empty() || !dir.is_absolute() || !dir.is_dir() {
         return String::new();
     }
     if roots
@@ -488,6 +506,25 @@ fn follow_cwd(shell: &Shell, roots: &Roots, file: &Path, end: End) -> String {
     } else {
         String::new()
     }
+}
+
+/// The text of `file` when it is a regular file (not a link, a FIFO or a device) of at most
+/// `max` bytes of UTF-8.
+fn read_small_regular(file: &Path, max: usize) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(file)
+        .ok()?;
+    let m = f.metadata().ok()?;
+    if !m.is_file() || m.len() > max as u64 {
+        return None;
+    }
+    let mut buf = Vec::with_capacity(max);
+    f.take(max as u64).read_to_end(&mut buf).ok()?;
+    String::from_utf8(buf).ok()
 }
 
 /// Runs `child` to its end: reads its output into the job, stops it on `kill` or after
@@ -572,6 +609,15 @@ async fn supervise(
 /// Stops a command and everything it started: the sandbox's process tree dies with
 /// bubblewrap; an unconfined command is killed with its process group.
 async fn stop(child: &mut tokio::process::Child) {
+    // First a SIGTERM: the Landlock sandbox's first process then kills everything the command
+    // started (it cannot catch a SIGKILL); bounded.
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) on a pid this process started and has not reaped.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(500), child.wait()).await;
+    }
     if let Some(pid) = child.id() {
         // SAFETY: plain system calls on a pid this process started and has not reaped.
         unsafe {

@@ -1067,7 +1067,10 @@ async fn escape_memory_exhaustion() {
         .await
         .expect("result");
     assert!(!out.lines().any(|l| l.trim() == "allocated"), "{out}");
-    assert!(out.contains("Killed") || out.contains("MemoryError"), "{out}");
+    assert!(
+        out.contains("Killed") || out.contains("MemoryError"),
+        "{out}"
+    );
     assert!(w.sh("echo alive").await.contains("alive"));
 }
 

@@ -141,7 +141,11 @@ async fn main() {
 }
 
 async fn bash_true(base: &std::path::Path, runs: usize) {
-    let ws = base.join("bash-ws");
+    // BASH_WS: run the commands over another folder (a big tree shows the cost of checking
+    // the protected names after each command).
+    let ws = std::env::var("BASH_WS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| base.join("bash-ws"));
     std::fs::create_dir_all(&ws).expect("ws");
     let bash_ctx = ToolContext::new(
         Runtime::new(tabwright::tools::workspace(), None),

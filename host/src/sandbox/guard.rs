@@ -66,6 +66,8 @@ impl Entry {
 struct Root {
     path: PathBuf,
     entries: BTreeMap<PathBuf, Entry>,
+    /// The protected paths found (relative; their contents are in `entries`).
+    found: Vec<PathBuf>,
     /// Top-level protected names that did not exist (`.git` of a folder that is not a
     /// repository, `.mcp.json` …): whatever appears there is removed.
     absent: Vec<PathBuf>,
@@ -79,27 +81,39 @@ pub struct Guard {
 
 impl Guard {
     /// Copies the protected paths of `roots` as they are now.
-    pub fn take(roots: &[PathBuf]) -> Guard {
+    pub fn take(roots: &[PathBuf], cache: &mut DirCache) -> Guard {
         let mut budget = MAX_BYTES;
         let home = std::env::var_os("HOME").map(PathBuf::from);
         Guard {
             roots: roots
                 .iter()
-                .map(|r| Root {
-                    path: r.clone(),
-                    entries: scan(r, &mut budget),
-                    absent: super::missing_protected(r, home.as_deref())
-                        .into_iter()
-                        .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
-                        .collect(),
+                .map(|r| {
+                    let (entries, found) = scan(r, &mut budget, cache);
+                    Root {
+                        path: r.clone(),
+                        entries,
+                        found,
+                        absent: super::missing_protected(r, home.as_deref())
+                            .into_iter()
+                            .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
+                            .collect(),
+                    }
                 })
                 .collect(),
         }
     }
 
+    /// The protected paths that existed when the copy was taken (absolute).
+    pub fn protected(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .flat_map(|r| r.found.iter().map(|f| r.path.join(f)))
+            .collect()
+    }
+
     /// Puts back what differs from the copy: removes protected paths that appeared, restores
     /// those changed or removed. The paths touched, and what could not be done.
-    pub fn restore(&self) -> (Vec<PathBuf>, Vec<String>) {
+    pub fn restore(&self, cache: &mut DirCache) -> (Vec<PathBuf>, Vec<String>) {
         let mut touched = Vec::new();
         let mut failed = Vec::new();
         for root in &self.roots {
@@ -107,7 +121,7 @@ impl Guard {
                 continue;
             };
             let mut budget = u64::MAX;
-            let now = scan(&root.path, &mut budget);
+            let (now, _) = scan(&root.path, &mut budget, cache);
             // What appeared or changed kind: removed, deepest first.
             let mut removed: Vec<&PathBuf> = Vec::new();
             for (rel, e) in now.iter() {
@@ -153,46 +167,108 @@ impl Guard {
     }
 }
 
+/// What a tree walk learnt of each folder, kept across a session's commands: a folder whose
+/// modification time has not changed has the same entries, so only changed folders are read
+/// again (a 100,000-file workspace costs a `stat` per folder, not a read of every entry).
+#[derive(Debug, Default)]
+pub struct DirCache {
+    dirs: std::collections::HashMap<PathBuf, CachedDir>,
+}
+
+#[derive(Debug)]
+struct CachedDir {
+    mtime: (i64, i64),
+    /// Sub-folders to walk into.
+    subdirs: Vec<std::ffi::OsString>,
+    /// Entries whose name could end a protected path.
+    candidates: Vec<std::ffi::OsString>,
+}
+
 /// The protected paths under `root` (relative), with everything inside them; links are not
 /// followed. Git's own folders are copied first, so the budget never leaves a hook uncopied
 /// because of a large file elsewhere.
-fn scan(root: &Path, budget: &mut u64) -> BTreeMap<PathBuf, Entry> {
+fn scan(
+    root: &Path,
+    budget: &mut u64,
+    cache: &mut DirCache,
+) -> (BTreeMap<PathBuf, Entry>, Vec<PathBuf>) {
     let mut found: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
+    let mut stack = vec![PathBuf::new()];
     let mut seen = 0usize;
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    while let Some(rel) = stack.pop() {
+        seen += 1;
+        if seen > MAX_ENTRIES {
+            tracing::warn!(
+                "guard: over {MAX_ENTRIES} folders under {}; the rest is not checked",
+                root.display()
+            );
+            break;
+        }
+        let abs = root.join(&rel);
+        let Ok(m) = std::fs::symlink_metadata(&abs) else {
+            cache.dirs.remove(&abs);
             continue;
         };
-        for e in rd.flatten() {
-            seen += 1;
-            if seen > MAX_ENTRIES {
-                tracing::warn!(
-                    "guard: over {MAX_ENTRIES} entries under {}; the rest is not checked",
-                    root.display()
-                );
-                stack.clear();
-                break;
-            }
-            let p = e.path();
-            let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
-            if super::paths::protected(&rel).is_some() {
-                found.push(rel);
+        let mtime = (m.mtime(), m.mtime_nsec());
+        // A folder changed within the last two seconds may change again within the same
+        // clock tick: not trusted from the cache ("racy" entries, as git calls them).
+        let fresh = cache
+            .dirs
+            .get(&abs)
+            .is_some_and(|c| c.mtime == mtime && mtime.0 < now - 2);
+        if !fresh {
+            let Ok(rd) = std::fs::read_dir(&abs) else {
                 continue;
+            };
+            let mut subdirs = Vec::new();
+            let mut candidates = Vec::new();
+            for e in rd.flatten() {
+                let name = e.file_name();
+                if super::paths::protected_name(&name) {
+                    candidates.push(name.clone());
+                }
+                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                if is_dir && name != "node_modules" && !(name == "objects" && rel.ends_with(".git"))
+                {
+                    subdirs.push(name);
+                }
             }
-            let name = e.file_name();
-            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && name != "node_modules" && !rel.ends_with(".git/objects") {
-                stack.push(p);
+            cache.dirs.insert(
+                abs.clone(),
+                CachedDir {
+                    mtime,
+                    subdirs,
+                    candidates,
+                },
+            );
+        }
+        let Some(c) = cache.dirs.get(&abs) else {
+            continue;
+        };
+        let mut hits = Vec::new();
+        for n in &c.candidates {
+            let r = rel.join(n);
+            if super::paths::protected(&r).is_some() {
+                hits.push(n.clone());
+                found.push(r);
+            }
+        }
+        for d in &c.subdirs {
+            if !hits.contains(d) {
+                stack.push(rel.join(d));
             }
         }
     }
     found.sort_by_key(|r| (!r.starts_with(".git"), r.components().count(), r.clone()));
     let mut out = BTreeMap::new();
-    for rel in found {
-        copy(root, &rel, budget, &mut out);
+    for rel in &found {
+        copy(root, rel, budget, &mut out);
     }
-    out
+    (out, found)
 }
 
 /// Records `rel` (and what is under it) into `out`.

@@ -58,6 +58,9 @@ pub struct Spec {
     /// The Unix socket of the egress proxy (inside `run_dir`), when the command may reach the
     /// network through it (see [`Sandbox::can_proxy`]); `None`: no network at all.
     pub proxy_socket: Option<PathBuf>,
+    /// The write-protected paths that exist in the writable roots, when the caller knows them
+    /// (the session's [`Ticket`]); otherwise they are looked for, three levels deep.
+    pub protected: Option<Vec<PathBuf>>,
     /// The shell script to run (`bash -c`).
     pub script: String,
     /// Extra arguments after the script (`$0`, `$1` …).
@@ -316,10 +319,17 @@ impl Sandbox {
                 Err(_) => {}
             }
         }
+        let known = spec.protected.clone().unwrap_or_else(|| {
+            spec.roots
+                .writable
+                .iter()
+                .flat_map(|r| protected_in(r))
+                .collect()
+        });
+        for p in &known {
+            push(&[&"--ro-bind", p, p]);
+        }
         for root in &spec.roots.writable {
-            for p in protected_in(root) {
-                push(&[&"--ro-bind", &p, &p]);
-            }
             for (p, dir) in missing_protected(root, home.as_deref()) {
                 if dir {
                     push(&[&"--tmpfs", &p, &"--remount-ro", &p]);
@@ -396,6 +406,7 @@ pub struct Watch(std::sync::Mutex<WatchState>);
 struct WatchState {
     baseline: Option<std::sync::Arc<guard::Guard>>,
     live: usize,
+    cache: guard::DirCache,
 }
 
 impl Watch {
@@ -412,7 +423,7 @@ impl Watch {
         let guard = match (&st.baseline, st.live) {
             (Some(g), n) if n > 0 => g.clone(),
             _ => {
-                let g = std::sync::Arc::new(guard::Guard::take(roots));
+                let g = std::sync::Arc::new(guard::Guard::take(roots, &mut st.cache));
                 st.baseline = Some(g.clone());
                 g
             }
@@ -433,6 +444,11 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// The write-protected paths that exist in the roots (as the copy found them).
+    pub fn protected(&self) -> Option<Vec<PathBuf>> {
+        self.guard.as_ref().map(|g| g.protected())
+    }
+
     /// The command has ended (its processes are gone): puts the protected names back; what
     /// was restored, for the model, or `None` when nothing had changed.
     pub fn end(mut self) -> Option<String> {
@@ -441,14 +457,14 @@ impl Ticket {
 
     fn finish(&mut self) -> Option<String> {
         let guard = self.guard.take()?;
-        {
+        let (touched, failed) = {
             let mut st = self.watch.state();
             st.live = st.live.saturating_sub(1);
             if st.live == 0 {
                 st.baseline = None;
             }
-        }
-        let (touched, failed) = guard.restore();
+            guard.restore(&mut st.cache)
+        };
         if touched.is_empty() && failed.is_empty() {
             return None;
         }
@@ -588,14 +604,17 @@ fn protected_in(root: &Path) -> Vec<PathBuf> {
             continue;
         };
         for entry in rd.flatten() {
+            let name = entry.file_name();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if !is_dir && !paths::protected_name(&name) {
+                continue;
+            }
             let p = entry.path();
             let rel = p.strip_prefix(root).unwrap_or(&p);
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if paths::protected(rel).is_some() {
+            if paths::protected_name(&name) && paths::protected(rel).is_some() {
                 out.push(p);
                 continue;
             }
-            let name = entry.file_name();
             if is_dir && depth < 3 && name != "node_modules" && name != "target" {
                 stack.push((p, depth + 1));
             }

@@ -165,6 +165,14 @@ impl Roots {
     }
 }
 
+/// Whether a file named `name` could end a protected path (the last part of one of
+/// [`PROTECTED`]): a cheap test before [`protected`] on every entry of a tree walk.
+pub fn protected_name(name: &std::ffi::OsStr) -> bool {
+    PROTECTED
+        .iter()
+        .any(|(p, _)| p.rsplit('/').next().is_some_and(|last| name == last))
+}
+
 /// Which protection rule, if any, covers `rel` (a path relative to a writable root).
 pub fn protected(rel: &Path) -> Option<&'static str> {
     let parts: Vec<String> = rel

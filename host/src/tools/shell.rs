@@ -334,6 +334,7 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
             proxy_socket: egress
                 .as_ref()
                 .and_then(|e| e.socket().map(Path::to_path_buf)),
+            protected: ticket.as_ref().and_then(Ticket::protected),
             script: SCRIPT.into(),
             args: vec![
                 "tabwright-bash".into(),

@@ -1116,3 +1116,21 @@ except Exception as e: print('refused pair', e)
 fn w_sock_path() -> PathBuf {
     base().join(format!("dg-{}.sock", std::process::id()))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_the_folder_cache_by_resetting_times() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join("sub/deeper")).expect("mkdir");
+    // A first command fills the session's cache of folder listings.
+    let _ = w.sh("true").await;
+    // Old enough that the cache trusts these folders.
+    let _ = w.sh("touch -d '2020-01-01' sub sub/deeper").await;
+    let _ = w.sh("true").await;
+    let out = w
+        .sh("mkdir -p sub/deeper/.git/hooks && echo evil > sub/deeper/.git/hooks/pre-commit; touch -d '2020-01-01' sub/deeper/.git/hooks sub/deeper/.git sub/deeper sub")
+        .await;
+    assert!(
+        !w.dir.join("sub/deeper/.git/hooks/pre-commit").exists(),
+        "{out}"
+    );
+}

@@ -168,7 +168,8 @@ impl Guard {
 }
 
 /// What a tree walk learnt of each folder, kept across a session's commands: a folder whose
-/// modification time has not changed has the same entries, so only changed folders are read
+/// change time (`ctime`: set by the kernel on any change, never by a command) has not changed
+/// has the same entries, so only changed folders are read
 /// again (a 100,000-file workspace costs a `stat` per folder, not a read of every entry).
 #[derive(Debug, Default)]
 pub struct DirCache {
@@ -213,7 +214,9 @@ fn scan(
             cache.dirs.remove(&abs);
             continue;
         };
-        let mtime = (m.mtime(), m.mtime_nsec());
+        // The change time, which no one can set back (a command can reset the modification
+        // time with `touch -d`, not this).
+        let mtime = (m.ctime(), m.ctime_nsec());
         // A folder changed within the last two seconds may change again within the same
         // clock tick: not trusted from the cache ("racy" entries, as git calls them).
         let fresh = cache

@@ -28,6 +28,7 @@ pub mod policy;
 pub mod recording;
 pub mod runtime;
 pub mod sandbox;
+pub mod schedule;
 pub mod shortcuts;
 pub mod skills;
 #[cfg(any(test, feature = "test-support"))]

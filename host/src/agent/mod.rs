@@ -21,8 +21,9 @@
 //! so its own tools (`TodoWrite`, `AskUserQuestion`, `Task`…) are registry entries behind the
 //! same policy and audit as the browser's. It knows no browser internals.
 //!
-//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`] and [`crate::skills`] (the
-//! registry of an agent run) and [`crate::browser`] (a sub-agent's own session).
+//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`], [`crate::skills`] and
+//! [`crate::schedule`] (the registry of an agent run) and [`crate::browser`] (a sub-agent's own
+//! session).
 
 pub mod ask;
 pub mod config;
@@ -38,14 +39,15 @@ pub mod transcript;
 use crate::runtime::Registry;
 
 /// The tools of an agent run: the browser tools, `update_plan`, the workspace tools (shell,
-/// files, web) and the agent's own (`TodoWrite`, `AskUserQuestion`, `Task`, `TaskOutput`,
-/// `TaskStop`), all in one registry.
+/// files, web), the agent's own (`TodoWrite`, `AskUserQuestion`, `Task`, `TaskOutput`,
+/// `TaskStop`) and the scheduled tasks', all in one registry.
 pub fn tools() -> Registry {
     let mut r = crate::tools::browser_with_plan();
     r.extend(&crate::tools::workspace());
     todo::register(&mut r);
     ask::register(&mut r);
     subagents::register(&mut r);
+    crate::schedule::tools::register(&mut r);
     r
 }
 

@@ -65,6 +65,9 @@ pub struct RunArgs {
     /// Save the run's successful actions as a shortcut with this name.
     #[arg(long, value_name = "NAME")]
     pub save_shortcut: Option<String>,
+    /// Record the run as a GIF, saved as recordings/NAME.gif in the workspace.
+    #[arg(long, value_name = "NAME")]
+    pub gif: Option<String>,
 }
 
 fn session_dir(resume: &Option<String>) -> Result<(PathBuf, bool), String> {
@@ -236,7 +239,32 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
     if args.save_shortcut.is_some() {
         crate::shortcuts::record::start(&session);
     }
+    if args.gif.is_some() {
+        if let Err(e) = agent
+            .context()
+            .call_tool(
+                "gif_creator",
+                serde_json::json!({"action": "start_recording"}),
+            )
+            .await
+        {
+            eprintln!("tabwright: cannot record a GIF: {}", e.0);
+        }
+    }
     let outcome = agent.run(&task).await;
+    if let Some(name) = &args.gif {
+        match agent
+            .context()
+            .call_tool(
+                "gif_creator",
+                serde_json::json!({"action": "export", "filename": name}),
+            )
+            .await
+        {
+            Ok(o) => eprintln!("tabwright: {}", o.text.lines().next().unwrap_or("")),
+            Err(e) => eprintln!("tabwright: the GIF was not saved: {}", e.0),
+        }
+    }
     println!();
     let u = agent.usage();
     eprintln!(

@@ -3,8 +3,8 @@
 //!
 //! May use: [`crate::host`], [`crate::agent`], [`crate::mcp`], [`crate::tools`],
 //! [`crate::shortcuts`], [`crate::policy`], [`crate::frontend`], [`crate::browser`],
-//! [`crate::bridge`], [`crate::fixture_server`], [`crate::skills`] and [`crate::sandbox`] (the
-//! in-sandbox bridge). Nothing imports it but the binary.
+//! [`crate::bridge`], [`crate::fixture_server`], [`crate::skills`], [`crate::schedule`] and
+//! [`crate::sandbox`] (the in-sandbox bridge). Nothing imports it but the binary.
 
 pub mod agent_run;
 mod call;
@@ -14,6 +14,7 @@ mod install;
 mod mcp;
 mod open;
 pub mod replay;
+mod schedule;
 mod skills;
 
 use std::path::PathBuf;
@@ -84,6 +85,20 @@ enum Command {
         url: Option<String>,
         #[command(flatten)]
         browser: BrowserArgs,
+    },
+    /// Scheduled tasks: add, list, edit, rm, run-now.
+    Schedule {
+        #[command(subcommand)]
+        command: schedule::ScheduleCommand,
+    },
+    /// Run the scheduled tasks at their times (in the foreground; `daemon install` writes a
+    /// systemd user unit).
+    Daemon {
+        #[command(subcommand)]
+        command: Option<schedule::DaemonCommand>,
+        /// Runs at once at most.
+        #[arg(long, default_value_t = 2)]
+        max_concurrent: usize,
     },
     /// Skills: list, show, validate, create.
     Skills {
@@ -311,5 +326,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => Ok(doctor::doctor(&target, user_data_dir.as_deref()).await),
         Command::ServeFixtures { port, dir } => fixtures::serve_fixtures(port, &dir).await,
         Command::Skills { command } => skills::run(command),
+        Command::Schedule { command } => schedule::run(command).await,
+        Command::Daemon {
+            command,
+            max_concurrent,
+        } => schedule::daemon(command, max_concurrent).await,
     }
 }

@@ -28,6 +28,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "SKILL.md",
         include_str!("../../../skills/form-filling/SKILL.md"),
     ),
+    (
+        "schedule",
+        "SKILL.md",
+        include_str!("../../../skills/schedule/SKILL.md"),
+    ),
 ];
 
 /// The folder holding the built-in skills, written when missing.

@@ -228,6 +228,18 @@ async fn control_timeout_and_long_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_background_jobs_read_and_stop() {
     let w = ws();
+    if landlock() {
+        // The fallback only puts protected files back when a command ends: no long jobs.
+        let e = w
+            .call(
+                "Bash",
+                json!({"command": "sleep 1", "run_in_background": true}),
+            )
+            .await
+            .expect_err("refused");
+        assert!(e.contains("background commands need bubblewrap"), "{e}");
+        return;
+    }
     let out = w
         .sh_bg("for i in 1 2 3; do echo tick $i; done; echo ready; sleep 300 # tw-bg-marker-1")
         .await;
@@ -799,6 +811,12 @@ async fn escape_timeout_leaves_nothing_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_commands_are_counted_in_a_capped_cgroup() {
     let w = ws();
+    if landlock() {
+        // No background jobs under the fallback: the command looks at its own cgroup.
+        let out = w.sh("cat /proc/self/cgroup").await;
+        assert!(out.contains("tabwright/sbx-"), "not in a tabwright cgroup: {out}");
+        return;
+    }
     w.sh_bg("sleep 4301").await;
     let mut found = None;
     for _ in 0..200 {
@@ -942,6 +960,9 @@ async fn escape_restore_through_a_folder_swapped_for_a_link() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_background_job_poisons_the_copy() {
     let w = ws();
+    if landlock() {
+        return; // no background jobs under the fallback (see the control above)
+    }
     std::fs::create_dir_all(w.dir.join(".git/hooks")).expect("mkdir");
     std::fs::write(w.dir.join(".git/hooks/pre-commit"), "orig\n").expect("hook");
     let started = w
@@ -1133,4 +1154,92 @@ async fn escape_the_folder_cache_by_resetting_times() {
         !w.dir.join("sub/deeper/.git/hooks/pre-commit").exists(),
         "{out}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_replace_the_repository_with_a_gitdir_file() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join(".git/hooks")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join(".git/objects")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join(".git/refs")).expect("mkdir");
+    std::fs::write(w.dir.join(".git/HEAD"), "ref: refs/heads/main\n").expect("head");
+    std::fs::write(w.dir.join(".git/config"), "[core]\n").expect("config");
+    let out = w
+        .sh("cp -a .git evilgit; printf '[core]\\n\\tfsmonitor = evil\\n' > evilgit/config; mv .git .gitold; printf 'gitdir: evilgit\\n' > .git; ls -la")
+        .await;
+    assert!(
+        !w.dir.join(".git").is_file(),
+        "a gitdir file is left in place of the repository: {out}"
+    );
+    // The copy the command made is a git directory too: its config does not survive.
+    assert!(!w.dir.join("evilgit/config").exists(), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_new_repositories_gitdir_files_and_bare_repositories() {
+    let w = ws();
+    let out = w
+        .sh("mkdir -p sub evil/objects evil/refs lock && echo 'ref: refs/heads/x' > evil/HEAD && printf '[core]\\n\\tpager = evil\\n' > evil/config && printf 'gitdir: ../evil\\n' > sub/.git; chmod 300 lock 2>/dev/null; mkdir -p lock/inner/.git/hooks && echo evil > lock/inner/.git/hooks/pre-commit")
+        .await;
+    for p in ["sub/.git", "evil/config", "lock/inner/.git"] {
+        assert!(!w.dir.join(p).exists(), "{p} was left: {out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_a_background_job_behind_another_commands_check() {
+    let w = ws();
+    if landlock() {
+        return; // no background jobs under the fallback
+    }
+    let started = w
+        .sh_bg("sleep 1.5; echo '{\"mcpServers\":{}}' > .mcp.json; mkdir -p .claude && echo '{}' > .claude/settings.json; echo done")
+        .await;
+    let id = started
+        .split("shell id ")
+        .nth(1)
+        .and_then(|r| r.split('.').next())
+        .expect("id")
+        .to_string();
+    // A command that ends while the job runs must leave the job's placeholders alone.
+    let _ = w.sh("true").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let o = w
+            .call("BashOutput", json!({"bash_id": id}))
+            .await
+            .expect("output");
+        if !o.contains("<status>running") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while w.dir.join(".mcp.json").exists() || w.dir.join(".claude").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job's agent settings stayed: {:?}",
+            std::fs::read_to_string(w.dir.join(".mcp.json"))
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_acls_instead_of_chmod() {
+    let w = ws();
+    let f = w.outside.join("file.txt");
+    let out = w
+        .sh(&format!(
+            "python3 -c \"import os; os.setxattr('{f}', 'system.posix_acl_access', bytes.fromhex('02000000010006000000ffff040006000000ffff100006000000ffff200006000000ffff')); print('acl-set')\" 2>&1; python3 -c \"import os; os.setxattr('{f}', 'user.x', b'1'); print('xattr-set')\" 2>&1",
+            f = f.display()
+        ))
+        .await;
+    assert!(
+        !out.contains("acl-set") || out.contains("Traceback"),
+        "{out}"
+    );
+    assert!(!out.lines().any(|l| l.trim() == "xattr-set"), "{out}");
+    w.unchanged_outside();
 }

@@ -24,6 +24,7 @@ pub mod frontend;
 pub mod host;
 pub mod mcp;
 pub mod outline;
+pub mod plugins;
 pub mod policy;
 pub mod recording;
 pub mod runtime;

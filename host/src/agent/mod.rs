@@ -21,9 +21,9 @@
 //! so its own tools (`TodoWrite`, `AskUserQuestion`, `Task`…) are registry entries behind the
 //! same policy and audit as the browser's. It knows no browser internals.
 //!
-//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`], [`crate::skills`] and
-//! [`crate::schedule`] (the registry of an agent run) and [`crate::browser`] (a sub-agent's own
-//! session).
+//! May use: [`crate::runtime`], [`crate::frontend`], [`crate::tools`], [`crate::skills`],
+//! [`crate::schedule`] and [`crate::plugins`] (the registry of an agent run) and
+//! [`crate::browser`] (a sub-agent's own session).
 
 pub mod ask;
 pub mod config;
@@ -48,6 +48,7 @@ pub fn tools() -> Registry {
     ask::register(&mut r);
     subagents::register(&mut r);
     crate::schedule::tools::register(&mut r);
+    crate::plugins::tools::register(&mut r);
     r
 }
 

@@ -37,6 +37,8 @@ pub fn register(r: &mut Registry) {
     r.add(Arc::new(Typed::<TaskStopTool>::new()));
 }
 
+pub use crate::plugins::AgentDef;
+
 /// Builds a model client for `provider:model`.
 pub type ConnectFn = dyn Fn(&str) -> Result<Arc<dyn ModelClient>, String> + Send + Sync;
 
@@ -65,6 +67,8 @@ pub struct SubagentEnv {
     pub limits: Limits,
     /// Builds a client for `provider:model` when a call names another model.
     pub connect: Arc<ConnectFn>,
+    /// The named kinds of sub-agent (`subagent_type`).
+    pub agents: Vec<AgentDef>,
 }
 
 /// The default way to build a client for another model: the usual configuration with the
@@ -109,6 +113,8 @@ struct TaskArgs {
     run_in_background: bool,
     #[serde(default)]
     max_turns: Option<u32>,
+    #[serde(default)]
+    subagent_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,7 +145,7 @@ tool!(
         "Start a sub-agent for a self-contained part of the task. It has its own context and its own browser tabs, \
          follows the same approved plan, and returns only its final answer. Give it a complete prompt: it sees nothing of this conversation. \
          tools: the tool names it may use (default: all browser tools). model: another provider:model. run_in_background: return at once with a task_id \
-         (collect with TaskOutput).",
+         (collect with TaskOutput). subagent_type: a named kind of sub-agent a plugin provides (plugin:name), with instructions of its own.",
         json!({
             "type": "object",
             "properties": {
@@ -149,6 +155,7 @@ tool!(
                 "model": {"type": "string", "description": "provider:model, e.g. anthropic:claude-haiku-4-5."},
                 "run_in_background": {"type": "boolean"},
                 "max_turns": {"type": "integer", "minimum": 1, "maximum": 100},
+                "subagent_type": {"type": "string"},
             },
             "required": ["description", "prompt"],
             "additionalProperties": false,
@@ -253,9 +260,34 @@ impl Subagents {
         Box::pin(self.start_inner(a))
     }
 
-    async fn start_inner(&self, a: TaskArgs) -> Result<String, String> {
+    async fn start_inner(&self, mut a: TaskArgs) -> Result<String, String> {
         if a.prompt.trim().is_empty() {
             return Err("invalid parameters for Task: field `prompt` is empty".into());
+        }
+        let mut system = self.env.system.clone();
+        if let Some(kind) = &a.subagent_type {
+            let Some(def) = self.env.agents.iter().find(|d| d.name == *kind) else {
+                return Err(format!(
+                    "invalid parameters for Task: no sub-agent type \"{kind}\"; the types are: {}",
+                    if self.env.agents.is_empty() {
+                        "none (no plugin provides one)".to_string()
+                    } else {
+                        self.env
+                            .agents
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ));
+            };
+            system.push_str(&format!("\n\n# Your role: {}\n{}\n", def.name, def.prompt));
+            if a.tools.is_none() {
+                a.tools = def.tools.clone();
+            }
+            if a.model.is_none() {
+                a.model = def.model.clone();
+            }
         }
         let client = match &a.model {
             Some(m) => (self.env.connect)(m).map_err(|e| format!("Task: model {m}: {e}"))?,
@@ -314,7 +346,7 @@ impl Subagents {
             client,
             ctx,
             transcript,
-            self.env.system.clone(),
+            system,
             limits,
             self.env.max_tokens,
             stop_rx,

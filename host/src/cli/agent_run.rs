@@ -143,10 +143,14 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
     }
     let browser_desc = backend.describe();
     let b = Browser::new(backend);
-    // Skills: a broken one is reported and the rest load.
-    let catalog = Arc::new(crate::skills::Catalog::load(
-        &crate::skills::Sources::standard(&workspace),
-    ));
+    // Plugins and skills: a broken one is reported and the rest load.
+    let plugins = crate::plugins::Store::standard().session();
+    for n in &plugins.notices {
+        eprintln!("tabwright: plugins: {n}");
+    }
+    let mut sources = crate::skills::Sources::standard(&workspace);
+    sources.plugins = plugins.skills.clone();
+    let catalog = Arc::new(crate::skills::Catalog::load(&sources));
     for p in &catalog.problems {
         eprintln!("tabwright: skills: {p}");
     }
@@ -207,6 +211,7 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
             ..limits.clone()
         },
         connect: Arc::new(connect_model),
+        agents: plugins.agents.clone(),
     }));
     ctx.state().set(subagents);
     ctx.state()

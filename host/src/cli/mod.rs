@@ -3,8 +3,8 @@
 //!
 //! May use: [`crate::host`], [`crate::agent`], [`crate::mcp`], [`crate::tools`],
 //! [`crate::shortcuts`], [`crate::policy`], [`crate::frontend`], [`crate::browser`],
-//! [`crate::bridge`], [`crate::fixture_server`], [`crate::skills`], [`crate::schedule`] and
-//! [`crate::sandbox`] (the in-sandbox bridge). Nothing imports it but the binary.
+//! [`crate::bridge`], [`crate::fixture_server`], [`crate::skills`], [`crate::schedule`],
+//! [`crate::plugins`] and [`crate::sandbox`] (the in-sandbox bridge). Nothing imports it but the binary.
 
 pub mod agent_run;
 mod call;
@@ -13,6 +13,7 @@ mod fixtures;
 mod install;
 mod mcp;
 mod open;
+mod plugin;
 pub mod replay;
 mod schedule;
 mod skills;
@@ -99,6 +100,11 @@ enum Command {
         /// Runs at once at most.
         #[arg(long, default_value_t = 2)]
         max_concurrent: usize,
+    },
+    /// Plugins and marketplaces: install, list, enable, disable, update, remove.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin::PluginCommand,
     },
     /// Skills: list, show, validate, create.
     Skills {
@@ -326,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => Ok(doctor::doctor(&target, user_data_dir.as_deref()).await),
         Command::ServeFixtures { port, dir } => fixtures::serve_fixtures(port, &dir).await,
         Command::Skills { command } => skills::run(command),
+        Command::Plugin { command } => plugin::run(command),
         Command::Schedule { command } => schedule::run(command).await,
         Command::Daemon {
             command,

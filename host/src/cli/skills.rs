@@ -53,7 +53,9 @@ pub fn run(cmd: SkillsCommand) -> anyhow::Result<ExitCode> {
     let here = || std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     match cmd {
         SkillsCommand::List { json, workspace } => {
-            let c = Catalog::load(&Sources::standard(&workspace.unwrap_or_else(here)));
+            let c = Catalog::load(&with_plugins(Sources::standard(
+                &workspace.unwrap_or_else(here),
+            )));
             if json {
                 let v = serde_json::json!({"skills": c.all(), "problems": c.problems});
                 print_out(&serde_json::to_string_pretty(&v)?);
@@ -84,7 +86,9 @@ pub fn run(cmd: SkillsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         SkillsCommand::Show { name, workspace } => {
-            let c = Catalog::load(&Sources::standard(&workspace.unwrap_or_else(here)));
+            let c = Catalog::load(&with_plugins(Sources::standard(
+                &workspace.unwrap_or_else(here),
+            )));
             let Some(s) = c.get(&name) else {
                 let names: Vec<&str> = c.all().iter().map(|s| s.name.as_str()).collect();
                 anyhow::bail!(
@@ -168,6 +172,12 @@ pub fn run(cmd: SkillsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The sources with the enabled plugins' skills.
+fn with_plugins(mut s: Sources) -> Sources {
+    s.plugins = crate::plugins::Store::standard().session().skills;
+    s
 }
 
 /// Checks one skill; prints the findings; 1 when there are errors.

@@ -101,8 +101,12 @@ fn rule_matches(rule: &str, name: &str, args: &Value) -> bool {
         .strip_suffix(":*")
         .or_else(|| pattern.strip_suffix(" *"))
     {
-        // Command substitution could run anything: not allowed under a prefix rule.
-        if command.contains("$(") || command.contains('`') || command.contains("<(") {
+        // Substitutions, subshells, function definitions, groups and redirections could run
+        // or write anything: not allowed under a prefix rule.
+        if command
+            .chars()
+            .any(|c| matches!(c, '`' | '(' | ')' | '{' | '}' | '<' | '>' | '$'))
+        {
             return false;
         }
         let parts = command
@@ -113,6 +117,15 @@ fn rule_matches(rule: &str, name: &str, args: &Value) -> bool {
         for p in parts {
             any = true;
             if p != prefix && !p.starts_with(&format!("{prefix} ")) {
+                return false;
+            }
+            // Options that make a program run another one (git -c alias.x=!sh, --exec-path…).
+            if p.split_whitespace().skip(1).any(|w| {
+                w == "-c"
+                    || w.starts_with("--exec-path")
+                    || w.starts_with("--config-env")
+                    || w.starts_with("-c=")
+            }) {
                 return false;
             }
         }

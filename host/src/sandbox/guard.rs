@@ -28,6 +28,10 @@ const MAX_BYTES: u64 = 32 << 20;
 /// Most entries looked at per folder per check.
 const MAX_ENTRIES: usize = 100_000;
 
+/// Most folders walked per root; a workspace over it is refused (the guard could not see all
+/// of it).
+pub const MAX_FOLDERS: usize = 300_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Entry {
     File {
@@ -68,6 +72,8 @@ struct Root {
     entries: BTreeMap<PathBuf, Entry>,
     /// The protected paths found (relative; their contents are in `entries`).
     found: Vec<PathBuf>,
+    /// Every `.git` found: whether a folder, and its inode.
+    gits: BTreeMap<PathBuf, (bool, u64)>,
     /// Top-level protected names that did not exist (`.git` of a folder that is not a
     /// repository, `.mcp.json` …): whatever appears there is removed.
     absent: Vec<PathBuf>,
@@ -77,6 +83,9 @@ struct Root {
 #[derive(Debug)]
 pub struct Guard {
     roots: Vec<Root>,
+    /// Why the copy cannot be trusted to cover everything (too many folders, unreadable
+    /// ones); a command must not run over such a copy.
+    pub incomplete: Vec<String>,
 }
 
 impl Guard {
@@ -84,23 +93,25 @@ impl Guard {
     pub fn take(roots: &[PathBuf], cache: &mut DirCache) -> Guard {
         let mut budget = MAX_BYTES;
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        Guard {
-            roots: roots
-                .iter()
-                .map(|r| {
-                    let (entries, found) = scan(r, &mut budget, cache);
-                    Root {
-                        path: r.clone(),
-                        entries,
-                        found,
-                        absent: super::missing_protected(r, home.as_deref())
-                            .into_iter()
-                            .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
-                            .collect(),
-                    }
-                })
-                .collect(),
-        }
+        let mut incomplete = Vec::new();
+        let roots = roots
+            .iter()
+            .map(|r| {
+                let sc = scan(r, &mut budget, cache);
+                incomplete.extend(sc.unchecked);
+                Root {
+                    path: r.clone(),
+                    entries: sc.entries,
+                    found: sc.found,
+                    gits: sc.gits,
+                    absent: super::missing_protected(r, home.as_deref())
+                        .into_iter()
+                        .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
+                        .collect(),
+                }
+            })
+            .collect();
+        Guard { roots, incomplete }
     }
 
     /// The protected paths that existed when the copy was taken (absolute).
@@ -111,25 +122,87 @@ impl Guard {
             .collect()
     }
 
-    /// Puts back what differs from the copy: removes protected paths that appeared, restores
-    /// those changed or removed. The paths touched, and what could not be done.
-    pub fn restore(&self, cache: &mut DirCache) -> (Vec<PathBuf>, Vec<String>) {
+    /// The `.git` folders that existed when the copy was taken (absolute).
+    pub fn git_dirs(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .flat_map(|r| {
+                r.gits
+                    .iter()
+                    .filter(|(_, (dir, _))| *dir)
+                    .map(|(g, _)| r.path.join(g))
+            })
+            .collect()
+    }
+
+    /// Puts back what differs from the copy: removes protected paths and `.git` entries that
+    /// appeared, moves aside a `.git` put in place of the one there was, restores protected
+    /// paths changed or removed. Paths in `skip` (other commands' placeholders) are left
+    /// alone. The paths touched, and what could not be done.
+    pub fn restore(
+        &self,
+        cache: &mut DirCache,
+        skip: &std::collections::HashSet<PathBuf>,
+    ) -> (Vec<PathBuf>, Vec<String>) {
         let mut touched = Vec::new();
-        let mut failed = Vec::new();
+        let mut failed = self.incomplete.clone();
         for root in &self.roots {
             let Ok(dir) = Beneath::open(&root.path) else {
                 continue;
             };
             let mut budget = u64::MAX;
-            let (now, _) = scan(&root.path, &mut budget, cache);
-            // What appeared or changed kind: removed, deepest first.
+            let sc = scan(&root.path, &mut budget, cache);
+            failed.extend(sc.unchecked.iter().cloned());
+            let now = sc.entries;
+            let skipped = |rel: &Path| {
+                skip.iter().any(|s| {
+                    s.starts_with(root.path.join(rel)) || root.path.join(rel).starts_with(s)
+                })
+            };
+            // A `.git` that appeared is removed (a new repository, or a `gitdir:` file pointing
+            // at a config the command wrote); one that replaced the original is moved aside.
+            let mut replaced: Vec<&PathBuf> = Vec::new();
+            for (rel, (is_dir, ino)) in &sc.gits {
+                if skipped(rel) {
+                    continue;
+                }
+                match root.gits.get(rel) {
+                    Some((d, i)) if d == is_dir && i == ino => {}
+                    Some(_) => {
+                        let aside = PathBuf::from(format!("{}.tabwright-replaced", rel.display()));
+                        if let Err(err) = dir.rename(rel, &aside) {
+                            failed.push(format!("{}: {err}", root.path.join(rel).display()));
+                        } else {
+                            failed.push(format!(
+                                "{}: the command put another .git in place of the repository's; it was moved to {} — put the original back by hand",
+                                root.path.join(rel).display(),
+                                root.path.join(&aside).display()
+                            ));
+                        }
+                        replaced.push(rel);
+                        touched.push(root.path.join(rel));
+                    }
+                    None => {
+                        if let Err(err) = dir.remove_tree(&root.path, rel) {
+                            failed.push(format!("{}: {err}", root.path.join(rel).display()));
+                        }
+                        replaced.push(rel);
+                        touched.push(root.path.join(rel));
+                    }
+                }
+            }
+            // What appeared or changed kind: removed.
             let mut removed: Vec<&PathBuf> = Vec::new();
             for (rel, e) in now.iter() {
                 let keep = root.entries.get(rel).is_some_and(|b| {
                     b.is_dir() == e.is_dir()
                         && matches!(b, Entry::Link(_)) == matches!(e, Entry::Link(_))
                 });
-                if keep || removed.iter().any(|r| rel.starts_with(r)) {
+                if keep
+                    || skipped(rel)
+                    || removed.iter().any(|r| rel.starts_with(r))
+                    || replaced.iter().any(|r| rel.starts_with(r))
+                {
                     continue;
                 }
                 match dir.remove_all(rel, &now) {
@@ -141,6 +214,9 @@ impl Guard {
             }
             // Names that must stay absent.
             for rel in &root.absent {
+                if skipped(rel) {
+                    continue;
+                }
                 if std::fs::symlink_metadata(root.path.join(rel)).is_ok() {
                     if let Err(err) = dir.remove_tree(&root.path, rel) {
                         failed.push(format!("{}: {err}", root.path.join(rel).display()));
@@ -148,11 +224,12 @@ impl Guard {
                     touched.push(root.path.join(rel));
                 }
             }
-            // What was there: made again or rewritten, shallowest first.
+            // What was there: made again or rewritten, shallowest first (not inside a `.git`
+            // that was replaced: the original is elsewhere now).
             for (rel, b) in &root.entries {
                 let same = now.get(rel).is_some_and(|n| n.same(b))
                     && !removed.iter().any(|r| rel.starts_with(r));
-                if same {
+                if same || replaced.iter().any(|r| rel.starts_with(r)) {
                     continue;
                 }
                 if let Err(err) = dir.put(rel, b) {
@@ -181,32 +258,46 @@ struct CachedDir {
     mtime: (i64, i64),
     /// Sub-folders to walk into.
     subdirs: Vec<std::ffi::OsString>,
-    /// Entries whose name could end a protected path.
+    /// Entries whose name could end a protected path (or is `.git`).
     candidates: Vec<std::ffi::OsString>,
+    /// Whether the folder looks like a git directory (`HEAD`, `objects/`, `refs/`).
+    git_dir: bool,
+}
+
+/// What a walk of one root found.
+#[derive(Debug, Default)]
+struct Scan {
+    /// The protected paths and everything inside them.
+    entries: BTreeMap<PathBuf, Entry>,
+    /// The protected paths themselves.
+    found: Vec<PathBuf>,
+    /// Every `.git` (folder or `gitdir:` file): whether a folder, and its inode.
+    gits: BTreeMap<PathBuf, (bool, u64)>,
+    /// Folders that could not be walked (over the bound, unreadable).
+    unchecked: Vec<String>,
 }
 
 /// The protected paths under `root` (relative), with everything inside them; links are not
-/// followed. Git's own folders are copied first, so the budget never leaves a hook uncopied
-/// because of a large file elsewhere.
-fn scan(
-    root: &Path,
-    budget: &mut u64,
-    cache: &mut DirCache,
-) -> (BTreeMap<PathBuf, Entry>, Vec<PathBuf>) {
-    let mut found: Vec<PathBuf> = Vec::new();
-    let mut stack = vec![PathBuf::new()];
+/// followed. Breadth first (shallow names first), git's own folders copied first, so neither
+/// the walk's bound nor the copy budget can leave a top-level hook out. A folder that looks
+/// like a git directory (`HEAD`, `objects/`, `refs/`), whatever its name, has its `config` and
+/// `hooks` protected too (a bare repository runs them as well).
+fn scan(root: &Path, budget: &mut u64, cache: &mut DirCache) -> Scan {
+    let mut out = Scan::default();
+    let mut queue = std::collections::VecDeque::from([PathBuf::new()]);
     let mut seen = 0usize;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    while let Some(rel) = stack.pop() {
+    while let Some(rel) = queue.pop_front() {
         seen += 1;
-        if seen > MAX_ENTRIES {
-            tracing::warn!(
-                "guard: over {MAX_ENTRIES} folders under {}; the rest is not checked",
-                root.display()
-            );
+        if seen > MAX_FOLDERS {
+            out.unchecked.push(format!(
+                "over {MAX_FOLDERS} folders under {}: {} not walked",
+                root.display(),
+                queue.len() + 1
+            ));
             break;
         }
         let abs = root.join(&rel);
@@ -224,28 +315,48 @@ fn scan(
             .get(&abs)
             .is_some_and(|c| c.mtime == mtime && mtime.0 < now - 2);
         if !fresh {
-            let Ok(rd) = std::fs::read_dir(&abs) else {
+            let mut rd = std::fs::read_dir(&abs);
+            if matches!(&rd, Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied) {
+                // A folder made unreadable to hide what is in it: readable again for its owner.
+                let _ = std::fs::set_permissions(
+                    &abs,
+                    std::fs::Permissions::from_mode((m.permissions().mode() | 0o700) & 0o7777),
+                );
+                rd = std::fs::read_dir(&abs);
+            }
+            let Ok(rd) = rd else {
+                out.unchecked
+                    .push(format!("{}: cannot be read", abs.display()));
                 continue;
             };
             let mut subdirs = Vec::new();
             let mut candidates = Vec::new();
+            let (mut head, mut objects, mut refs) = (false, false, false);
             for e in rd.flatten() {
                 let name = e.file_name();
-                if super::paths::protected_name(&name) {
+                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                match name.to_str() {
+                    Some("HEAD") => head = true,
+                    Some("objects") if is_dir => objects = true,
+                    Some("refs") if is_dir => refs = true,
+                    _ => {}
+                }
+                if super::paths::protected_name(&name) || name == ".git" {
                     candidates.push(name.clone());
                 }
-                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
                 if is_dir && name != "node_modules" && !(name == "objects" && rel.ends_with(".git"))
                 {
                     subdirs.push(name);
                 }
             }
+            let git_dir = head && objects && refs;
             cache.dirs.insert(
                 abs.clone(),
                 CachedDir {
                     mtime,
                     subdirs,
                     candidates,
+                    git_dir,
                 },
             );
         }
@@ -255,23 +366,36 @@ fn scan(
         let mut hits = Vec::new();
         for n in &c.candidates {
             let r = rel.join(n);
-            if super::paths::protected(&r).is_some() {
+            if n == ".git" {
+                if let Ok(gm) = std::fs::symlink_metadata(root.join(&r)) {
+                    out.gits.insert(r.clone(), (gm.is_dir(), gm.ino()));
+                }
+                continue;
+            }
+            let bare = c.git_dir
+                && !rel.ends_with(".git")
+                && matches!(
+                    n.to_str(),
+                    Some("config" | "hooks" | "commondir" | "config.worktree")
+                );
+            if bare || super::paths::protected(&r).is_some() {
                 hits.push(n.clone());
-                found.push(r);
+                out.found.push(r);
             }
         }
         for d in &c.subdirs {
             if !hits.contains(d) {
-                stack.push(rel.join(d));
+                queue.push_back(rel.join(d));
             }
         }
     }
+    let mut found = std::mem::take(&mut out.found);
     found.sort_by_key(|r| (!r.starts_with(".git"), r.components().count(), r.clone()));
-    let mut out = BTreeMap::new();
     for rel in &found {
-        copy(root, rel, budget, &mut out);
+        copy(root, rel, budget, &mut out.entries);
     }
-    (out, found)
+    out.found = found;
+    out
 }
 
 /// Records `rel` (and what is under it) into `out`.
@@ -457,6 +581,14 @@ impl Beneath {
             }
         }
         self.remove_all(rel, &all)
+    }
+
+    /// Renames `from` to `to` (both beneath the root, no links followed on the way).
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        let (d1, n1) = self.parent(from, false)?;
+        let (d2, n2) = self.parent(to, false)?;
+        // SAFETY: renameat on descriptors and C strings owned here.
+        check(unsafe { libc::renameat(d1.as_raw_fd(), n1.as_ptr(), d2.as_raw_fd(), n2.as_ptr()) })
     }
 
     /// Makes `rel` what `e` says (replacing what is there).

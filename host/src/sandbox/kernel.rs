@@ -38,6 +38,11 @@ use super::SandboxError;
 /// `fchmodat2(2)` (Linux 6.6; the same number on x86_64 and aarch64).
 const FCHMODAT2: i64 = 452;
 
+/// `setxattrat(2)` and `removexattrat(2)` (Linux 6.13; the same numbers on x86_64 and
+/// aarch64).
+const SETXATTRAT: i64 = 463;
+const REMOVEXATTRAT: i64 = 466;
+
 /// The Landlock ABI the fallback needs (Linux 6.12: signal and abstract-socket scopes).
 pub const MIN_ABI: i32 = 6;
 
@@ -418,6 +423,16 @@ fn seccomp() -> Result<(), String> {
         FCHMODAT2,
         libc::SYS_inotify_add_watch,
         libc::SYS_fanotify_init,
+        // Extended attributes carry ACLs (a mode change by another name) and Landlock does not
+        // cover them.
+        libc::SYS_setxattr,
+        libc::SYS_lsetxattr,
+        libc::SYS_fsetxattr,
+        libc::SYS_removexattr,
+        libc::SYS_lremovexattr,
+        libc::SYS_fremovexattr,
+        SETXATTRAT,
+        REMOVEXATTRAT,
     ] {
         deny.insert(sys, vec![]);
     }

@@ -61,6 +61,8 @@ pub struct Spec {
     /// The write-protected paths that exist in the writable roots, when the caller knows them
     /// (the session's [`Ticket`]); otherwise they are looked for, three levels deep.
     pub protected: Option<Vec<PathBuf>>,
+    /// The `.git` folders of the writable roots (made mount points: not renamed or replaced).
+    pub git_dirs: Vec<PathBuf>,
     /// The shell script to run (`bash -c`).
     pub script: String,
     /// Extra arguments after the script (`$0`, `$1` …).
@@ -326,6 +328,9 @@ impl Sandbox {
                 .flat_map(|r| protected_in(r))
                 .collect()
         });
+        for g in &spec.git_dirs {
+            push(&[&"--bind", g, g]);
+        }
         for p in &known {
             push(&[&"--ro-bind", p, p]);
         }
@@ -407,6 +412,8 @@ struct WatchState {
     baseline: Option<std::sync::Arc<guard::Guard>>,
     live: usize,
     cache: guard::DirCache,
+    /// Placeholders of running bubblewrap commands (not changes to undo).
+    placeholders: std::collections::HashSet<PathBuf>,
 }
 
 impl Watch {
@@ -417,22 +424,32 @@ impl Watch {
         }
     }
 
-    /// A command over `roots` starts: the copy to restore to when it ends.
-    pub fn begin(self: &std::sync::Arc<Self>, roots: &[PathBuf]) -> Ticket {
+    /// A command over `roots` starts: the copy to restore to when it ends. Refused when the
+    /// copy cannot cover the roots (too many folders), since the command would then be
+    /// unwatched.
+    pub fn begin(self: &std::sync::Arc<Self>, roots: &[PathBuf]) -> Result<Ticket, SandboxError> {
         let mut st = self.state();
         let guard = match (&st.baseline, st.live) {
             (Some(g), n) if n > 0 => g.clone(),
             _ => {
                 let g = std::sync::Arc::new(guard::Guard::take(roots, &mut st.cache));
+                if !g.incomplete.is_empty() {
+                    return Err(SandboxError(format!(
+                        "the workspace cannot be watched for changes to its protected files ({}), so no command runs in it: use a smaller workspace folder (at most {} folders) or remove what cannot be read",
+                        g.incomplete.join("; "),
+                        guard::MAX_FOLDERS
+                    )));
+                }
                 st.baseline = Some(g.clone());
                 g
             }
         };
         st.live += 1;
-        Ticket {
+        Ok(Ticket {
             watch: self.clone(),
             guard: Some(guard),
-        }
+            placeholders: Vec::new(),
+        })
     }
 }
 
@@ -441,12 +458,28 @@ impl Watch {
 pub struct Ticket {
     watch: std::sync::Arc<Watch>,
     guard: Option<std::sync::Arc<guard::Guard>>,
+    placeholders: Vec<PathBuf>,
 }
 
 impl Ticket {
     /// The write-protected paths that exist in the roots (as the copy found them).
     pub fn protected(&self) -> Option<Vec<PathBuf>> {
         self.guard.as_ref().map(|g| g.protected())
+    }
+
+    /// The `.git` folders of the roots (bubblewrap makes each a mount point, so a command
+    /// cannot rename or replace it).
+    pub fn git_dirs(&self) -> Option<Vec<PathBuf>> {
+        self.guard.as_ref().map(|g| g.git_dirs())
+    }
+
+    /// The command's placeholders (its [`Stubs`]): other commands' checks leave them alone.
+    pub fn own(&mut self, stubs: &Stubs) {
+        self.placeholders = stubs.paths.clone();
+        self.watch
+            .state()
+            .placeholders
+            .extend(self.placeholders.iter().cloned());
     }
 
     /// The command has ended (its processes are gone): puts the protected names back; what
@@ -459,11 +492,15 @@ impl Ticket {
         let guard = self.guard.take()?;
         let (touched, failed) = {
             let mut st = self.watch.state();
+            for p in &self.placeholders {
+                st.placeholders.remove(p);
+            }
             st.live = st.live.saturating_sub(1);
             if st.live == 0 {
                 st.baseline = None;
             }
-            guard.restore(&mut st.cache)
+            let skip = st.placeholders.clone();
+            guard.restore(&mut st.cache, &skip)
         };
         if touched.is_empty() && failed.is_empty() {
             return None;

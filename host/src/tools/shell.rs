@@ -288,12 +288,27 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
     if unsandboxed {
         confirm_unsandboxed(ctx, &a.command).await?;
     }
+    if a.run_in_background == Some(true) && !unsandboxed {
+        let sandbox = Sandbox::detect().map_err(|e| ToolError(e.0))?;
+        if !sandbox.can_proxy() {
+            return Err(ToolError::new(
+                "background commands need bubblewrap: under this machine's Landlock sandbox the workspace's protected files are only put back when a command ends, so a long-running job could keep them changed. Run it in the foreground (timeout up to 600000 ms).",
+            ));
+        }
+    }
     let run = RunDir::new()?;
     let mut offline = "the sandbox has no network: the policy allows no domains. Ask the person to allow the domain, or use WebFetch";
     // The protected names are watched for every sandboxed command (one the person let run
     // unconfined may change them).
-    let ticket =
-        (!unsandboxed).then(|| ctx.state().get_or_default::<Watch>().begin(&roots.writable));
+    let mut ticket = match unsandboxed {
+        true => None,
+        false => Some(
+            ctx.state()
+                .get_or_default::<Watch>()
+                .begin(&roots.writable)
+                .map_err(|e| ToolError(e.0))?,
+        ),
+    };
     let (mut cmd, egress, stubs, cgroup) = if unsandboxed {
         let mut c = std::process::Command::new("/bin/bash");
         c.arg("-c")
@@ -335,6 +350,10 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
                 .as_ref()
                 .and_then(|e| e.socket().map(Path::to_path_buf)),
             protected: ticket.as_ref().and_then(Ticket::protected),
+            git_dirs: ticket
+                .as_ref()
+                .and_then(Ticket::git_dirs)
+                .unwrap_or_default(),
             script: SCRIPT.into(),
             args: vec![
                 "tabwright-bash".into(),
@@ -344,6 +363,9 @@ async fn bash(ctx: &ToolContext, a: BashArgs) -> Result<ToolOutput, ToolError> {
             ],
         };
         let (c, stubs) = sandbox.command(&spec).map_err(|e| ToolError(e.0))?;
+        if let Some(t) = ticket.as_mut() {
+            t.own(&stubs);
+        }
         (c, egress, Some(stubs), None)
     };
     cmd.stdin(Stdio::null())

@@ -814,7 +814,10 @@ async fn control_commands_are_counted_in_a_capped_cgroup() {
     if landlock() {
         // No background jobs under the fallback: the command looks at its own cgroup.
         let out = w.sh("cat /proc/self/cgroup").await;
-        assert!(out.contains("tabwright/sbx-"), "not in a tabwright cgroup: {out}");
+        assert!(
+            out.contains("tabwright/sbx-"),
+            "not in a tabwright cgroup: {out}"
+        );
         return;
     }
     w.sh_bg("sleep 4301").await;

@@ -56,10 +56,14 @@ pub fn folder() -> std::io::Result<PathBuf> {
     if root.join(".complete").is_file() {
         return Ok(root);
     }
-    // Written beside, then renamed in: a concurrent start never sees half a folder.
-    let tmp = cache
-        .join("tabwright")
-        .join(format!(".skills-{hash}-{}", std::process::id()));
+    // Written beside, then renamed in: a concurrent start (another process, or another thread
+    // of this one) never sees half a folder.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let tmp = cache.join("tabwright").join(format!(
+        ".skills-{hash}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&tmp);
     for (d, f, c) in FILES {
         let p = tmp.join(d).join(f);
@@ -71,11 +75,15 @@ pub fn folder() -> std::io::Result<PathBuf> {
     std::fs::write(tmp.join(".complete"), "")?;
     match std::fs::rename(&tmp, &root) {
         Ok(()) => Ok(root),
+        // Another writer got there first (renaming onto a non-empty folder fails).
         Err(_) if root.join(".complete").is_file() => {
             let _ = std::fs::remove_dir_all(&tmp);
             Ok(root)
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
     }
 }
 

@@ -325,11 +325,13 @@ async fn the_model_searches_suggests_and_a_plugin_agent_runs_as_a_task() {
         json!({"description": "review notes", "prompt": "Review notes.md", "subagent_type": "notes-kit:reviewer"}),
     ));
     server.push(Turn::text("Missing owner for item 2."));
-    server.push(Turn::text("The reviewer found a missing owner.").with_tool_use(
-        "t2",
-        "Task",
-        json!({"description": "x", "prompt": "x", "subagent_type": "nope:none"}),
-    ));
+    server.push(
+        Turn::text("The reviewer found a missing owner.").with_tool_use(
+            "t2",
+            "Task",
+            json!({"description": "x", "prompt": "x", "subagent_type": "nope:none"}),
+        ),
+    );
     server.push(Turn::text("done"));
     let mut cfg = ModelConfig::new(ModelSpec::parse("anthropic:scripted").expect("spec"));
     cfg.base_url = server.anthropic_url();

@@ -130,7 +130,13 @@ extern "C" {
 }
 
 fn daemon(store: &Store, server: &ModelServer) -> Daemon {
-    let child = command(store, Some(server), &["daemon"])
+    daemon_with(store, server, &[])
+}
+
+fn daemon_with(store: &Store, server: &ModelServer, extra: &[&str]) -> Daemon {
+    let mut args = vec!["daemon"];
+    args.extend_from_slice(extra);
+    let child = command(store, Some(server), &args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -509,4 +515,53 @@ async fn the_agent_schedules_a_task_with_the_schedule_skill() {
         "{asked:?}"
     );
     assert!(!store.root().join("bad-one").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_does_not_stop_the_next_and_one_time_tasks_wait_for_a_slot() {
+    let (store, ws) = fresh("limit");
+    let server = ModelServer::start().await;
+    server.push(Turn::text("Second task done."));
+    let now = Local::now().to_rfc3339();
+    // Both due now, one run at a time: the first fails (a model that does not exist), the
+    // second still runs after it.
+    store
+        .create(
+            "a-fails",
+            "fails",
+            "Do the first thing.",
+            Schedule {
+                fire_at: Some(now.clone()),
+                model: Some("nosuchprovider:x".into()),
+                ..schedule(&ws)
+            },
+        )
+        .expect("a");
+    store
+        .create(
+            "b-runs",
+            "runs",
+            "Do the second thing.",
+            Schedule {
+                fire_at: Some(now),
+                ..schedule(&ws)
+            },
+        )
+        .expect("b");
+    let d = daemon_with(&store, &server, &["--max-concurrent", "1"]);
+    let a = until_state(&store, "a-fails", "the failing run", |s| {
+        s.last_outcome
+            .as_deref()
+            .is_some_and(|o| o.starts_with("failed"))
+    })
+    .await;
+    let b = until_state(&store, "b-runs", "the second run", |s| {
+        s.last_outcome.as_deref() == Some("ok")
+    })
+    .await;
+    drop(d);
+    assert_eq!((a.runs, b.runs), (1, 1), "{a:?} {b:?}");
+    let p = prompts(&server);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].contains("second thing"), "{p:?}");
 }

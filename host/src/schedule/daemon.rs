@@ -73,6 +73,10 @@ pub async fn run(store: Store, opts: Options, mut stop: tokio::sync::watch::Rece
                     continue;
                 }
                 if ids.len() >= opts.max_concurrent {
+                    // A one-time task waits for a free slot (skipping it would lose it).
+                    if t.schedule.fire_at.is_some() {
+                        continue;
+                    }
                     st.last_skip = Some(format!(
                         "{}: the run for {slot} was skipped: {} other runs were going (the limit)",
                         now_rfc3339(),
@@ -148,6 +152,15 @@ fn start(
     ScheduleError,
 > {
     st.last_run_at = Some(now_rfc3339());
+    let child = match spawn(t, exe) {
+        Ok(c) => c,
+        Err(e) => {
+            // The time is dealt with (no retry storm every second); the reason is kept.
+            st.last_outcome = Some(format!("failed to start: {e}"));
+            store.write_state(&t.id, &st)?;
+            return Err(e);
+        }
+    };
     st.last_outcome = Some("running".into());
     st.runs += 1;
     store.write_state(&t.id, &st)?;
@@ -156,7 +169,6 @@ fn start(
         s.enabled = false;
         store.write_schedule(&t.id, &s)?;
     }
-    let child = spawn(t, exe)?;
     let id = t.id.clone();
     Ok(async move {
         let (outcome, session) = child.await;

@@ -822,6 +822,121 @@ fn a_run_saved_as_a_shortcut_replays_without_a_model() {
     });
 }
 
+/// The built-in qa-shortcut skill in an agent run: record the todo flow with an assertion, save
+/// it, replay it with shortcuts_execute; the saved file replays again with `tabwright replay`
+/// and no model.
+#[test]
+fn records_a_qa_shortcut_with_assertions_and_replays_it() {
+    run(|c| async move {
+        let (field, add) = todo_refs(&c).await;
+        let server = ModelServer::start().await;
+        let page = url("app/index.html");
+        server.push(Turn::tool_use(
+            "k1",
+            "Skill",
+            json!({"skill": "qa-shortcut"}),
+        ));
+        server.push(Turn::tool_use(
+            "r1",
+            "shortcuts_record",
+            json!({"action": "start"}),
+        ));
+        server.push(Turn::tool_use("n1", "navigate", json!({"url": page})));
+        server.push(Turn::tool_use(
+            "p1",
+            "read_page",
+            json!({"filter": "interactive"}),
+        ));
+        server.push(Turn::tool_use(
+            "f1",
+            "form_input",
+            json!({"ref": field, "value": "Buy milk"}),
+        ));
+        server.push(Turn::tool_use(
+            "c1",
+            "computer",
+            json!({"action": "left_click", "ref": add}),
+        ));
+        server.push(Turn::tool_use(
+            "s1",
+            "shortcuts_record",
+            json!({"action": "save", "name": "add-todo", "description": "Adds a todo", "assertions": [{"text": "Buy milk"}, {"url": format!("{page}*")}]}),
+        ));
+        server.push(Turn::tool_use(
+            "x1",
+            "shortcuts_execute",
+            json!({"shortcut_id": "add-todo"}),
+        ));
+        server.push(Turn::text(
+            "Recorded add-todo and replayed it: all steps passed.",
+        ));
+        let sessions = temp_dir("qa");
+        let shortcuts = temp_dir("qa-shortcuts");
+        let r = tabwright_run_env(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "Record the add-todo flow as a regression test",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+            ],
+            &[("TABWRIGHT_SHORTCUTS_DIR", shortcuts.display().to_string())],
+        )
+        .await;
+        assert_eq!(
+            r.code,
+            Some(0),
+            "stdout:\n{}\nstderr:\n{}",
+            r.stdout,
+            r.stderr
+        );
+        let reqs = server.requests();
+        let (saved, err) = result_of(&reqs[7], "s1");
+        assert!(!err, "{saved}");
+        assert!(
+            saved.contains("add-todo") && saved.contains("tabwright replay"),
+            "{saved}"
+        );
+        let file = shortcuts.join("add-todo.json");
+        let sc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("saved")).expect("json");
+        let actions: Vec<&str> = sc["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|s| s["action"].as_str())
+            .collect();
+        assert_eq!(actions.first(), Some(&"navigate"), "{actions:?}");
+        assert!(
+            actions.contains(&"fill") && actions.contains(&"click"),
+            "{actions:?}"
+        );
+        assert_eq!(
+            &actions[actions.len() - 2..],
+            ["assert", "assert"],
+            "{actions:?}"
+        );
+        let (replayed, err) = result_of(&reqs[8], "x1");
+        assert!(!err, "{replayed}");
+        assert!(replayed.contains("passed"), "{replayed}");
+        // And in CI, with no model.
+        let out = tokio::process::Command::new(binary())
+            .args(["replay"])
+            .arg(&file)
+            .output()
+            .await
+            .expect("replay");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
 /// WebSearch with no search provider configured falls back to a search page in the browser
 /// (the mission's fallback rule), read through the browser tools under the policy; the
 /// domain filters apply to what the page listed.

@@ -33,6 +33,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "SKILL.md",
         include_str!("../../../skills/schedule/SKILL.md"),
     ),
+    (
+        "qa-shortcut",
+        "SKILL.md",
+        include_str!("../../../skills/qa-shortcut/SKILL.md"),
+    ),
 ];
 
 /// The folder holding the built-in skills, written when missing.

@@ -17,6 +17,117 @@ use crate::tool;
 pub(super) fn register(r: &mut Registry) {
     super::add::<ShortcutsList>(r);
     super::add::<ShortcutsExecute>(r);
+    super::add::<ShortcutsRecord>(r);
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Check {
+    text: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordArgs {
+    action: String,
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    assertions: Vec<Check>,
+}
+
+tool!(
+    ShortcutsRecord,
+    RecordArgs,
+    ToolSpec::new(
+        "shortcuts_record",
+        "Record a browser flow as a shortcut that replays later without a model (QA suites, CI). action \"start\": \
+         from now on every successful browser action of this session becomes a step. action \"save\" (name \
+         required, description optional): stops and saves it; assertions (each {text} the page must contain and/or \
+         {url} it must be at, a trailing * matches any rest) are appended as final checks. Replay it with \
+         shortcuts_execute, or `tabwright replay FILE --junit report.xml` in CI.",
+        object(
+            json!({
+                "action": {"type": "string", "enum": ["start", "save"]},
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "assertions": {"type": "array", "items": {"type": "object", "properties": {
+                    "text": {"type": "string"}, "url": {"type": "string"}}, "additionalProperties": false}}
+            }),
+            &["action"]
+        ),
+        ActionClass::Read,
+    )
+    .trusted()
+    .serial(),
+    record
+);
+
+async fn record(ctx: &ToolContext, a: RecordArgs) -> Result<ToolOutput, ToolError> {
+    let session = ctx.session()?;
+    match a.action.as_str() {
+        "start" => {
+            crate::shortcuts::record::start(session);
+            Ok(ToolOutput::text(
+                "Recording: every successful browser action from now on becomes a step. Save with shortcuts_record {\"action\": \"save\", \"name\": …}.",
+            ))
+        }
+        "save" => {
+            let name = a.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| {
+                ToolError::new(
+                    "invalid parameters for shortcuts_record: `name` is required to save",
+                )
+            })?;
+            if let Some(bad) = a
+                .assertions
+                .iter()
+                .position(|c| c.text.is_none() && c.url.is_none())
+            {
+                return Err(ToolError(format!(
+                    "invalid parameters for shortcuts_record: assertions[{bad}] needs text or url"
+                )));
+            }
+            let saved = crate::shortcuts::record::finish(session, &name)
+                .map_err(|e| ToolError(format!("cannot save the shortcut: {e}")))?;
+            let Some((_, mut sc)) = saved else {
+                return Err(ToolError::new(
+                    "nothing was recorded: start with shortcuts_record {\"action\": \"start\"}, then act in the browser",
+                ));
+            };
+            if let Some(d) = a.description {
+                sc.description = d;
+            }
+            for c in a.assertions {
+                sc.steps.push(crate::shortcuts::format::Step {
+                    action: "assert".into(),
+                    description: Some(match (&c.text, &c.url) {
+                        (Some(t), _) => format!("Page shows \u{201c}{t}\u{201d}"),
+                        (None, Some(u)) => format!("Page is {u}"),
+                        _ => String::new(),
+                    }),
+                    text: c.text,
+                    url: c.url,
+                    ..Default::default()
+                });
+            }
+            let path = Store::for_session(session)
+                .save(&sc)
+                .map_err(|e| ToolError(format!("cannot save the shortcut: {e}")))?;
+            Ok(ToolOutput::text(format!(
+                "Saved the shortcut \"{}\" (id {}, {} steps) to {}. Replay it now with shortcuts_execute {{\"shortcut_id\": \"{}\"}}; in CI: tabwright replay {} --junit report.xml",
+                sc.name,
+                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                sc.steps.len(),
+                path.display(),
+                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                path.display()
+            )))
+        }
+        other => Err(ToolError(format!(
+            "invalid parameters for shortcuts_record: action \"{other}\"; use start or save"
+        ))),
+    }
 }
 
 #[derive(Deserialize)]

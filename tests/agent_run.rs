@@ -937,6 +937,211 @@ fn records_a_qa_shortcut_with_assertions_and_replays_it() {
     });
 }
 
+/// The built-in gif-walkthrough and form-filling skills in one agent run: both load, then the
+/// model does what they say — record, fill a field by ref, export the GIF, present it.
+#[test]
+fn walkthrough_and_form_filling_skills_drive_a_recorded_fill() {
+    run(|c| async move {
+        c.open("forms.html").await;
+        let outline = c.ok("read_page", json!({"filter": "interactive"})).await;
+        let name = find_ref(&outline, "textbox", "Full name").expect("Full name");
+        let server = ModelServer::start().await;
+        let page = url("forms.html");
+        server.push(
+            Turn::tool_use("k1", "Skill", json!({"skill": "gif-walkthrough"})).with_tool_use(
+                "k2",
+                "Skill",
+                json!({"skill": "form-filling"}),
+            ),
+        );
+        server.push(Turn::tool_use(
+            "g1",
+            "gif_creator",
+            json!({"action": "start_recording"}),
+        ));
+        server.push(Turn::tool_use("n1", "navigate", json!({"url": page})));
+        server.push(Turn::tool_use(
+            "p1",
+            "read_page",
+            json!({"filter": "interactive"}),
+        ));
+        server.push(Turn::tool_use(
+            "f1",
+            "form_input",
+            json!({"ref": name, "value": "Ada Lovelace"}),
+        ));
+        server.push(Turn::tool_use(
+            "p2",
+            "find",
+            json!({"query": "Full name field"}),
+        ));
+        server.push(Turn::tool_use(
+            "g2",
+            "gif_creator",
+            json!({"action": "stop_recording"}),
+        ));
+        server.push(Turn::tool_use(
+            "g3",
+            "gif_creator",
+            json!({"action": "export", "filename": "fill-name.gif"}),
+        ));
+        server.push(Turn::tool_use(
+            "v1",
+            "present_files",
+            json!({"paths": ["recordings/fill-name.gif"]}),
+        ));
+        server.push(Turn::text(
+            "Filled the name and recorded recordings/fill-name.gif.",
+        ));
+        let sessions = temp_dir("walk");
+        let workspace = temp_dir("walk-ws");
+        let ws = workspace.display().to_string();
+        let r = tabwright_run(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "Fill in my name and record it",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+                "--workspace",
+                &ws,
+            ],
+        )
+        .await;
+        assert_eq!(
+            r.code,
+            Some(0),
+            "stdout:\n{}\nstderr:\n{}",
+            r.stdout,
+            r.stderr
+        );
+        let reqs = server.requests();
+        let (walk, _) = result_of(&reqs[1], "k1");
+        let (form, _) = result_of(&reqs[1], "k2");
+        assert!(
+            walk.contains("<skill_content name=\"gif-walkthrough\">"),
+            "{walk}"
+        );
+        assert!(
+            form.contains("<skill_content name=\"form-filling\">"),
+            "{form}"
+        );
+        let (filled, err) = result_of(&reqs[5], "f1");
+        assert!(!err, "{filled}");
+        let (found, _) = result_of(&reqs[6], "p2");
+        assert!(found.contains("Ada Lovelace"), "{found}");
+        let (exported, err) = result_of(&reqs[8], "g3");
+        assert!(!err, "{exported}");
+        let gif = std::fs::read(workspace.join("recordings/fill-name.gif")).expect("gif");
+        assert!(gif.starts_with(b"GIF89a"), "not a GIF");
+        let (shown, err) = result_of(&reqs[9], "v1");
+        assert!(!err && shown.contains("fill-name.gif"), "{shown}");
+    });
+}
+
+/// `tabwright run --gif NAME` (what a scheduled task with a GIF uses) records the whole run.
+#[test]
+fn a_run_with_gif_saves_its_recording() {
+    run(|_c| async move {
+        let server = ModelServer::start().await;
+        server.push(Turn::tool_use(
+            "n1",
+            "navigate",
+            json!({"url": url("buttons.html")}),
+        ));
+        server.push(Turn::text("Opened it."));
+        let sessions = temp_dir("gifrun");
+        let workspace = temp_dir("gifrun-ws");
+        let ws = workspace.display().to_string();
+        let r = tabwright_run(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "Open the buttons page",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+                "--workspace",
+                &ws,
+                "--gif",
+                "nightly",
+            ],
+        )
+        .await;
+        assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+        let gif = std::fs::read(workspace.join("recordings/nightly.gif")).expect("gif");
+        assert!(gif.starts_with(b"GIF89a"));
+    });
+}
+
+/// The built-in web-research skill loads and its steps run: fetch with a prompt-less read,
+/// notes written with the source, grep to check a figure.
+#[test]
+fn web_research_skill_writes_cited_notes() {
+    run(|_c| async move {
+        let server = ModelServer::start().await;
+        let page = url("docs/guide.html");
+        server.push(Turn::tool_use(
+            "k1",
+            "Skill",
+            json!({"skill": "web-research"}),
+        ));
+        server.push(Turn::tool_use("w1", "WebFetch", json!({"url": page})));
+        let notes = format!("# Quillpad sync\n\nThe queue is flushed every 30 seconds ([Syncing notes with Quillpad]({page})).\n\n## Sources\n- [Syncing notes with Quillpad]({page})\n");
+        server.push(Turn::tool_use(
+            "n1",
+            "Write",
+            json!({"file_path": "research/quillpad.md", "content": notes}),
+        ));
+        server.push(Turn::tool_use(
+            "g1",
+            "Grep",
+            json!({"pattern": "30 seconds", "path": "research", "output_mode": "content"}),
+        ));
+        server.push(Turn::text(
+            "Sync happens every 30 seconds (see research/quillpad.md).",
+        ));
+        let sessions = temp_dir("research");
+        let workspace = temp_dir("research-ws");
+        let ws = workspace.display().to_string();
+        let r = tabwright_run(
+            &server,
+            Api::Anthropic,
+            &sessions,
+            &[
+                "How often does Quillpad sync? Cite the source.",
+                "--approve",
+                "auto",
+                "--allow-domain",
+                "127.0.0.1",
+                "--workspace",
+                &ws,
+            ],
+        )
+        .await;
+        assert_eq!(r.code, Some(0), "stderr:\n{}", r.stderr);
+        let reqs = server.requests();
+        let (skill, _) = result_of(&reqs[1], "k1");
+        assert!(
+            skill.contains("WebFetch") && skill.contains("Sources"),
+            "{skill}"
+        );
+        let (fetched, err) = result_of(&reqs[2], "w1");
+        assert!(!err && fetched.contains("**30 seconds**"), "{fetched}");
+        let (grep, err) = result_of(&reqs[4], "g1");
+        assert!(!err && grep.contains("quillpad.md"), "{grep}");
+        assert_eq!(
+            std::fs::read_to_string(workspace.join("research/quillpad.md")).expect("notes"),
+            notes
+        );
+    });
+}
+
 /// WebSearch with no search provider configured falls back to a search page in the browser
 /// (the mission's fallback rule), read through the browser tools under the policy; the
 /// domain filters apply to what the page listed.

@@ -297,6 +297,34 @@ impl Ws {
     }
 }
 
+/// The shell id a background start names.
+fn job_id(started: &str) -> String {
+    started
+        .split("shell id ")
+        .nth(1)
+        .and_then(|r| r.split('.').next())
+        .expect("id")
+        .to_string()
+}
+
+impl Ws {
+    /// Waits (bounded) until background job `id` has ended.
+    async fn wait_job(&self, id: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let o = self
+                .call("BashOutput", json!({"bash_id": id}))
+                .await
+                .expect("output");
+            if !o.contains("<status>running") {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the job never ended");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Whether a process whose command line has `marker` runs on the host.
 fn alive(marker: &str) -> bool {
     std::fs::read_dir("/proc")
@@ -971,26 +999,10 @@ async fn escape_background_job_poisons_the_copy() {
     let started = w
         .sh_bg("printf 'evil\\n' > .git/hooks/pre-commit; sleep 2; printf 'evil\\n' > .git/hooks/pre-commit")
         .await;
-    let id = started
-        .split("shell id ")
-        .nth(1)
-        .and_then(|r| r.split('.').next())
-        .expect("id")
-        .to_string();
+    let id = job_id(&started);
     // A command that starts while the job runs restores to the copy taken before the job.
     let _ = w.sh("sleep 1").await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let o = w
-            .call("BashOutput", json!({"bash_id": id}))
-            .await
-            .expect("output");
-        if !o.contains("<status>running") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the job never ended");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    w.wait_job(&id).await;
     // The job's end is followed by its restore (bounded wait for the background task).
     let hook = w.dir.join(".git/hooks/pre-commit");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -1198,26 +1210,10 @@ async fn escape_a_background_job_behind_another_commands_check() {
     let started = w
         .sh_bg("sleep 1.5; echo '{\"mcpServers\":{}}' > .mcp.json; mkdir -p .claude && echo '{}' > .claude/settings.json; echo done")
         .await;
-    let id = started
-        .split("shell id ")
-        .nth(1)
-        .and_then(|r| r.split('.').next())
-        .expect("id")
-        .to_string();
+    let id = job_id(&started);
     // A command that ends while the job runs must leave the job's placeholders alone.
     let _ = w.sh("true").await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let o = w
-            .call("BashOutput", json!({"bash_id": id}))
-            .await
-            .expect("output");
-        if !o.contains("<status>running") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the job never ended");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    w.wait_job(&id).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while w.dir.join(".mcp.json").exists() || w.dir.join(".claude").exists() {
         assert!(

@@ -39,6 +39,12 @@ fn setup() {
             (".config/chromium/Default/Cookies", "canary-cookie"),
             (".netrc", "machine x login y password canary-netrc"),
             (".bashrc", "# the user's bashrc\n"),
+            (".vault-token", "canary-vault"),
+            (".cache/huggingface/token", "canary-hf"),
+            (".config/rclone/rclone.conf", "pass = canary-rclone"),
+            (".pgpass", "db:5432:*:me:canary-pg"),
+            (".bash_history", "export TOKEN=canary-history"),
+            (".config/acme-token.json", "{\"t\":\"canary-acme\"}"),
         ] {
             let f = home.join(p);
             std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
@@ -50,6 +56,9 @@ fn setup() {
         if module_path!().starts_with("sandbox_landlock") {
             std::env::set_var("TABWRIGHT_SANDBOX_BACKEND", "landlock");
         }
+        // The guard's folder bound, lowered so that going past it is quick to test (the
+        // default is 300,000; the same code runs past either).
+        std::env::set_var("TABWRIGHT_SANDBOX_MAX_FOLDERS", "20000");
         std::env::set_var("ANTHROPIC_API_KEY", CANARY_KEY);
         std::env::set_var("OPENAI_API_KEY", CANARY_KEY);
         std::env::set_var("GITHUB_TOKEN", CANARY_KEY);
@@ -1241,4 +1250,264 @@ async fn escape_acls_instead_of_chmod() {
     );
     assert!(!out.lines().any(|l| l.trim() == "xattr-set"), "{out}");
     w.unchanged_outside();
+}
+
+/// Runs the person's next `git status` in `dir` (host side, unsandboxed, as they would) and
+/// says whether a config the command planted ran: the planted configs append to `marker`.
+fn git_ran_planted_code(w: &Ws, dir: &str, marker: &Path) -> bool {
+    let _ = std::process::Command::new("git")
+        .arg("status")
+        .current_dir(w.dir.join(dir))
+        .env("HOME", home())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env(
+            "GIT_CEILING_DIRECTORIES",
+            w.dir.parent().expect("parent").display().to_string(),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    marker.exists()
+}
+
+/// A git config whose fsmonitor appends to `marker` (git runs it on `status`).
+fn planted_config(marker: &Path, worktree: bool) -> String {
+    format!(
+        "[core]\\n\\trepositoryformatversion = 0\\n\\tbare = false\\n{}\\tfsmonitor = \\\"echo PWN >> {}; false\\\"\\n",
+        if worktree { "\\tworktree = .\\n" } else { "" },
+        marker.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_repositories_git_reads_however_they_are_laid_out() {
+    let w = ws();
+    let marker = w.dir.parent().expect("parent").join("pwn-layout");
+    let cfg = planted_config(&marker, true);
+    // A symlinked `objects` (src/), the workspace root itself, and a split layout whose
+    // `commondir` points at a folder holding the config (lib/evilgd -> x).
+    let out = w
+        .sh(&format!(
+            "mkdir -p src/refs src/o && ln -s o src/objects && echo 'ref: refs/heads/main' > src/HEAD && printf '{cfg}' > src/config; \
+             mkdir -p refs o && ln -s o objects && echo 'ref: refs/heads/main' > HEAD && printf '{cfg}' > config; \
+             mkdir -p lib/evilgd x/objects x/refs && echo 'ref: refs/heads/main' > lib/evilgd/HEAD && echo ../../x > lib/evilgd/commondir && printf '{cfg}' > x/config; ls"
+        ))
+        .await;
+    for dir in ["src", ".", "lib/evilgd"] {
+        assert!(
+            !git_ran_planted_code(&w, dir, &marker),
+            "git status in {dir} ran the planted config: {out}"
+        );
+    }
+    for p in ["src/config", "config", "lib/evilgd/commondir"] {
+        assert!(!w.dir.join(p).exists(), "{p} was left: {out}");
+    }
+    assert!(out.contains("have been restored"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_rewrite_a_worktree_gitdir_file_in_place() {
+    let w = ws();
+    let marker = w.dir.parent().expect("parent").join("pwn-gitfile");
+    // A repository and a worktree of it, made by git.
+    let git = |args: &[&str], dir: &Path| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", home())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("git")
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    std::fs::create_dir_all(w.dir.join("main")).expect("mkdir");
+    git(&["init", "-q", "-b", "main"], &w.dir.join("main"));
+    git(
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        &w.dir.join("main"),
+    );
+    git(&["worktree", "add", "-q", "../wt"], &w.dir.join("main"));
+    let before = std::fs::read_to_string(w.dir.join("wt/.git")).expect("gitdir file");
+    let cfg = planted_config(&marker, false);
+    let out = w
+        .sh(&format!(
+            "mkdir -p evilgd/refs evilgd/o && ln -s o evilgd/objects && echo 'ref: refs/heads/main' > evilgd/HEAD && printf '{cfg}' > evilgd/config; \
+             printf 'gitdir: ../evilgd\\n' > wt/.git 2>&1; cat wt/.git"
+        ))
+        .await;
+    assert_eq!(
+        std::fs::read_to_string(w.dir.join("wt/.git")).expect("gitdir file"),
+        before,
+        "{out}"
+    );
+    assert!(!w.dir.join("evilgd/config").exists(), "{out}");
+    assert!(
+        !git_ran_planted_code(&w, "wt", &marker),
+        "git status in the worktree ran the planted config: {out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_files_a_repository_config_sends_git_to() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join(".git/objects")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join(".git/refs")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join("tools")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join(".husky/_")).expect("mkdir");
+    std::fs::write(w.dir.join(".git/HEAD"), "ref: refs/heads/main\n").expect("head");
+    std::fs::write(
+        w.dir.join(".git/config"),
+        "[core]\n\thooksPath = .husky/_\n\tfsmonitor = scripts/fsmon.sh\n[include]\n\tpath = ../tools/gitconfig\n",
+    )
+    .expect("config");
+    std::fs::write(w.dir.join("tools/gitconfig"), "[user]\n\tname = me\n").expect("inc");
+    std::fs::write(w.dir.join(".husky/pre-commit"), "npm test\n").expect("hook");
+    let out = w
+        .sh("printf '[core]\\n\\tpager = evil\\n' > tools/gitconfig; echo evil > .husky/pre-commit; echo evil > .husky/_/post-checkout; mkdir -p scripts && echo evil > scripts/fsmon.sh")
+        .await;
+    assert_eq!(
+        std::fs::read_to_string(w.dir.join("tools/gitconfig")).expect("inc"),
+        "[user]\n\tname = me\n",
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.dir.join(".husky/pre-commit")).expect("hook"),
+        "npm test\n",
+        "{out}"
+    );
+    for p in [".husky/_/post-checkout", "scripts/fsmon.sh"] {
+        assert!(!w.dir.join(p).exists(), "{p} was left: {out}");
+    }
+    // The file tools refuse the same writes.
+    for p in ["tools/gitconfig", ".husky/pre-commit", "scripts/fsmon.sh"] {
+        let r = w
+            .call("Write", json!({"file_path": p, "content": "evil\n"}))
+            .await;
+        assert!(
+            matches!(&r, Err(e) if e.contains("write-protected")),
+            "Write {p}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_file_tools_make_a_repository() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join("lib/evilgd")).expect("mkdir");
+    std::fs::write(w.dir.join("lib/evilgd/HEAD"), "ref: refs/heads/main\n").expect("head");
+    std::fs::write(w.dir.join("lib/evilgd/commondir"), "../../x\n").expect("commondir");
+    std::fs::create_dir_all(w.dir.join("armed/objects")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join("armed/refs")).expect("mkdir");
+    std::fs::write(w.dir.join("armed/config"), "[core]\n\tpager = evil\n").expect("config");
+    for p in [
+        "lib/evilgd/config",
+        "lib/evilgd/hooks/pre-commit",
+        "sub/.git",
+        "armed/HEAD",
+    ] {
+        let r = w
+            .call(
+                "Write",
+                json!({"file_path": p, "content": "gitdir: ../evil\n"}),
+            )
+            .await;
+        assert!(
+            matches!(&r, Err(e) if e.contains("write-protected")),
+            "Write {p}: {r:?}"
+        );
+        assert!(!w.dir.join(p).exists(), "{p}");
+    }
+    // Ordinary files with git-like names are still written.
+    for p in ["docs/refs/a.md", "src/hooks/useThing.ts", "config"] {
+        w.call("Write", json!({"file_path": p, "content": "ok\n"}))
+            .await
+            .unwrap_or_else(|e| panic!("Write {p}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_a_repository_past_the_folder_bound() {
+    let w = ws();
+    let marker = w.dir.parent().expect("parent").join("pwn-bound");
+    let cfg = planted_config(&marker, false);
+    let t0 = std::time::Instant::now();
+    let out = w
+        .call(
+            "Bash",
+            json!({"command": format!(
+                "mkdir -p a z/y/w && cd a && seq 0 20010 | xargs mkdir && cd .. && git init -q z/y/w && printf '{cfg}' > z/y/w/.git/config && echo evil > z/y/w/.git/hooks/post-checkout; ls a | wc -l"
+            ), "timeout": 600000}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("refused: {e}"));
+    eprintln!("20,000 folders made and checked in {:?}", t0.elapsed());
+    assert!(!w.dir.join("z/y/w/.git").exists(), "{out}");
+    assert!(!git_ran_planted_code(&w, "z/y/w", &marker), "{out}");
+    // The next command is refused: the workspace is now too big to watch.
+    let next = w.call("Bash", json!({"command": "true"})).await;
+    assert!(
+        matches!(&next, Err(e) if e.contains("cannot be watched")),
+        "{next:?}"
+    );
+    let _ = std::fs::remove_dir_all(&w.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_other_agents_and_editors_settings() {
+    let w = ws();
+    std::fs::write(w.dir.join(".npmrc"), "save-exact=true\n").expect("npmrc");
+    let out = w
+        .sh("mkdir -p .cursor .gemini .codex .zed .helix .devcontainer .hg; for f in .cursor/mcp.json .gemini/settings.json .codex/config.toml .zed/tasks.json .helix/languages.toml .devcontainer/devcontainer.json .hg/hgrc .nvim.lua .exrc .envrc .yarnrc.yml .pre-commit-config.yaml; do echo evil > $f; done; echo 'script-shell=/tmp/evil' >> .npmrc; ls -a")
+        .await;
+    for p in [
+        ".cursor",
+        ".gemini",
+        ".codex",
+        ".zed",
+        ".helix",
+        ".devcontainer",
+        ".hg/hgrc",
+        ".nvim.lua",
+        ".exrc",
+        ".envrc",
+        ".yarnrc.yml",
+        ".pre-commit-config.yaml",
+    ] {
+        assert!(!w.dir.join(p).exists(), "{p} was left: {out}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(w.dir.join(".npmrc")).expect("npmrc"),
+        "save-exact=true\n",
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_read_tokens_and_histories() {
+    let w = ws();
+    let out = w
+        .sh("cat ~/.vault-token ~/.cache/huggingface/token ~/.config/rclone/rclone.conf ~/.pgpass ~/.bash_history ~/.config/acme-token.json 2>&1; grep -r canary ~ 2>/dev/null")
+        .await;
+    for c in [
+        "canary-vault",
+        "canary-hf",
+        "canary-rclone",
+        "canary-pg",
+        "canary-history",
+        "canary-acme",
+    ] {
+        assert!(!out.contains(c), "{c} leaked: {out}");
+    }
 }

@@ -28,9 +28,21 @@ const MAX_BYTES: u64 = 32 << 20;
 /// Most entries looked at per folder per check.
 const MAX_ENTRIES: usize = 100_000;
 
-/// Most folders walked per root; a workspace over it is refused (the guard could not see all
-/// of it).
+/// Most folders walked per root before a command, unless `TABWRIGHT_SANDBOX_MAX_FOLDERS`
+/// says another number; a workspace over it is refused (the copy could not cover all of it).
 pub const MAX_FOLDERS: usize = 300_000;
+
+/// [`MAX_FOLDERS`], or what `TABWRIGHT_SANDBOX_MAX_FOLDERS` sets (read once).
+pub fn max_folders() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("TABWRIGHT_SANDBOX_MAX_FOLDERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(MAX_FOLDERS)
+    })
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Entry {
@@ -74,6 +86,9 @@ struct Root {
     found: Vec<PathBuf>,
     /// Every `.git` found: whether a folder, and its inode.
     gits: BTreeMap<PathBuf, (bool, u64)>,
+    /// Paths the repositories' configs send git to (includes, the hooks folder, programs),
+    /// as the copy found them: compared and restored like the protected names.
+    extra: Vec<PathBuf>,
     /// Top-level protected names that did not exist (`.git` of a folder that is not a
     /// repository, `.mcp.json` …): whatever appears there is removed.
     absent: Vec<PathBuf>,
@@ -97,13 +112,23 @@ impl Guard {
         let roots = roots
             .iter()
             .map(|r| {
-                let sc = scan(r, &mut budget, cache);
-                incomplete.extend(sc.unchecked);
+                let first = scan(r, &mut budget, cache, &[], false);
+                incomplete.extend(first.unchecked.iter().cloned());
+                // What the configs found send git to is protected as well; walked again (from
+                // the cache: nothing is read twice) so that it is copied with the rest.
+                let extra = config_extras(r, &first.found, home.as_deref());
+                let sc = if extra.is_empty() {
+                    first
+                } else {
+                    let mut budget2 = MAX_BYTES;
+                    scan(r, &mut budget2, cache, &extra, false)
+                };
                 Root {
                     path: r.clone(),
                     entries: sc.entries,
                     found: sc.found,
                     gits: sc.gits,
+                    extra,
                     absent: super::missing_protected(r, home.as_deref())
                         .into_iter()
                         .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
@@ -151,7 +176,7 @@ impl Guard {
                 continue;
             };
             let mut budget = u64::MAX;
-            let sc = scan(&root.path, &mut budget, cache);
+            let sc = scan(&root.path, &mut budget, cache, &root.extra, true);
             failed.extend(sc.unchecked.iter().cloned());
             let now = sc.entries;
             let skipped = |rel: &Path| {
@@ -168,6 +193,15 @@ impl Guard {
                 }
                 match root.gits.get(rel) {
                     Some((d, i)) if d == is_dir && i == ino => {}
+                    // A `gitdir:` file: its content is copied, so it is put back below; a
+                    // folder made in its place goes.
+                    Some((false, _)) if !*is_dir => {}
+                    Some((false, _)) => {
+                        if let Err(err) = dir.remove_tree(&root.path, rel) {
+                            failed.push(format!("{}: {err}", root.path.join(rel).display()));
+                        }
+                        touched.push(root.path.join(rel));
+                    }
                     Some(_) => {
                         let aside = PathBuf::from(format!("{}.tabwright-replaced", rel.display()));
                         if let Err(err) = dir.rename(rel, &aside) {
@@ -279,10 +313,21 @@ struct Scan {
 
 /// The protected paths under `root` (relative), with everything inside them; links are not
 /// followed. Breadth first (shallow names first), git's own folders copied first, so neither
-/// the walk's bound nor the copy budget can leave a top-level hook out. A folder that looks
-/// like a git directory (`HEAD`, `objects/`, `refs/`), whatever its name, has its `config` and
-/// `hooks` protected too (a bare repository runs them as well).
-fn scan(root: &Path, budget: &mut u64, cache: &mut DirCache) -> Scan {
+/// the walk's bound nor the copy budget can leave a top-level hook out. A folder git would
+/// read as a repository ([`super::git::is_git_dir`]: `HEAD` with `objects` and `refs`, links
+/// and all, or with a `commondir`), whatever its name, has its config and hooks protected too.
+///
+/// `extra` are more paths to copy (what the baseline's git configs send git to). With
+/// `unbounded` (the check after a command) the walk does not stop at [`max_folders`]: past
+/// it the rest is walked depth first without being cached, so a command cannot hide a new
+/// repository behind many folders.
+fn scan(
+    root: &Path,
+    budget: &mut u64,
+    cache: &mut DirCache,
+    extra: &[PathBuf],
+    unbounded: bool,
+) -> Scan {
     let mut out = Scan::default();
     let mut queue = std::collections::VecDeque::from([PathBuf::new()]);
     let mut seen = 0usize;
@@ -292,12 +337,18 @@ fn scan(root: &Path, budget: &mut u64, cache: &mut DirCache) -> Scan {
         .unwrap_or(0);
     while let Some(rel) = queue.pop_front() {
         seen += 1;
-        if seen > MAX_FOLDERS {
-            out.unchecked.push(format!(
-                "over {MAX_FOLDERS} folders under {}: {} not walked",
-                root.display(),
-                queue.len() + 1
-            ));
+        if seen > max_folders() {
+            queue.push_front(rel);
+            if unbounded {
+                deep(root, queue, &mut out);
+            } else {
+                out.unchecked.push(format!(
+                    "over {} folders under {}: {} not walked",
+                    max_folders(),
+                    root.display(),
+                    queue.len()
+                ));
+            }
             break;
         }
         let abs = root.join(&rel);
@@ -315,87 +366,184 @@ fn scan(root: &Path, budget: &mut u64, cache: &mut DirCache) -> Scan {
             .get(&abs)
             .is_some_and(|c| c.mtime == mtime && mtime.0 < now - 2);
         if !fresh {
-            let mut rd = std::fs::read_dir(&abs);
-            if matches!(&rd, Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied) {
-                // A folder made unreadable to hide what is in it: readable again for its owner.
-                let _ = std::fs::set_permissions(
-                    &abs,
-                    std::fs::Permissions::from_mode((m.permissions().mode() | 0o700) & 0o7777),
-                );
-                rd = std::fs::read_dir(&abs);
-            }
-            let Ok(rd) = rd else {
-                out.unchecked
-                    .push(format!("{}: cannot be read", abs.display()));
-                continue;
-            };
-            let mut subdirs = Vec::new();
-            let mut candidates = Vec::new();
-            let (mut head, mut objects, mut refs) = (false, false, false);
-            for e in rd.flatten() {
-                let name = e.file_name();
-                let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-                match name.to_str() {
-                    Some("HEAD") => head = true,
-                    Some("objects") if is_dir => objects = true,
-                    Some("refs") if is_dir => refs = true,
-                    _ => {}
+            match read_folder(&abs, &rel, &m, mtime) {
+                Ok(c) => {
+                    cache.dirs.insert(abs.clone(), c);
                 }
-                if super::paths::protected_name(&name) || name == ".git" {
-                    candidates.push(name.clone());
-                }
-                if is_dir && name != "node_modules" && !(name == "objects" && rel.ends_with(".git"))
-                {
-                    subdirs.push(name);
+                Err(e) => {
+                    out.unchecked.push(e);
+                    continue;
                 }
             }
-            let git_dir = head && objects && refs;
-            cache.dirs.insert(
-                abs.clone(),
-                CachedDir {
-                    mtime,
-                    subdirs,
-                    candidates,
-                    git_dir,
-                },
-            );
         }
         let Some(c) = cache.dirs.get(&abs) else {
             continue;
         };
-        let mut hits = Vec::new();
-        for n in &c.candidates {
-            let r = rel.join(n);
-            if n == ".git" {
-                if let Ok(gm) = std::fs::symlink_metadata(root.join(&r)) {
-                    out.gits.insert(r.clone(), (gm.is_dir(), gm.ino()));
-                }
-                continue;
-            }
-            let bare = c.git_dir
-                && !rel.ends_with(".git")
-                && matches!(
-                    n.to_str(),
-                    Some("config" | "hooks" | "commondir" | "config.worktree")
-                );
-            if bare || super::paths::protected(&r).is_some() {
-                hits.push(n.clone());
-                out.found.push(r);
-            }
-        }
-        for d in &c.subdirs {
-            if !hits.contains(d) {
-                queue.push_back(rel.join(d));
-            }
-        }
+        queue.extend(visit(root, &rel, c, &mut out));
     }
     let mut found = std::mem::take(&mut out.found);
+    found.extend(extra.iter().cloned());
     found.sort_by_key(|r| (!r.starts_with(".git"), r.components().count(), r.clone()));
+    found.dedup();
     for rel in &found {
         copy(root, rel, budget, &mut out.entries);
     }
     out.found = found;
     out
+}
+
+/// What the git configs among `found` (relative to `root`) send git to inside `root`: their
+/// includes, hooks folder and programs named by path ([`super::git::config_targets`]), and
+/// the config and hooks of a folder a `commondir` names. Relative, without the root itself.
+fn config_extras(root: &Path, found: &[PathBuf], home: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for rel in found {
+        let Some(name) = rel.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let abs = root.join(rel);
+        let parent = abs.parent().unwrap_or(root);
+        let mut targets = Vec::new();
+        match name {
+            "config" | "config.worktree" | ".gitconfig" => {
+                // A repository's top level: the folder above `.git`, else the git folder
+                // itself (bare), else the root (a user-wide config).
+                let top = if parent.file_name().is_some_and(|n| n == ".git") {
+                    parent.parent().unwrap_or(root)
+                } else if name == ".gitconfig" || rel.starts_with(".config") {
+                    root
+                } else {
+                    parent
+                };
+                for t in super::git::config_targets(&abs, top, home) {
+                    // Husky's `core.hooksPath = .husky/_` runs the scripts one folder up.
+                    if t.file_name().is_some_and(|n| n == "_") {
+                        if let Some(up) = t.parent() {
+                            targets.push(up.to_path_buf());
+                        }
+                    }
+                    targets.push(t);
+                }
+            }
+            "commondir" => {
+                if let Some(common) = super::git::commondir_target(parent) {
+                    for n in ["config", "config.worktree", "hooks"] {
+                        targets.push(common.join(n));
+                    }
+                }
+            }
+            _ => {}
+        }
+        for t in targets {
+            if let Ok(r) = super::git::lexical(&t).strip_prefix(root) {
+                let r = r.to_path_buf();
+                if !r.as_os_str().is_empty() && !found.contains(&r) && !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads one folder of the walk: its sub-folders, the names that could be protected, whether
+/// git would read it as a repository. A folder made unreadable is made readable again for
+/// its owner first (a command hiding what is in it).
+fn read_folder(
+    abs: &Path,
+    rel: &Path,
+    m: &std::fs::Metadata,
+    mtime: (i64, i64),
+) -> Result<CachedDir, String> {
+    let mut rd = std::fs::read_dir(abs);
+    if matches!(&rd, Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied) {
+        let _ = std::fs::set_permissions(
+            abs,
+            std::fs::Permissions::from_mode((m.permissions().mode() | 0o700) & 0o7777),
+        );
+        rd = std::fs::read_dir(abs);
+    }
+    let rd = rd.map_err(|_| format!("{}: cannot be read", abs.display()))?;
+    let mut subdirs = Vec::new();
+    let mut candidates = Vec::new();
+    let mut sig: Vec<&'static str> = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        // Any kind of entry, links included: git only checks the path can be reached.
+        for s in ["HEAD", "objects", "refs", "commondir"] {
+            if name == s {
+                sig.push(s);
+            }
+        }
+        if super::paths::protected_name(&name) || name == ".git" {
+            candidates.push(name.clone());
+        }
+        if is_dir && name != "node_modules" && !(name == "objects" && rel.ends_with(".git")) {
+            subdirs.push(name);
+        }
+    }
+    Ok(CachedDir {
+        mtime,
+        subdirs,
+        candidates,
+        git_dir: super::git::signature(&|n: &str| sig.contains(&n)),
+    })
+}
+
+/// Records what one folder holds into `out`; the sub-folders to walk next.
+fn visit(root: &Path, rel: &Path, c: &CachedDir, out: &mut Scan) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    for n in &c.candidates {
+        let r = rel.join(n);
+        if n == ".git" {
+            if let Ok(gm) = std::fs::symlink_metadata(root.join(&r)) {
+                out.gits.insert(r.clone(), (gm.is_dir(), gm.ino()));
+                if !gm.is_dir() {
+                    // A `gitdir:` file (or a link): its content is what git follows.
+                    hits.push(n.clone());
+                    out.found.push(r);
+                }
+            }
+            continue;
+        }
+        let bare = c.git_dir
+            && !rel.ends_with(".git")
+            && n.to_str()
+                .is_some_and(|s| super::git::GIT_DIR_PROTECTED.contains(&s));
+        if bare || super::paths::protected(&r).is_some() {
+            hits.push(n.clone());
+            out.found.push(r);
+        }
+    }
+    c.subdirs
+        .iter()
+        .filter(|d| !hits.contains(d))
+        .map(|d| rel.join(d))
+        .collect()
+}
+
+/// The rest of an unbounded walk, depth first (what is held is the folders still to visit
+/// along the current path, not every folder) and not cached.
+fn deep(root: &Path, queue: std::collections::VecDeque<PathBuf>, out: &mut Scan) {
+    let mut stack: Vec<PathBuf> = queue.into_iter().rev().collect();
+    while let Some(rel) = stack.pop() {
+        let abs = root.join(&rel);
+        let Ok(m) = std::fs::symlink_metadata(&abs) else {
+            continue;
+        };
+        if !m.is_dir() {
+            continue;
+        }
+        match read_folder(&abs, &rel, &m, (0, 0)) {
+            Ok(c) => {
+                let mut next = visit(root, &rel, &c, out);
+                next.reverse();
+                stack.extend(next);
+            }
+            Err(e) => out.unchecked.push(e),
+        }
+    }
 }
 
 /// Records `rel` (and what is under it) into `out`.

@@ -13,6 +13,7 @@
 //! [`Spec`] names).
 
 pub mod bridge;
+mod git;
 mod guard;
 pub mod kernel;
 mod limits;
@@ -128,7 +129,115 @@ const HOME_SECRETS: &[&str] = &[
     ".codex",
     ".claude",
     ".claude.json",
+    ".gemini",
+    ".cursor",
+    ".vault-token",
+    ".pgpass",
+    ".my.cnf",
+    ".s3cfg",
+    ".boto",
+    ".oci",
+    ".databrickscfg",
+    ".terraform.d",
+    ".terraformrc",
+    ".minikube",
+    ".snowsql",
+    ".dbt",
+    ".gem/credentials",
+    ".m2/settings.xml",
+    ".gradle/gradle.properties",
+    ".composer/auth.json",
+    ".config/composer/auth.json",
+    ".nuget",
+    ".huggingface",
+    ".cache/huggingface",
+    ".config/rclone",
+    ".config/op",
+    ".config/1Password",
+    ".config/Bitwarden",
+    ".config/hub",
+    ".config/glab-cli",
+    ".config/doctl",
+    ".config/configstore",
+    ".config/github-copilot",
+    ".config/stripe",
+    ".config/ngrok",
+    ".config/sops",
+    ".config/openstack",
+    ".config/Slack",
+    ".config/discord",
+    ".config/Signal",
+    ".config/Code/User/globalStorage",
+    ".config/Cursor",
+    ".config/git/credentials",
+    ".ngrok2",
+    ".fly",
+    ".wrangler",
+    ".pki",
+    ".thunderbird",
+    ".Xauthority",
+    ".ICEauthority",
+    ".local/share/atuin",
+    ".local/share/fish/fish_history",
+    ".bash_history",
+    ".zsh_history",
+    ".histfile",
+    ".python_history",
+    ".psql_history",
+    ".mysql_history",
+    ".node_repl_history",
+    ".sqlite_history",
+    ".rediscli_history",
+    ".lesshst",
+    ".viminfo",
 ];
+
+/// Words that mark a file or folder under the home folder (its top level, and the top of
+/// `.config`, `.local/share` and `.cache`) as a secret besides [`HOME_SECRETS`]: tools keep
+/// tokens and histories under names like these, and a list cannot know them all.
+const SECRET_WORDS: &[&str] = &[
+    "token",
+    "secret",
+    "credential",
+    "password",
+    "passwd",
+    "history",
+    "keyring",
+    "wallet",
+    "apikey",
+    "api_key",
+    "api-key",
+    "auth.json",
+    "_rsa",
+    "_ed25519",
+    "_ecdsa",
+    ".pem",
+    ".p12",
+    ".pfx",
+    ".key",
+];
+
+/// The entries of `.config`, `.local/share` and `.cache` under `home`, and the files at its
+/// top, named like a secret ([`SECRET_WORDS`]). (Not folders at the top: a project folder
+/// called `token-service` is somebody's workspace.)
+fn secrets_by_name(home: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in ["", ".config", ".local/share", ".cache"] {
+        let Ok(rd) = std::fs::read_dir(home.join(dir)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_lowercase();
+            if dir.is_empty() && e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if SECRET_WORDS.iter().any(|w| name.contains(w)) {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
 
 /// System files that hold secrets of their own.
 const SYSTEM_SECRETS: &[&str] = &["/etc/shadow", "/etc/gshadow", "/etc/ssh", "/root/.ssh"];
@@ -145,6 +254,7 @@ fn secrets() -> &'static [PathBuf] {
         let mut list: Vec<PathBuf> = SYSTEM_SECRETS.iter().map(PathBuf::from).collect();
         if let Some(h) = std::env::var_os("HOME").map(PathBuf::from) {
             list.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
+            list.extend(secrets_by_name(&h));
         }
         list
     })
@@ -437,7 +547,7 @@ impl Watch {
                     return Err(SandboxError(format!(
                         "the workspace cannot be watched for changes to its protected files ({}), so no command runs in it: use a smaller workspace folder (at most {} folders) or remove what cannot be read",
                         g.incomplete.join("; "),
-                        guard::MAX_FOLDERS
+                        guard::max_folders()
                     )));
                 }
                 st.baseline = Some(g.clone());

@@ -92,6 +92,31 @@ pub const PROTECTED: &[(&str, &str)] = &[
     (".gitmodules", "git submodules fetch code"),
     (".vscode", "editor tasks run code"),
     (".idea", "editor settings run code"),
+    (".cursor", "another agent's settings and MCP servers"),
+    (".gemini", "another agent's settings and MCP servers"),
+    (".codex", "another agent's settings and MCP servers"),
+    (".windsurf", "another agent's settings and MCP servers"),
+    (".zed", "editor settings and tasks run code"),
+    (".helix", "editor language servers run code"),
+    (".nvim.lua", "an editor's local config runs code"),
+    (".nvimrc", "an editor's local config runs code"),
+    (".exrc", "an editor's local config runs code"),
+    (
+        ".devcontainer",
+        "its commands run when the container is built",
+    ),
+    (".envrc", "direnv runs it on entering the folder"),
+    (
+        ".npmrc",
+        "npm config names the shell and node options npm runs scripts with",
+    ),
+    (".yarnrc", "yarn config names the program yarn runs"),
+    (".yarnrc.yml", "yarn config names the program yarn runs"),
+    (
+        ".pre-commit-config.yaml",
+        "pre-commit runs the hooks it names on every commit",
+    ),
+    (".hg/hgrc", "Mercurial hooks run code"),
 ];
 
 /// The folders the file tools may reach.
@@ -156,7 +181,16 @@ impl Roots {
         match (inside(&self.writable), inside(&self.readable)) {
             (Some(root), _) => {
                 if access == Access::Write {
-                    if let Some(why) = protected(real.strip_prefix(&root).unwrap_or(&real)) {
+                    let rel = real.strip_prefix(&root).unwrap_or(&real);
+                    let home = std::env::var_os("HOME").map(PathBuf::from);
+                    let why = protected(rel)
+                        .or_else(|| super::git::write_risk(&root, rel))
+                        .or_else(|| {
+                            super::git::named_by_config(&root, &real, home.as_deref()).then_some(
+                                "the repository's git config names it (an include, the hooks folder or a program git runs)",
+                            )
+                        });
+                    if let Some(why) = why {
                         return Err(PathError::Protected {
                             path: path.to_string(),
                             why,

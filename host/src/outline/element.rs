@@ -151,10 +151,12 @@ impl Element {
         }
         let x = v.get("x").and_then(|x| x.as_f64()).unwrap_or(0.0);
         let y = v.get("y").and_then(|y| y.as_f64()).unwrap_or(0.0);
-        let covered = v
-            .get("covered")
-            .and_then(|c| c.as_str())
-            .map(str::to_string);
+        let covered = v.get("covered").and_then(|c| c.as_str()).map(|c| {
+            match v.get("coveredLine").and_then(|l| l.as_str()) {
+                Some(line) if !line.is_empty() => format!("{c} ({line})"),
+                _ => c.to_string(),
+            }
+        });
         let line = v.get("line").and_then(|c| c.as_str()).map(str::to_string);
         let (ox, oy) = frame_offset(tab, &self.frame_id).await?;
         Ok(Point {
@@ -205,26 +207,70 @@ const CONTENT_ORIGIN_JS: &str = r#"el => {
   return {x: r.left + el.clientLeft + parseFloat(cs.paddingLeft || 0), y: r.top + el.clientTop + parseFloat(cs.paddingTop || 0)};
 }"#;
 
+// Where a pointer action on `el` lands, and whether `el` really gets it. The element is
+// brought into view first in every scrolling ancestor (not only the page), when its center is
+// clipped by one of them or by the viewport; then the part of it no ancestor clips is
+// hit-tested at its center and, if something else is there, at a few more points of it. The
+// event is the element's when the hit is the element, inside it, an ancestor it lets events
+// through to (`pointer-events: none`), or its label / labelled control. Otherwise `covered`
+// names what would get the event, and no point is given.
 const POINT_JS: &str = r#"el => {
   if (!el.isConnected) return {error: 'it is no longer in the page (read the page again)'};
-  const box = () => { for (const r of el.getClientRects()) if (r.width > 0 && r.height > 0) return r; return el.getBoundingClientRect(); };
-  let r = box();
-  if (r.width === 0 && r.height === 0) return {error: 'it has no size (hidden or collapsed); read the page again or use another element'};
-  const vw = innerWidth, vh = innerHeight;
-  if (r.top < 0 || r.left < 0 || r.bottom > vh || r.right > vw) { el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'}); r = box(); }
-  const x = Math.min(Math.max(r.left + r.width / 2, 0), vw - 1), y = Math.min(Math.max(r.top + r.height / 2, 0), vh - 1);
-  let hit = document.elementFromPoint(x, y);
-  while (hit && hit.shadowRoot) { const inner = hit.shadowRoot.elementFromPoint(x, y); if (!inner || inner === hit) break; hit = inner; }
-  const inside = n => { for (let c = n; c; c = c.parentNode || c.host) if (c === el) return true; return false; };
-  const within = n => { for (let c = el; c; c = c.parentNode || c.host) if (c === n) return true; return false; };
-  let covered = null;
-  if (hit && !inside(hit) && !(el.tagName === 'LABEL' || within(hit) && hit.tagName === 'LABEL')) {
-    const t = (hit.innerText || hit.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
-    covered = '<' + hit.tagName.toLowerCase() + (hit.id ? ' id=' + hit.id : '') + '>' + (t ? ' "' + t + '"' : '');
+  const lineOf = n => { try { return __tabwright.lineOf ? __tabwright.lineOf(n) : n.tagName.toLowerCase(); } catch (e) { return n.tagName.toLowerCase(); } };
+  if (el.tagName === 'OPTION') {
+    const sel = el.closest('select');
+    if (sel && !sel.multiple && !(sel.size > 1)) return {error: 'it is an option of a drop-down <select>, which the page cannot click: choose it with form_input on ' + lineOf(sel) + ' (value "' + (el.label || el.textContent || '').trim() + '")'};
   }
-  let line = null;
-  try { line = __tabwright.lineOf ? __tabwright.lineOf(el) : el.tagName.toLowerCase(); } catch (e) { line = el.tagName.toLowerCase(); }
-  return {x, y, covered, line};
+  const up = n => n.assignedSlot || n.parentElement || (n.parentNode && n.parentNode.host) || null;
+  const box = () => { for (const r of el.getClientRects()) if (r.width > 0 && r.height > 0) return r; return el.getBoundingClientRect(); };
+  const visible = () => {
+    const b = box();
+    let l = b.left, t = b.top, r = b.right, bo = b.bottom;
+    for (let a = up(el); a && a !== document.documentElement && a !== document.body; a = up(a)) {
+      const cs = getComputedStyle(a);
+      if (cs.overflowX === 'visible' && cs.overflowY === 'visible' && a.tagName !== 'SELECT') continue;
+      const ar = a.getBoundingClientRect();
+      const cl = ar.left + a.clientLeft, ct = ar.top + a.clientTop;
+      l = Math.max(l, cl); t = Math.max(t, ct);
+      r = Math.min(r, cl + (a.clientWidth || ar.width)); bo = Math.min(bo, ct + (a.clientHeight || ar.height));
+      if (cs.position === 'fixed') break;
+    }
+    l = Math.max(l, 0); t = Math.max(t, 0); r = Math.min(r, innerWidth); bo = Math.min(bo, innerHeight);
+    return {l, t, r, b: bo, w: r - l, h: bo - t, box: b};
+  };
+  let v = visible();
+  if (v.box.width === 0 && v.box.height === 0) return {error: 'it has no size (hidden or collapsed); read the page again or use another element'};
+  const cx = v.box.left + v.box.width / 2, cy = v.box.top + v.box.height / 2;
+  if (v.w <= 0 || v.h <= 0 || cx < v.l || cx > v.r || cy < v.t || cy > v.b) {
+    el.scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'});
+    v = visible();
+  }
+  if (v.w <= 0 || v.h <= 0) return {error: 'it cannot be brought into view: a container around it clips it (scroll that container, or open what holds it)'};
+  const inside = n => { for (let c = n; c; c = up(c)) if (c === el) return true; return false; };
+  const ancestor = n => { for (let c = up(el); c; c = up(c)) if (c === n) return true; return false; };
+  const hitAt = (x, y) => {
+    let hit = document.elementFromPoint(x, y);
+    while (hit && hit.shadowRoot) { const inner = hit.shadowRoot.elementFromPoint(x, y); if (!inner || inner === hit) break; hit = inner; }
+    return hit;
+  };
+  const through = getComputedStyle(el).pointerEvents === 'none';
+  const gets = hit => !hit || inside(hit) || (through && ancestor(hit) && hit !== document.body && hit !== document.documentElement)
+    || (hit.tagName === 'LABEL' && (hit.control === el || ancestor(hit)))
+    || (el.tagName === 'LABEL' && el.control === hit);
+  const px = [0.5, 0.25, 0.75, 0.1, 0.9];
+  const pts = [[0.5, 0.5]];
+  for (const fx of px) for (const fy of px) if (fx !== 0.5 || fy !== 0.5) pts.push([fx, fy]);
+  let first = null;
+  for (const [fx, fy] of pts) {
+    const x = Math.min(Math.max(v.l + v.w * fx, 0), innerWidth - 1), y = Math.min(Math.max(v.t + v.h * fy, 0), innerHeight - 1);
+    const hit = hitAt(x, y);
+    if (gets(hit)) return {x, y, line: lineOf(el)};
+    if (!first) first = {x, y, hit};
+  }
+  const hit = first.hit;
+  const t = (hit.innerText || hit.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
+  const tag = '<' + hit.tagName.toLowerCase() + (hit.id ? ' id=' + hit.id : '') + '>' + (t ? ' "' + t + '"' : '');
+  return {x: first.x, y: first.y, covered: tag, coveredLine: lineOf(hit), line: lineOf(el)};
 }"#;
 
 #[cfg(test)]

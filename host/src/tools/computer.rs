@@ -279,6 +279,114 @@ fn clip(s: &str, n: usize) -> String {
 
 /// A click/hover target: the point, a description for the report and, when `locators` is
 /// set (a recorder listens), the element's locators captured before the action.
+/// The scrollable containers around the element at (x, y), innermost first, each as
+/// `[ref, scrollLeft, scrollTop]` (the page itself is not one of them).
+const PANES_BEFORE_JS: &str = r#"(x, y) => {
+  const out = [];
+  let n = document.elementFromPoint(x, y);
+  for (; n && n !== document.documentElement && n !== document.body; n = n.assignedSlot || n.parentElement || (n.parentNode && n.parentNode.host)) {
+    if (n.scrollHeight <= n.clientHeight + 1 && n.scrollWidth <= n.clientWidth + 1) continue;
+    const cs = getComputedStyle(n);
+    if (!/(auto|scroll|overlay)/.test(cs.overflowX + ' ' + cs.overflowY) && n.tagName !== 'SELECT' && n.tagName !== 'TEXTAREA') continue;
+    out.push([__tabwright.refOf(n, 'e'), n.scrollLeft, n.scrollTop]);
+  }
+  return out;
+}"#;
+
+/// Where the containers [`PANES_BEFORE_JS`] listed are now: `[ref, left, top, width,
+/// height, clientWidth, clientHeight, line]` each (null when gone).
+const PANES_AFTER_JS: &str = r#"list => list.map(([r]) => {
+  const n = __tabwright.element(r);
+  if (!n) return null;
+  let line = null; try { line = __tabwright.lineOf(n); } catch (e) {}
+  return [r, Math.round(n.scrollLeft), Math.round(n.scrollTop), n.scrollWidth, n.scrollHeight, n.clientWidth, n.clientHeight, line];
+})"#;
+
+/// Appends what a wheel scrolled to a scroll's result: the pane that moved (a mail list, a
+/// `<select multiple>`), or that nothing moved when neither it nor the page did.
+async fn pane_report(
+    tab: &Tab,
+    world: &crate::browser::tab::WorldRef,
+    before: &Value,
+    page_before: (i64, i64),
+    text: String,
+) -> String {
+    let list = before.as_array().cloned().unwrap_or_default();
+    let mut moved = None;
+    if !list.is_empty() {
+        let after =
+            crate::outline::eval_world(tab, world, &format!("({PANES_AFTER_JS})({before})"))
+                .await
+                .unwrap_or(Value::Null);
+        for (b, a) in list.iter().zip(after.as_array().into_iter().flatten()) {
+            let (Some(b), Some(a)) = (b.as_array(), a.as_array()) else {
+                continue;
+            };
+            let n = |v: &[Value], i: usize| v.get(i).and_then(Value::as_f64).unwrap_or(0.0);
+            if (n(b, 1) - n(a, 1)).abs() >= 1.0 || (n(b, 2) - n(a, 2)).abs() >= 1.0 {
+                moved = Some(a.clone());
+                break;
+            }
+        }
+    }
+    let page_moved = {
+        let (sx, sy) = page_before;
+        !text.contains(&format!("The page is now at scroll {sx},{sy} "))
+    };
+    match moved {
+        Some(a) => {
+            let n = |i: usize| a.get(i).and_then(Value::as_i64).unwrap_or(0);
+            let line = a
+                .get(7)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| a.first().and_then(Value::as_str).unwrap_or("?").to_string());
+            // The pane's position replaces the page's (which did not move).
+            let head = text
+                .split(" The page is now at scroll")
+                .next()
+                .unwrap_or(&text)
+                .to_string();
+            let rest: String = text
+                .split_once('\n')
+                .map(|(_, r)| format!("\n{r}"))
+                .unwrap_or_default();
+            let page = if page_moved {
+                text.split_once(" The page is now")
+                    .map(|(_, p)| format!(" The page is now{}", p.lines().next().unwrap_or("")))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            format!(
+                "{head} The scrolling pane {line} is now at scroll {},{} of {}x{} (its view {}x{}).{page}{rest}",
+                n(1),
+                n(2),
+                n(3),
+                n(4),
+                n(5),
+                n(6)
+            )
+        }
+        None if !page_moved => format!(
+            "{text}\nNothing moved: the page (and any pane at that point) is already at its end in that direction."
+        ),
+        None => text,
+    }
+}
+
+/// The past tense of a pointer action, for messages.
+fn past(action: &str) -> &'static str {
+    match action {
+        "hover" => "hovered",
+        "left_click_drag" => "dragged",
+        "right_click" => "right-clicked",
+        "double_click" => "double-clicked",
+        "triple_click" => "triple-clicked",
+        _ => "clicked",
+    }
+}
+
 async fn target_point(
     tab: &Tab,
     r: &Option<String>,
@@ -298,17 +406,28 @@ async fn target_point(
             None
         };
         let desc = p.line.unwrap_or_else(|| r.clone());
-        let mut d = format!("{desc} at ({x:.0}, {y:.0})");
         if let Some(cov) = covered {
-            d.push_str(&format!(
-                " — note: {cov} covers that point, so it received the event"
-            ));
+            // The event would go to what is on top: not sent.
+            return Err(ToolError(format!(
+                "{r} was not {verb}: {cov} covers it at ({x:.0}, {y:.0}), so that element would get the event instead. Close or dismiss what covers it (or scroll), then try again; to act on what is on top, use its ref or click by coordinate.",
+                verb = past(action),
+            )));
         }
+        let d = format!("{desc} at ({x:.0}, {y:.0})");
         return Ok((x, y, d, target));
     }
     if let Some([x, y]) = c {
         if !x.is_finite() || !y.is_finite() || *x < 0.0 || *y < 0.0 {
             return Err(ToolError(format!("invalid parameters for computer: field `{coord_field}` must be two non-negative numbers")));
+        }
+        // Input outside the viewport reaches nothing (and far-off points stall the
+        // renderer's input queue): refused before anything is sent.
+        let meta = crate::outline::page_meta(tab).await?;
+        if meta.vw > 0 && meta.vh > 0 && (*x >= meta.vw as f64 || *y >= meta.vh as f64) {
+            return Err(ToolError(format!(
+                "field `{coord_field}` ({x:.0}, {y:.0}) is outside the viewport ({}x{}): coordinates are viewport pixels as in the last screenshot; scroll first (computer action=scroll) or use a ref",
+                meta.vw, meta.vh
+            )));
         }
         return Ok((*x, *y, format!("({x:.0}, {y:.0})"), None));
     }
@@ -485,7 +604,21 @@ async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
             };
             let meta = crate::outline::page_meta(&tab).await?;
             let (x, y) = match a.coordinate {
-                Some([x, y]) => (x, y),
+                Some([x, y]) => {
+                    if !x.is_finite()
+                        || !y.is_finite()
+                        || x < 0.0
+                        || y < 0.0
+                        || (meta.vw > 0 && x >= meta.vw as f64)
+                        || (meta.vh > 0 && y >= meta.vh as f64)
+                    {
+                        return Err(ToolError(format!(
+                            "field `coordinate` [{x}, {y}] is not a point of the viewport ({}x{}): give viewport pixels as in a screenshot, or leave it out to scroll the page",
+                            meta.vw, meta.vh
+                        )));
+                    }
+                    (x, y)
+                }
                 None => (meta.vw as f64 / 2.0, meta.vh as f64 / 2.0),
             };
             ctx.note(ActionTrace {
@@ -494,13 +627,21 @@ async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
                 ..Default::default()
             });
             let t = &tab;
+            // The scrolling containers under the point, with where they are now: a wheel in a
+            // pane scrolls the pane, and that is what the result must say.
+            let world = crate::outline::main_world(&tab).await?;
+            let panes =
+                crate::outline::eval_world(&tab, &world, &format!("({PANES_BEFORE_JS})({x}, {y})"))
+                    .await
+                    .unwrap_or(Value::Null);
             // The settle wait lets two frames pass (the scroll is applied) and reads the
             // position as it ends.
             let scroll_limits = Limits {
                 frames: 2,
                 ..limits
             };
-            act_then(
+            let page_before = (meta.sx, meta.sy);
+            let text = act_then(
                 session,
                 &tab,
                 scroll_limits,
@@ -516,7 +657,8 @@ async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
                     None => text,
                 },
             )
-            .await?
+            .await?;
+            pane_report(&tab, &world, &panes, page_before, text).await
         }
         Action::ScrollTo => {
             no_dialog(&tab)?;
@@ -680,6 +822,21 @@ async fn screenshot(
             .pointer("/cssVisualViewport/pageY")
             .and_then(|v| v.as_f64())
             .unwrap_or(0.0);
+        // Bounded by the viewport: a region past it would capture (and scale) nothing.
+        let vw = m
+            .pointer("/cssVisualViewport/clientWidth")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(f64::MAX);
+        let vh = m
+            .pointer("/cssVisualViewport/clientHeight")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(f64::MAX);
+        if x0 >= vw || y0 >= vh {
+            return Err(ToolError(format!(
+                "field `region` [{x0:.0}, {y0:.0}, {x1:.0}, {y1:.0}] starts outside the viewport ({vw:.0}x{vh:.0}): regions are viewport pixels as in a screenshot"
+            )));
+        }
+        let (x1, y1) = (x1.min(vw), y1.min(vh));
         let (w, h) = (x1 - x0, y1 - y0);
         let scale = (1280.0 / w).min(800.0 / h).clamp(1.0, 4.0);
         params["clip"] =

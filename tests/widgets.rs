@@ -173,3 +173,66 @@ fn points_outside_the_viewport_are_refused_at_once() {
         assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     });
 }
+
+#[test]
+fn typing_into_an_autocomplete_returns_with_its_suggestions() {
+    libraries();
+    run(|c| async move {
+        c.open("widgets/jqui.html").await;
+        let r = c.ref_of("textbox", "Language").await;
+        c.ok("computer", json!({"action": "left_click", "ref": r}))
+            .await;
+        let out = c
+            .ok("computer", json!({"action": "type", "text": "Ja"}))
+            .await;
+        // The suggestions come 300 ms after the last key (jQuery UI's debounce): the result
+        // waited for them, and says they appeared.
+        let shown = c
+            .js("[...document.querySelectorAll('.ui-autocomplete li')].filter(e => e.offsetParent).map(e => e.textContent).join(',')")
+            .await;
+        assert_eq!(shown, "Java,JavaScript", "{out}");
+        assert!(
+            out.split("Appeared:")
+                .nth(1)
+                .is_some_and(|a| a.contains("Java") && a.contains("JavaScript")),
+            "{out}"
+        );
+    });
+}
+
+#[test]
+fn hovering_a_menu_item_returns_with_its_submenu_open() {
+    libraries();
+    run(|c| async move {
+        c.open("widgets/jqui.html").await;
+        let r = c.ref_of("menuitem", "Export").await;
+        let out = c.ok("computer", json!({"action": "hover", "ref": r})).await;
+        let open = c
+            .js("[...document.querySelectorAll('#menu ul')].some(u => u.offsetParent !== null)")
+            .await;
+        assert_eq!(
+            open,
+            json!(true),
+            "the submenu was not open when hover returned: {out}"
+        );
+        assert!(out.contains("\"As PDF\""), "{out}");
+        let pdf = c.ref_of("menuitem", "As PDF").await;
+        c.ok("computer", json!({"action": "left_click", "ref": pdf}))
+            .await;
+        assert_eq!(c.text_of("#status").await, "menu: As PDF");
+    });
+}
+
+#[test]
+fn a_tooltip_is_there_when_hover_returns() {
+    libraries();
+    run(|c| async move {
+        c.open("widgets/jqui.html").await;
+        let r = c.ref_of("link", "Help").await;
+        let out = c.ok("computer", json!({"action": "hover", "ref": r})).await;
+        let tip = c
+            .js("[...document.querySelectorAll('.ui-tooltip')].filter(t => getComputedStyle(t).display !== 'none' && getComputedStyle(t).opacity === '1').map(t => t.textContent).join('')")
+            .await;
+        assert_eq!(tip, "Opens the help pages", "{out}");
+    });
+}

@@ -38,6 +38,10 @@ pub use tab::{Blocked, RequestGuard, Tab, TabId};
 /// The page script installed in every frame's isolated world (the outline walker).
 pub const PAGE_SCRIPT: &str = include_str!("../outline/walker.js");
 
+/// The script installed in every frame's main world: the timer watch the settle wait asks
+/// (`timers.js`).
+pub const TIMERS_SCRIPT: &str = include_str!("timers.js");
+
 /// Which browser to drive.
 #[derive(Debug, Clone)]
 pub enum Backend {

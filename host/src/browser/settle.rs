@@ -74,6 +74,9 @@ pub struct Settled {
     pub focus: Option<Option<String>>,
     /// Scroll position and sizes read in the last DOM wait.
     pub view: Option<View>,
+    /// Outline lines of interactive or popup elements that appeared (suggestions, a menu, a
+    /// dialog), at most ten, and how many more did.
+    pub appeared: (Vec<String>, usize),
 }
 
 /// Scroll position and sizes of the main frame, in CSS pixels.
@@ -98,6 +101,8 @@ pub struct View {
 pub struct Quiet {
     focus: Option<Option<String>>,
     view: Option<View>,
+    /// Lines of elements that appeared, and how many more did.
+    appeared: (Vec<String>, usize),
 }
 
 /// Takes the counters before an action.
@@ -116,26 +121,44 @@ pub fn marks(tab: &Tab) -> Marks {
 // Resolves once the DOM has been quiet for `quiet` ms and `frames` animation frames have
 // passed (or after `max` ms), with what the tool reports next: the focused element's line and
 // the scroll position. Reading them here saves the bridge a round trip per action.
-const DOM_QUIET_JS: &str = r#"(quiet, max, frames) => new Promise(resolve => {
+//
+// It also waits, at most `extra` ms more, for the short timers and animation frames the action
+// set off (the main world's timer watch, `timers.js`, asked through DOM events: a debounced
+// autocomplete, a submenu's hover delay), and says which interactive or popup elements
+// appeared (the walker's `appeared`).
+const DOM_QUIET_JS: &str = r#"(quiet, max, frames, extra) => new Promise(resolve => {
   const start = performance.now(); let last = start; let seen = 0;
   const mo = new MutationObserver(() => { last = performance.now(); });
   mo.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  let pending = 0;
+  const onState = e => { pending = typeof e.detail === 'number' ? e.detail : 0; };
+  document.addEventListener('tabwright-timers-state', onState, true);
+  const ask = kind => { pending = 0; try { document.dispatchEvent(new CustomEvent('tabwright-timers', {detail: kind})); } catch (e) {} return pending; };
+  ask('snap');
   if (frames > 0) { const f = () => { if (++seen < frames) requestAnimationFrame(f); }; requestAnimationFrame(f); }
   const done = now => {
     mo.disconnect();
-    let focus = null;
+    document.removeEventListener('tabwright-timers-state', onState, true);
+    let focus = null, appeared = null;
     try { focus = globalThis.__tabwright && __tabwright.focusLine ? __tabwright.focusLine('e') : null; } catch (e) { focus = null; }
+    try { appeared = globalThis.__tabwright && __tabwright.appeared ? __tabwright.appeared('e', 10) : null; } catch (e) { appeared = null; }
     const d = document.documentElement;
-    resolve({ms: Math.round(now - start), focus,
+    resolve({ms: Math.round(now - start), focus, appeared,
       view: [Math.round(scrollX), Math.round(scrollY), d ? d.scrollWidth : 0, d ? d.scrollHeight : 0, innerWidth, innerHeight]});
   };
   const tick = () => {
     const now = performance.now();
-    if ((now - last >= quiet && seen >= frames) || now - start >= max) done(now);
-    else setTimeout(tick, Math.max(5, quiet - (now - last)));
+    const busy = ask('busy') > 0;
+    const limit = busy ? max + extra : max;
+    if ((now - last >= quiet && seen >= frames && !busy) || now - start >= limit) done(now);
+    else setTimeout(tick, busy ? 10 : Math.max(5, quiet - (now - last)));
   };
   setTimeout(tick, quiet);
 })"#;
+
+/// How much longer than the DOM wait's own cap the wait may go on for timers the action set
+/// off (the issue's bound: 1.5 s).
+const TIMERS_EXTRA: Duration = Duration::from_millis(1500);
 
 /// Waits until the main frame's DOM has been quiet for `quiet` and `frames` animation frames
 /// have passed (at most `max`), or a dialog opens; returns what it saw at the end.
@@ -144,19 +167,21 @@ async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration, frames: u32) -> Qu
         return Quiet::default();
     };
     let expr = format!(
-        "({DOM_QUIET_JS})({}, {}, {frames})",
+        "({DOM_QUIET_JS})({}, {}, {frames}, {})",
         quiet.as_millis(),
-        max.as_millis()
+        max.as_millis(),
+        TIMERS_EXTRA.as_millis()
     );
+    let bound = max + TIMERS_EXTRA + Duration::from_millis(500);
     let call = tab.cdp().call_raw(
         Some(&world.session),
         "Runtime.evaluate",
         json!({"expression": expr, "contextId": world.context, "awaitPromise": true, "returnByValue": true}),
-        max + Duration::from_millis(500),
+        bound,
     );
     tokio::select! {
         r = call => r.ok().map(|raw| parse_quiet(raw.get())).unwrap_or_default(),
-        _ = tab.wait_for(max + Duration::from_millis(500), |st| st.dialog.is_some()) => Quiet::default(),
+        _ = tab.wait_for(bound, |st| st.dialog.is_some()) => Quiet::default(),
     }
 }
 
@@ -183,7 +208,27 @@ fn parse_quiet(raw: &str) -> Quiet {
             vh: n[5],
         })
     });
-    Quiet { focus, view }
+    let appeared = value
+        .get("appeared")
+        .map(|a| {
+            let lines: Vec<String> = a
+                .get("lines")
+                .and_then(|l| l.as_array())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let more = a.get("more").and_then(|m| m.as_u64()).unwrap_or(0) as usize;
+            (lines, more)
+        })
+        .unwrap_or_default();
+    Quiet {
+        focus,
+        view,
+        appeared,
+    }
 }
 
 fn inflight_since(st: &TabState, seq: u64) -> usize {
@@ -220,6 +265,7 @@ pub async fn settle_after(
     } else if tab.state().dialog.is_none() {
         quiet = dom_quiet(tab, limits.dom_quiet, limits.dom_max, limits.frames).await;
     }
+    let mut appeared = std::mem::take(&mut quiet.appeared);
     let navigating = {
         let st = tab.state();
         st.navs > before.navs
@@ -243,11 +289,21 @@ pub async fn settle_after(
         }
         if (net_wait_needed || out.navigated) && tab.state().dialog.is_none() {
             quiet = dom_quiet(tab, limits.dom_quiet, limits.dom_max, 0).await;
+            let (lines, more) = std::mem::take(&mut quiet.appeared);
+            for l in lines {
+                if appeared.0.len() < 10 {
+                    appeared.0.push(l);
+                } else {
+                    appeared.1 += 1;
+                }
+            }
+            appeared.1 += more;
         }
     }
     if tab.state().dialog.is_none() && !out.navigated {
         out.focus = quiet.focus;
         out.view = quiet.view;
+        out.appeared = appeared;
     }
     let st = tab.state();
     out.requests = (st.net_seq - before.net_seq.min(st.net_seq)) as usize;

@@ -28,6 +28,8 @@
  *   linesOf([ref…]) -> [line|null…]     (the lines the last candidatesJson() kept)
  *   lineOf(element, prefix?) -> line    (extra: one element's line, no indentation)
  *   focusLine(prefix) -> line | null    (extra: the focused element's line)
+ *   appeared(prefix, max) -> {lines, more} (extra: the lines of interactive or popup elements
+ *                                        that appeared since the last call, at most max)
  *   holdSubmits()                       (extra: from now on, form submissions are stopped and
  *                                        noted: a fill must not submit its form)
  *   releaseSubmits() -> [text…]         (ends the hold; what it stopped, one line each)
@@ -1643,6 +1645,8 @@
   function snapshot(opts) {
     opts = opts || {};
     pruneRefs();
+    changed = new Set(); // what a read shows has not "appeared" for the next action
+    read = true;
     const rootEl = resolveRoot(opts.root);
     const maxChars = opts.maxChars == null ? Infinity : Number(opts.maxChars);
     begin();
@@ -1680,6 +1684,7 @@
   }
 
   function candidates(opts) {
+    read = true;
     opts = opts || {};
     const prefix = opts.prefix == null ? "e" : String(opts.prefix);
     pruneRefs();
@@ -1807,11 +1812,87 @@
     const action = form && form.getAttribute ? (form.getAttribute("action") || "") : "";
     held.push((button ? 'its form ("' + name(button) + '")' : "its form") + (action ? " to " + action : ""));
   }, true);
+  // What appeared since it was last asked (appeared()): elements added to the page, and ones
+  // a style, `hidden`, `open` or `aria-hidden` change showed (a class change counts on popup
+  // roles). Watched from the world's start, so what an action shows at once and what its
+  // timers show later are both seen; at most MAX_CHANGED roots are kept.
+  const MAX_CHANGED = 400;
+  const POPUP_ROLES = new Set(["menu", "listbox", "dialog", "alertdialog", "tooltip", "alert", "tree", "grid"]);
+  const ITEM_ROLES = new Set(["listitem", "row", "treeitem", "gridcell"]);
+  let changed = new Set();
+  let read = false; // whether snapshot() or candidates() ran in this document
+  const HIDING = /display:\s*none|visibility:\s*hidden/;
+  const watch = new MutationObserver((records) => {
+    for (const r of records) {
+      if (changed.size >= MAX_CHANGED) return;
+      if (r.type === "childList") {
+        for (const n of r.addedNodes) if (n.nodeType === 1) changed.add(n);
+        continue;
+      }
+      const t = r.target, a = r.attributeName, old = r.oldValue;
+      if ((a === "style" && old && HIDING.test(old)) || (a === "hidden" && old !== null) ||
+          (a === "aria-hidden" && old === "true") || (a === "open" && old === null)) changed.add(t);
+      else if (a === "class") {
+        const role = t.getAttribute && t.getAttribute("role");
+        if (role && POPUP_ROLES.has(role)) changed.add(t);
+      }
+    }
+  });
+  try {
+    watch.observe(document, { subtree: true, childList: true, attributes: true, attributeOldValue: true,
+      attributeFilter: ["style", "hidden", "aria-hidden", "open", "class"] });
+  } catch (e) { /* no document yet: nothing to watch */ }
+  function appeared(prefix, max) {
+    const roots = [...changed];
+    changed = new Set();
+    // Only news to a model that has read this document (and no refs handed out before).
+    if (!read) return { lines: [], more: 0 };
+    const found = [];
+    const seen = new Set();
+    let more = 0;
+    begin();
+    try {
+      for (const r of roots) {
+        if (!r.isConnected) continue;
+        const list = [r];
+        const inner = r.querySelectorAll ? r.querySelectorAll("*") : [];
+        for (let i = 0; i < inner.length && i < 400; i++) list.push(inner[i]);
+        for (const el of list) {
+          if (seen.has(el)) continue;
+          seen.add(el);
+          const role = rawRole(el);
+          const item = ITEM_ROLES.has(role) || (el === r && role === "list") || hasTabIndex(el);
+          if (!INTERACTIVE_ROLES.has(role) && !POPUP_ROLES.has(role) && !item) continue;
+          if ((el.checkVisibility && !el.checkVisibility({ visibilityProperty: true })) || !el.getClientRects().length) continue;
+          const b = el.getBoundingClientRect();
+          if (b.width <= 0 || b.height <= 0) continue;
+          found.push([el, role]);
+          if (found.length >= 200) break;
+        }
+      }
+    } finally {
+      end();
+    }
+    // A container stays (a menu, a list); an item gives way to a control inside it (a list
+    // item to its menu item), and an item's own parts (the focusable wrapper of a suggestion)
+    // are not listed again.
+    const container = (role) => POPUP_ROLES.has(role) || role === "list";
+    const control = (role) => INTERACTIVE_ROLES.has(role);
+    const kept = found.filter(([el, role]) => {
+      if (container(role) || control(role)) return true;
+      if (found.some(([d, dr]) => d !== el && el.contains(d) && control(dr))) return false;
+      return !found.some(([a, ar]) => a !== el && a.contains(el) && !container(ar));
+    });
+    const limit = max || 10;
+    more = Math.max(0, kept.length - limit);
+    return { lines: kept.slice(0, limit).map(([el]) => lineOf(el, prefix)).filter(Boolean), more };
+  }
+
   function holdSubmits() { held = held || []; }
   function releaseSubmits() { const h = held || []; held = null; return h; }
 
   Object.defineProperty(globalThis, "__tabwright", {
-    value: Object.freeze({ snapshot, element, refOf, candidates, candidatesJson, linesOf, lineOf, focusLine, holdSubmits, releaseSubmits, version: 1 }),
+    value: Object.freeze({ snapshot, element, refOf, candidates, candidatesJson, linesOf, lineOf, focusLine, appeared, holdSubmits, releaseSubmits, version: 1 }),
     configurable: false, enumerable: false, writable: false,
   });
 })();

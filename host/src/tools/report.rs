@@ -212,6 +212,18 @@ where
         if let Some(f) = focus {
             notes.push(format!("Focus: {f}"));
         }
+        let (lines, more) = &s.appeared;
+        if !lines.is_empty() {
+            let mut block = String::from("Appeared:");
+            for l in lines {
+                block.push_str("\n  ");
+                block.push_str(l);
+            }
+            if *more > 0 {
+                block.push_str(&format!("\n  … and {more} more (read_page shows them)"));
+            }
+            notes.push(block);
+        }
     }
     if !notes.is_empty() {
         text.push('\n');

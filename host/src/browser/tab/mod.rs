@@ -545,12 +545,19 @@ async fn setup_session(
                 .await;
         }
     };
-    let (a, b, c, d, e, f, (), _) = tokio::join!(
+    let timers = json!({"source": super::TIMERS_SCRIPT, "runImmediately": true});
+    let (a, b, c, d, e, (), f, (), _) = tokio::join!(
         cdp.run(s, "Page.enable", json!({})),
         cdp.run(s, "Runtime.enable", json!({})),
         cdp.run(s, "Network.enable", json!({"maxPostDataSize": 0})),
         cdp.run(s, "Log.enable", json!({})),
         cdp.run(s, "Page.addScriptToEvaluateOnNewDocument", world),
+        // Only fidelity is lost when the timer watch cannot be installed.
+        async {
+            let _ = cdp
+                .run(s, "Page.addScriptToEvaluateOnNewDocument", timers)
+                .await;
+        },
         cdp.run(s, "Target.setAutoAttach", auto_attach),
         focus,
         // Always let the target run, even when a domain failed to enable: a paused frame

@@ -45,6 +45,9 @@ fn setup() {
             (".pgpass", "db:5432:*:me:canary-pg"),
             (".bash_history", "export TOKEN=canary-history"),
             (".config/acme-token.json", "{\"t\":\"canary-acme\"}"),
+            (".config/whatever/token", "canary-deep-token"),
+            (".config/containers/auth.json", "canary-containers"),
+            (".env", "OPENAI_API_KEY=canary-dotenv"),
         ] {
             let f = home.join(p);
             std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
@@ -1498,7 +1501,7 @@ async fn escape_other_agents_and_editors_settings() {
 async fn escape_read_tokens_and_histories() {
     let w = ws();
     let out = w
-        .sh("cat ~/.vault-token ~/.cache/huggingface/token ~/.config/rclone/rclone.conf ~/.pgpass ~/.bash_history ~/.config/acme-token.json 2>&1; grep -r canary ~ 2>/dev/null")
+        .sh("cat ~/.vault-token ~/.cache/huggingface/token ~/.config/rclone/rclone.conf ~/.pgpass ~/.bash_history ~/.config/acme-token.json ~/.config/whatever/token ~/.config/containers/auth.json ~/.env 2>&1; grep -r canary ~ 2>/dev/null")
         .await;
     for c in [
         "canary-vault",
@@ -1507,7 +1510,106 @@ async fn escape_read_tokens_and_histories() {
         "canary-pg",
         "canary-history",
         "canary-acme",
+        "canary-deep-token",
+        "canary-containers",
+        "canary-dotenv",
     ] {
         assert!(!out.contains(c), "{c} leaked: {out}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_a_repository_hidden_in_node_modules() {
+    let w = ws();
+    let marker = w.dir.parent().expect("parent").join("pwn-node-modules");
+    let cfg = planted_config(&marker, false);
+    let out = w
+        .sh(&format!(
+            "mkdir -p node_modules/pkg/.git/objects node_modules/pkg/.git/refs && cd node_modules/pkg && echo 'ref: refs/heads/main' > .git/HEAD && printf '{cfg}' > .git/config && echo planted"
+        ))
+        .await;
+    assert!(out.contains("planted"), "{out}");
+    assert!(!w.dir.join("node_modules/pkg/.git").exists(), "{out}");
+    assert!(
+        !git_ran_planted_code(&w, "node_modules/pkg", &marker),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_a_new_repository_holding_a_chain_deeper_than_path_max() {
+    let w = ws();
+    let out = w
+        .sh("mkdir -p sub/.git/objects sub/.git/refs && cd sub && echo 'ref: refs/heads/main' > .git/HEAD && printf '[core]\\n\\tpager = evil\\n' > .git/config && (cd .git && n=$(printf 'z%.0s' $(seq 1 250)); for i in $(seq 1 18); do mkdir $n && cd $n; done; echo deep > f) && echo planted")
+        .await;
+    assert!(out.contains("planted"), "{out}");
+    assert!(!w.dir.join("sub/.git").exists(), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_swap_the_repository_when_the_aside_name_is_taken() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join(".git/objects")).expect("mkdir");
+    std::fs::create_dir_all(w.dir.join(".git/refs")).expect("mkdir");
+    std::fs::write(w.dir.join(".git/HEAD"), "ref: refs/heads/main\n").expect("head");
+    std::fs::write(w.dir.join(".git/config"), "[core]\n").expect("config");
+    let out = w
+        .sh("mkdir -p .git.tabwright-replaced/keep && echo x > .git.tabwright-replaced/keep/x && mv .git .git-orig 2>&1 && mkdir .git && cp -r .git-orig/. .git/ && rm -rf .git-orig && printf '[core]\\n\\tfsmonitor = evil\\n' >> .git/config; echo done")
+        .await;
+    let cfg = std::fs::read_to_string(w.dir.join(".git/config")).unwrap_or_default();
+    assert!(!cfg.contains("fsmonitor"), "{out}\n{cfg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sparse_giants_in_a_protected_folder() {
+    let w = ws();
+    let t0 = std::time::Instant::now();
+    let out = w
+        .sh("mkdir -p .cursor && for i in 1 2 3 4 5 6 7 8; do truncate -s 1000M .cursor/blob$i; done; ls .cursor | wc -l")
+        .await;
+    // The check after the command removes them without reading 8 GB.
+    assert!(!w.dir.join(".cursor").exists(), "{out}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}: {out}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_build_tool_configs() {
+    let w = ws();
+    let out = w
+        .sh("mkdir -p .cargo && printf '[build]\\nrustc-wrapper = \\\"target/.w\\\"\\n' > .cargo/config.toml; ls .cargo")
+        .await;
+    assert!(!w.dir.join(".cargo/config.toml").exists(), "{out}");
+    let r = w
+        .call(
+            "Write",
+            json!({"file_path": ".cargo/config.toml", "content": "[build]\nrustc-wrapper = \"x\"\n"}),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(e) if e.contains("write-protected")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_what_cannot_be_undone_stops_the_next_command() {
+    let w = ws();
+    // A protected folder nested deeper than the host removes: it stays, and says so.
+    let out = w
+        .sh("mkdir -p .cursor && cd .cursor && for i in $(seq 1 600); do mkdir d && cd d; done; echo planted")
+        .await;
+    assert!(out.contains("could not restore"), "{out}");
+    let next = w.call("Bash", json!({"command": "echo next"})).await;
+    assert!(
+        matches!(&next, Err(e) if e.contains("no command runs until")),
+        "{next:?}"
+    );
+    // Fixed by hand: commands run again.
+    std::fs::remove_dir_all(w.dir.join(".cursor")).expect("remove by hand");
+    let again = w.sh("echo again").await;
+    assert!(again.contains("again"), "{again}");
 }

@@ -50,6 +50,7 @@ enum Entry {
         hash: [u8; 32],
         bytes: Option<Vec<u8>>,
         mode: u32,
+        size: u64,
     },
     Dir {
         mode: u32,
@@ -112,7 +113,7 @@ impl Guard {
         let roots = roots
             .iter()
             .map(|r| {
-                let first = scan(r, &mut budget, cache, &[], false);
+                let first = scan(r, &mut budget, cache, &[], None);
                 incomplete.extend(first.unchecked.iter().cloned());
                 // What the configs found send git to is protected as well; walked again (from
                 // the cache: nothing is read twice) so that it is copied with the rest.
@@ -121,7 +122,7 @@ impl Guard {
                     first
                 } else {
                     let mut budget2 = MAX_BYTES;
-                    scan(r, &mut budget2, cache, &extra, false)
+                    scan(r, &mut budget2, cache, &extra, None)
                 };
                 Root {
                     path: r.clone(),
@@ -176,7 +177,13 @@ impl Guard {
                 continue;
             };
             let mut budget = u64::MAX;
-            let sc = scan(&root.path, &mut budget, cache, &root.extra, true);
+            let sc = scan(
+                &root.path,
+                &mut budget,
+                cache,
+                &root.extra,
+                Some(&root.entries),
+            );
             failed.extend(sc.unchecked.iter().cloned());
             let now = sc.entries;
             let skipped = |rel: &Path| {
@@ -203,15 +210,15 @@ impl Guard {
                         touched.push(root.path.join(rel));
                     }
                     Some(_) => {
-                        let aside = PathBuf::from(format!("{}.tabwright-replaced", rel.display()));
-                        if let Err(err) = dir.rename(rel, &aside) {
-                            failed.push(format!("{}: {err}", root.path.join(rel).display()));
-                        } else {
-                            failed.push(format!(
+                        match dir.aside(rel, "replaced") {
+                            Err(err) => {
+                                failed.push(format!("{}: {err}", root.path.join(rel).display()))
+                            }
+                            Ok(aside) => failed.push(format!(
                                 "{}: the command put another .git in place of the repository's; it was moved to {} — put the original back by hand",
                                 root.path.join(rel).display(),
                                 root.path.join(&aside).display()
-                            ));
+                            )),
                         }
                         replaced.push(rel);
                         touched.push(root.path.join(rel));
@@ -239,7 +246,7 @@ impl Guard {
                 {
                     continue;
                 }
-                match dir.remove_all(rel, &now) {
+                match dir.remove_tree(&root.path, rel) {
                     Ok(()) => {}
                     Err(err) => failed.push(format!("{}: {err}", root.path.join(rel).display())),
                 }
@@ -317,8 +324,8 @@ struct Scan {
 /// read as a repository ([`super::git::is_git_dir`]: `HEAD` with `objects` and `refs`, links
 /// and all, or with a `commondir`), whatever its name, has its config and hooks protected too.
 ///
-/// `extra` are more paths to copy (what the baseline's git configs send git to). With
-/// `unbounded` (the check after a command) the walk does not stop at [`max_folders`]: past
+/// `extra` are more paths to copy (what the baseline's git configs send git to). With a
+/// `baseline` (the check after a command, against that copy) the walk does not stop at [`max_folders`]: past
 /// it the rest is walked depth first without being cached, so a command cannot hide a new
 /// repository behind many folders.
 fn scan(
@@ -326,8 +333,9 @@ fn scan(
     budget: &mut u64,
     cache: &mut DirCache,
     extra: &[PathBuf],
-    unbounded: bool,
+    baseline: Option<&BTreeMap<PathBuf, Entry>>,
 ) -> Scan {
+    let unbounded = baseline.is_some();
     let mut out = Scan::default();
     let mut queue = std::collections::VecDeque::from([PathBuf::new()]);
     let mut seen = 0usize;
@@ -386,7 +394,14 @@ fn scan(
     found.sort_by_key(|r| (!r.starts_with(".git"), r.components().count(), r.clone()));
     found.dedup();
     for rel in &found {
-        copy(root, rel, budget, &mut out.entries);
+        copy(
+            root,
+            rel,
+            budget,
+            &mut out.entries,
+            baseline,
+            &mut out.unchecked,
+        );
     }
     out.found = found;
     out
@@ -479,7 +494,9 @@ fn read_folder(
         if super::paths::protected_name(&name) || name == ".git" {
             candidates.push(name.clone());
         }
-        if is_dir && name != "node_modules" && !(name == "objects" && rel.ends_with(".git")) {
+        // Every folder, `node_modules` too (a repository hidden there runs its config through
+        // the parent's `git status` when the parent's index has a gitlink to it).
+        if is_dir && !(name == "objects" && rel.ends_with(".git")) {
             subdirs.push(name);
         }
     }
@@ -546,11 +563,36 @@ fn deep(root: &Path, queue: std::collections::VecDeque<PathBuf>, out: &mut Scan)
     }
 }
 
-/// Records `rel` (and what is under it) into `out`.
-fn copy(root: &Path, rel: &Path, budget: &mut u64, out: &mut BTreeMap<PathBuf, Entry>) {
+/// Records `rel` (and what is under it) into `out`; what cannot be read goes to `errors`.
+///
+/// With `baseline` (the check after a command), a file's content is hashed only where the
+/// copy has a file of the same size at that path: a file that is new, or of another size, is
+/// different without reading it (a command cannot make the host read gigabytes of sparse
+/// files). Content is hashed as it streams; bytes are kept only within `budget`.
+fn copy(
+    root: &Path,
+    rel: &Path,
+    budget: &mut u64,
+    out: &mut BTreeMap<PathBuf, Entry>,
+    baseline: Option<&BTreeMap<PathBuf, Entry>>,
+    errors: &mut Vec<String>,
+) {
     let p = root.join(rel);
-    let Ok(m) = std::fs::symlink_metadata(&p) else {
+    if rel.components().count() > MAX_DEPTH / 2 {
+        errors.push(format!(
+            "{}: folders nested over {} deep, not checked",
+            p.display(),
+            MAX_DEPTH / 2
+        ));
         return;
+    }
+    let m = match std::fs::symlink_metadata(&p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            errors.push(format!("{}: cannot be read ({e})", p.display()));
+            return;
+        }
     };
     let mode = m.permissions().mode() & 0o7777;
     if m.file_type().is_symlink() {
@@ -560,26 +602,60 @@ fn copy(root: &Path, rel: &Path, budget: &mut u64, out: &mut BTreeMap<PathBuf, E
         );
     } else if m.is_dir() {
         out.insert(rel.to_path_buf(), Entry::Dir { mode });
-        if let Ok(rd) = std::fs::read_dir(&p) {
-            let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
-            names.sort();
-            for n in names.into_iter().take(MAX_ENTRIES) {
-                copy(root, &rel.join(n), budget, out);
+        match std::fs::read_dir(&p) {
+            Ok(rd) => {
+                let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+                names.sort();
+                if names.len() > MAX_ENTRIES {
+                    errors.push(format!(
+                        "{}: over {MAX_ENTRIES} entries, not all checked",
+                        p.display()
+                    ));
+                }
+                for n in names.into_iter().take(MAX_ENTRIES) {
+                    copy(root, &rel.join(n), budget, out, baseline, errors);
+                }
             }
+            Err(e) => errors.push(format!("{}: cannot be read ({e})", p.display())),
         }
     } else if m.is_file() {
-        let bytes = std::fs::read(&p).unwrap_or_default();
-        let hash: [u8; 32] = Sha256::digest(&bytes).into();
-        let keep = bytes.len() as u64 <= *budget;
-        if keep {
-            *budget -= bytes.len() as u64;
+        let size = m.len();
+        let comparable = match baseline {
+            None => true,
+            Some(b) => matches!(b.get(rel), Some(Entry::File { size: s, .. }) if *s == size),
+        };
+        if !comparable {
+            // Not the copy's file: different, unread.
+            let hash: [u8; 32] = Sha256::digest(format!("unread:{size}")).into();
+            out.insert(
+                rel.to_path_buf(),
+                Entry::File {
+                    hash,
+                    bytes: None,
+                    mode,
+                    size,
+                },
+            );
+            return;
+        }
+        let keep = baseline.is_none() && size <= *budget;
+        let (hash, bytes) = match hash_file(&p, keep) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("{}: cannot be read ({e})", p.display()));
+                return;
+            }
+        };
+        if let Some(b) = &bytes {
+            *budget = budget.saturating_sub(b.len() as u64);
         }
         out.insert(
             rel.to_path_buf(),
             Entry::File {
                 hash,
-                bytes: keep.then_some(bytes),
+                bytes,
                 mode,
+                size,
             },
         );
     } else {
@@ -591,9 +667,97 @@ fn copy(root: &Path, rel: &Path, budget: &mut u64, out: &mut BTreeMap<PathBuf, E
                 hash,
                 bytes: None,
                 mode,
+                size: 0,
             },
         );
     }
+}
+
+/// A file's SHA-256, streamed (and its bytes when `keep`).
+fn hash_file(p: &Path, keep: bool) -> std::io::Result<([u8; 32], Option<Vec<u8>>)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut h = Sha256::new();
+    let mut kept = keep.then(Vec::new);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        if let Some(k) = kept.as_mut() {
+            k.extend_from_slice(&buf[..n]);
+        }
+    }
+    Ok((h.finalize().into(), kept))
+}
+
+/// Deepest folder [`remove_at`] goes into (each level holds a descriptor).
+const MAX_DEPTH: usize = 256;
+
+/// Removes `name` in the folder `dir` and, when it is a folder, everything in it.
+fn remove_at(dir: libc::c_int, name: &std::ffi::CStr, depth: usize) -> std::io::Result<()> {
+    // SAFETY: unlinkat on a descriptor and C string the caller owns.
+    if unsafe { libc::unlinkat(dir, name.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => return Ok(()),
+        Some(libc::EISDIR) | Some(libc::EPERM) => {}
+        _ => return Err(err),
+    }
+    if depth >= MAX_DEPTH {
+        return Err(std::io::Error::other(format!(
+            "folders nested over {MAX_DEPTH} deep"
+        )));
+    }
+    // SAFETY: openat on a descriptor and C string the caller owns; the result is owned below.
+    let fd = unsafe {
+        libc::openat(
+            dir,
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    check(fd)?;
+    // SAFETY: fd is a fresh descriptor; fdopendir takes it over (closed by closedir).
+    let dp = unsafe { libc::fdopendir(fd) };
+    if dp.is_null() {
+        let e = std::io::Error::last_os_error();
+        // SAFETY: fdopendir failed, so fd is still ours to close.
+        unsafe { libc::close(fd) };
+        return Err(e);
+    }
+    let mut names: Vec<CString> = Vec::new();
+    loop {
+        // SAFETY: readdir on a live DIR*; the entry is copied out before the next call.
+        let ent = unsafe { libc::readdir(dp) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: d_name is a NUL-terminated array inside the entry.
+        let n = unsafe { std::ffi::CStr::from_ptr((*ent).d_name.as_ptr()) };
+        let b = n.to_bytes();
+        if b != b"." && b != b".." {
+            names.push(n.to_owned());
+        }
+    }
+    // SAFETY: dirfd on a live DIR*.
+    let inner = unsafe { libc::dirfd(dp) };
+    let mut result = Ok(());
+    for n in &names {
+        if let Err(e) = remove_at(inner, n, depth + 1) {
+            result = Err(e);
+            break;
+        }
+    }
+    // SAFETY: closes the DIR* (and its descriptor) opened above.
+    unsafe { libc::closedir(dp) };
+    result?;
+    // SAFETY: unlinkat on a descriptor and C string the caller owns.
+    check(unsafe { libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR) })
 }
 
 /// Changes made only beneath one folder, never through a link.
@@ -684,59 +848,50 @@ impl Beneath {
         Ok((self.dir(parent)?, cstr(Path::new(name))?))
     }
 
-    /// Removes `rel` and, for a folder, what `now` lists under it (deepest first).
-    fn remove_all(&self, rel: &Path, now: &BTreeMap<PathBuf, Entry>) -> std::io::Result<()> {
-        let mut inside: Vec<(&PathBuf, &Entry)> = now
-            .range(rel.to_path_buf()..)
-            .take_while(|(p, _)| p.starts_with(rel))
-            .collect();
-        inside.reverse();
-        for (p, e) in inside {
-            let (dir, name) = self.parent(p, false)?;
-            let flags = if e.is_dir() { libc::AT_REMOVEDIR } else { 0 };
-            // SAFETY: unlinkat on a descriptor and C string owned here.
-            let r = unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) };
-            if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::NotFound {
-                check(r)?;
-            }
-        }
-        Ok(())
+    /// Removes `rel` and everything under it as it is on disk now, through descriptors
+    /// (each folder opened beneath its parent, links removed, never followed), so no path
+    /// length or depth a command made can hide part of it.
+    fn remove_tree(&self, _root: &Path, rel: &Path) -> std::io::Result<()> {
+        let (dir, name) = self.parent(rel, false)?;
+        remove_at(dir.as_raw_fd(), &name, 0)
     }
 
-    /// Removes `rel` and everything under it, as found on disk now (deepest first; links
-    /// removed, not followed).
-    fn remove_tree(&self, root: &Path, rel: &Path) -> std::io::Result<()> {
-        let mut all: BTreeMap<PathBuf, Entry> = BTreeMap::new();
-        let mut stack = vec![rel.to_path_buf()];
-        while let Some(r) = stack.pop() {
-            let Ok(m) = std::fs::symlink_metadata(root.join(&r)) else {
-                continue;
+    /// Moves `rel` aside to a new name beside it (`<name>.tabwright-<what>-N`, never over
+    /// an existing entry); the name used.
+    fn aside(&self, rel: &Path, what: &str) -> std::io::Result<PathBuf> {
+        let (dir, name) = self.parent(rel, false)?;
+        let base = rel
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut last = std::io::Error::other("no free name");
+        for n in 0..16u32 {
+            let new = format!("{base}.tabwright-{what}-{stamp}-{n}");
+            let c = cstr(Path::new(&new))?;
+            // SAFETY: renameat2 on descriptors and C strings owned here.
+            let r = unsafe {
+                libc::renameat2(
+                    dir.as_raw_fd(),
+                    name.as_ptr(),
+                    dir.as_raw_fd(),
+                    c.as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                )
             };
-            if m.is_dir() {
-                all.insert(r.clone(), Entry::Dir { mode: 0 });
-                if let Ok(rd) = std::fs::read_dir(root.join(&r)) {
-                    stack.extend(
-                        rd.flatten()
-                            .map(|e| r.join(e.file_name()))
-                            .take(MAX_ENTRIES),
-                    );
-                }
-            } else {
-                all.insert(r, Entry::Link(PathBuf::new()));
+            if r == 0 {
+                return Ok(rel.with_file_name(new));
             }
-            if all.len() > MAX_ENTRIES {
+            last = std::io::Error::last_os_error();
+            if last.kind() != std::io::ErrorKind::AlreadyExists {
                 break;
             }
         }
-        self.remove_all(rel, &all)
-    }
-
-    /// Renames `from` to `to` (both beneath the root, no links followed on the way).
-    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-        let (d1, n1) = self.parent(from, false)?;
-        let (d2, n2) = self.parent(to, false)?;
-        // SAFETY: renameat on descriptors and C strings owned here.
-        check(unsafe { libc::renameat(d1.as_raw_fd(), n1.as_ptr(), d2.as_raw_fd(), n2.as_ptr()) })
+        Err(last)
     }
 
     /// Makes `rel` what `e` says (replacing what is there).

@@ -215,6 +215,8 @@ const SECRET_WORDS: &[&str] = &[
     ".p12",
     ".pfx",
     ".key",
+    ".env",
+    "auth",
 ];
 
 /// The entries of `.config`, `.local/share` and `.cache` under `home`, and the files at its
@@ -222,17 +224,37 @@ const SECRET_WORDS: &[&str] = &[
 /// called `token-service` is somebody's workspace.)
 fn secrets_by_name(home: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in ["", ".config", ".local/share", ".cache"] {
-        let Ok(rd) = std::fs::read_dir(home.join(dir)) else {
+    let listed: Vec<PathBuf> = HOME_SECRETS.iter().map(|s| home.join(s)).collect();
+    // The top of home (files only), then up to four levels of the settings folders.
+    let mut todo: Vec<(PathBuf, usize)> = vec![(home.to_path_buf(), 4)];
+    todo.extend(
+        [".config", ".local/share", ".cache"]
+            .iter()
+            .map(|d| (home.join(d), 0)),
+    );
+    let mut looked = 0usize;
+    while let Some((dir, depth)) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
         for e in rd.flatten() {
+            looked += 1;
+            if looked > 50_000 {
+                return out;
+            }
+            let path = e.path();
+            if listed.iter().any(|l| path.starts_with(l)) {
+                continue;
+            }
             let name = e.file_name().to_string_lossy().to_lowercase();
-            if dir.is_empty() && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if dir == home && is_dir {
                 continue;
             }
             if SECRET_WORDS.iter().any(|w| name.contains(w)) {
-                out.push(e.path());
+                out.push(path);
+            } else if is_dir && depth < 3 {
+                todo.push((path, depth + 1));
             }
         }
     }
@@ -240,7 +262,13 @@ fn secrets_by_name(home: &Path) -> Vec<PathBuf> {
 }
 
 /// System files that hold secrets of their own.
-const SYSTEM_SECRETS: &[&str] = &["/etc/shadow", "/etc/gshadow", "/etc/ssh", "/root/.ssh"];
+const SYSTEM_SECRETS: &[&str] = &[
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/ssh",
+    "/root/.ssh",
+    "/etc/ssl/private",
+];
 
 /// Whether `real` (a resolved path) is one of the user's secrets, or inside one.
 pub fn is_secret(real: &Path) -> bool {
@@ -524,6 +552,9 @@ struct WatchState {
     cache: guard::DirCache,
     /// Placeholders of running bubblewrap commands (not changes to undo).
     placeholders: std::collections::HashSet<PathBuf>,
+    /// A check that could not put everything back: the copy it compared with, and what was
+    /// left. No command runs until a check against that copy succeeds.
+    poisoned: Option<(std::sync::Arc<guard::Guard>, Vec<String>)>,
 }
 
 impl Watch {
@@ -539,6 +570,20 @@ impl Watch {
     /// unwatched.
     pub fn begin(self: &std::sync::Arc<Self>, roots: &[PathBuf]) -> Result<Ticket, SandboxError> {
         let mut st = self.state();
+        if let Some((old, _)) = st.poisoned.clone() {
+            // Try again to put back what the last check could not; refuse while it fails.
+            let skip = st.placeholders.clone();
+            let (_, failed) = old.restore(&mut st.cache, &skip);
+            if failed.is_empty() {
+                st.poisoned = None;
+            } else {
+                st.poisoned = Some((old, failed.clone()));
+                return Err(SandboxError(format!(
+                    "a command changed the workspace's protected files in a way the host could not undo ({}); no command runs until that is fixed: remove what is named there by hand (outside Tabwright), then try again",
+                    failed.join("; ")
+                )));
+            }
+        }
         let guard = match (&st.baseline, st.live) {
             (Some(g), n) if n > 0 => g.clone(),
             _ => {
@@ -610,7 +655,11 @@ impl Ticket {
                 st.baseline = None;
             }
             let skip = st.placeholders.clone();
-            guard.restore(&mut st.cache, &skip)
+            let (touched, failed) = guard.restore(&mut st.cache, &skip);
+            if !failed.is_empty() {
+                st.poisoned = Some((guard.clone(), failed.clone()));
+            }
+            (touched, failed)
         };
         if touched.is_empty() && failed.is_empty() {
             return None;

@@ -117,6 +117,14 @@ pub const PROTECTED: &[(&str, &str)] = &[
         "pre-commit runs the hooks it names on every commit",
     ),
     (".hg/hgrc", "Mercurial hooks run code"),
+    (
+        ".cargo/config.toml",
+        "cargo config names programs cargo runs (rustc-wrapper, runners)",
+    ),
+    (
+        ".cargo/config",
+        "cargo config names programs cargo runs (rustc-wrapper, runners)",
+    ),
 ];
 
 /// The folders the file tools may reach.

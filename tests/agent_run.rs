@@ -659,6 +659,34 @@ fn approvals_are_asked_on_the_terminal() {
 }
 
 #[test]
+fn ask_mode_without_a_terminal_stops_before_any_model_call() {
+    run(|_c| async move {
+        let server = ModelServer::start().await;
+        server.push(Turn::text("I would have run."));
+        let sessions = temp_dir("noterm");
+        for args in [
+            vec!["Open the form"],
+            vec![
+                "Open the form",
+                "--approve",
+                "ask",
+                "--allow-domain",
+                "127.0.0.1",
+            ],
+        ] {
+            let r = tabwright_run(&server, Api::Anthropic, &sessions, &args).await;
+            assert_ne!(r.code, Some(0), "{args:?}: exit 0\nstderr:\n{}", r.stderr);
+            assert!(
+                r.stderr.contains("needs a terminal") && r.stderr.contains("--approve auto"),
+                "{args:?}: {}",
+                r.stderr
+            );
+            assert_eq!(server.requests().len(), 0, "{args:?}: the model was called");
+        }
+    });
+}
+
+#[test]
 fn the_policy_file_is_enforced() {
     run(|_c| async move {
         let server = ModelServer::start().await;

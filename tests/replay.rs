@@ -174,6 +174,11 @@ struct Out {
 
 /// Runs the `tabwright` binary from the repository root, bounded to 60 s.
 fn cli(args: &[&str]) -> Out {
+    cli_in(&repo_root(), args)
+}
+
+/// Runs the `tabwright` binary in folder `dir`, bounded to 60 s.
+fn cli_in(dir: &Path, args: &[&str]) -> Out {
     let bin = binary();
     assert!(
         bin.exists(),
@@ -182,7 +187,7 @@ fn cli(args: &[&str]) -> Out {
     );
     let mut child = Command::new(&bin)
         .args(args)
-        .current_dir(repo_root())
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -447,6 +452,54 @@ fn the_demo_shortcut_replays_from_the_cli_with_a_gif() {
     let bytes = std::fs::read(&gif)
         .unwrap_or_else(|e| panic!("no GIF at {}: {e}\n{}", gif.display(), o.stdout));
     assert_eq!(&bytes[..3], b"GIF");
+}
+
+#[test]
+fn report_and_gif_paths_from_the_command_line_go_where_they_say() {
+    let ws = tmp("paths-ws");
+    let cwd = tmp("paths-cwd");
+    let elsewhere = tmp("paths-abs");
+    let root = repo_root();
+    let demo = root.join("fixtures/shortcuts/demo.json");
+    let fixtures = root.join("fixtures");
+    let abs_gif = elsewhere.join("walk.gif");
+    let common = [
+        "replay",
+        demo.to_str().expect("path"),
+        "--serve",
+        fixtures.to_str().expect("path"),
+        "--workspace",
+        ws.to_str().expect("path"),
+    ];
+    // Relative paths: under the current directory (not the workspace).
+    let mut args = common.to_vec();
+    args.extend(["--gif", "out/walk.gif", "--junit", "reports/junit.xml"]);
+    let o = cli_in(&cwd, &args);
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    let gif = std::fs::read(cwd.join("out/walk.gif"))
+        .unwrap_or_else(|e| panic!("no GIF under the current directory: {e}\n{}", o.stdout));
+    assert_eq!(&gif[..3], b"GIF");
+    assert!(cwd.join("reports/junit.xml").is_file(), "{}", o.stderr);
+    assert!(!ws.join("out").exists() && !ws.join("reports").exists());
+    // An absolute path outside the workspace.
+    let mut args = common.to_vec();
+    args.extend(["--gif", abs_gif.to_str().expect("path")]);
+    let o = cli_in(&cwd, &args);
+    assert_eq!(o.code, 0, "stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    assert_eq!(&std::fs::read(&abs_gif).expect("absolute GIF")[..3], b"GIF");
+    // A GIF or report that cannot be written fails the run.
+    std::fs::write(elsewhere.join("file"), "a file, not a folder").expect("write");
+    let blocked = elsewhere.join("file/walk.gif");
+    let mut args = common.to_vec();
+    args.extend(["--gif", blocked.to_str().expect("path")]);
+    let o = cli_in(&cwd, &args);
+    assert_ne!(o.code, 0, "an unwritable GIF passed:\n{}", o.stdout);
+    assert!(o.stderr.contains("GIF"), "{}", o.stderr);
+    let mut args = common.to_vec();
+    let blocked = elsewhere.join("file/junit.xml");
+    args.extend(["--junit", blocked.to_str().expect("path")]);
+    let o = cli_in(&cwd, &args);
+    assert_ne!(o.code, 0, "an unwritable report passed:\n{}", o.stdout);
 }
 
 fn ref_in(outline: &str, role: &str, name: &str) -> String {

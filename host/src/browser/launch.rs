@@ -1,9 +1,12 @@
 //! Finding and starting a local Chromium (the `launch` backend).
 //!
-//! Owns the child process and its throw-away profile directory; both go away when the
-//! [`Launched`] value is dropped. Touches nothing else.
+//! Owns the child process and its throw-away profile directory. The browser runs in a process
+//! group of its own, so the whole tree (zygotes, renderers, GPU and network services) is ended
+//! at once; the profile is removed only after that, so nothing writes into it while it goes.
+//! Every launched browser is also listed process-wide, so [`reap_all`] can end them all from a
+//! signal handler (Ctrl-C, SIGTERM, SIGHUP) before the process exits. Touches nothing else.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -30,21 +33,138 @@ pub struct LaunchOptions {
 pub struct Launched {
     /// The browser-level DevTools WebSocket URL.
     pub ws_url: String,
-    child: Child,
+    child: tokio::sync::Mutex<Child>,
+    pid: Option<u32>,
     profile: PathBuf,
 }
 
 impl Drop for Launched {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = self.child.get_mut().start_kill();
+        if let Some(pid) = self.pid {
+            end_group(pid, &self.profile);
+        }
     }
 }
 
 impl Launched {
     /// The process id of the browser.
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.pid
+    }
+
+    /// Ends the browser: waits (at most `grace`) for it to exit by itself after a
+    /// `Browser.close`, then ends its whole process group and removes its profile.
+    pub async fn finish(&self, grace: Duration) {
+        let mut child = self.child.lock().await;
+        let _ = tokio::time::timeout(grace, child.wait()).await;
+        let _ = child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+        if let Some(pid) = self.pid {
+            end_group(pid, &self.profile);
+        }
+    }
+}
+
+/// The browsers this process launched and has not ended yet: (process group, profile).
+static RUNNING: std::sync::Mutex<Vec<(u32, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+fn running() -> std::sync::MutexGuard<'static, Vec<(u32, PathBuf)>> {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Kills the process group `pgid` (the browser and everything it started) and removes
+/// `profile` once nothing writes into it any more (bounded: about 2 s).
+fn end_group(pgid: u32, profile: &Path) {
+    running().retain(|(p, _)| *p != pgid);
+    #[cfg(unix)]
+    if let Ok(pg) = i32::try_from(pgid) {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
+        unsafe {
+            libc::kill(-pg, libc::SIGKILL);
+        }
+    }
+    // SIGKILL is not instant: wait (bounded) until no live process is left in the group, so
+    // nothing of the browser outlives the host and nothing writes into the profile any more.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while group_alive(pgid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // A removal that raced with a last write is tried again until the folder is gone.
+    loop {
+        match std::fs::remove_dir_all(profile) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) if std::time::Instant::now() > deadline => {
+                tracing::warn!(
+                    "cannot remove the browser profile {}: {e}",
+                    profile.display()
+                );
+                return;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// True while a process that is not a zombie is in process group `pgid` (from `/proc`).
+fn group_alive(pgid: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid pgrp …": comm may hold spaces, so split after the last ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let mut f = rest.split_whitespace();
+        let state = f.next().unwrap_or("Z");
+        let pgrp = f.nth(1).and_then(|p| p.parse::<u32>().ok());
+        pgrp == Some(pgid) && state != "Z" && state != "X"
+    })
+}
+
+/// Ends every browser this process launched and removes their profiles: for signal handlers,
+/// just before the process exits.
+pub fn reap_all() {
+    let all: Vec<(u32, PathBuf)> = running().clone();
+    for (pgid, profile) in all {
+        end_group(pgid, &profile);
+    }
+}
+
+/// Removes profiles that launches by processes now dead left behind (a host killed with
+/// SIGKILL cannot clean up): a `tabwright-profile-*` folder whose Chromium lock names a
+/// process that no longer exists on this machine.
+fn sweep_stale_profiles() {
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with("tabwright-profile-") {
+            continue;
+        }
+        // Chromium's SingletonLock is a symlink to "HOSTNAME-PID".
+        let Ok(target) = std::fs::read_link(entry.path().join("SingletonLock")) else {
+            continue;
+        };
+        let target = target.to_string_lossy().to_string();
+        let Some((h, pid)) = target.rsplit_once('-') else {
+            continue;
+        };
+        if h != host || pid.parse::<u32>().is_err() {
+            continue;
+        }
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -118,6 +238,7 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
                 .to_string()
         })?,
     };
+    sweep_stale_profiles();
     let profile =
         fresh_dir("profile").map_err(|e| format!("cannot create a profile directory: {e}"))?;
     let (w, h) = if opts.window.0 > 0 {
@@ -161,6 +282,9 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // A group of its own: the browser's whole tree can be ended with one signal.
+    #[cfg(unix)]
+    cmd.process_group(0);
     #[cfg(target_os = "linux")]
     // SAFETY: the closure runs in the forked child before exec and only calls prctl, which is
     // async-signal-safe. It makes the kernel kill the browser when the host dies, even by
@@ -174,6 +298,10 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
     let mut child = spawn_on_keeper(cmd)
         .await
         .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+    let pid = child.id();
+    if let Some(pid) = pid {
+        running().push((pid, profile.clone()));
+    }
     let stderr = child
         .stderr
         .take()
@@ -195,7 +323,9 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
     let ws_url = match found {
         Ok(Some(url)) => url,
         Ok(None) => {
-            let _ = std::fs::remove_dir_all(&profile);
+            if let Some(pid) = pid {
+                end_group(pid, &profile);
+            }
             return Err(format!(
                 "{} exited before opening its DevTools endpoint: {}",
                 exe.display(),
@@ -204,7 +334,9 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
         }
         Err(_) => {
             let _ = child.start_kill();
-            let _ = std::fs::remove_dir_all(&profile);
+            if let Some(pid) = pid {
+                end_group(pid, &profile);
+            }
             return Err(format!(
                 "{} did not open its DevTools endpoint within 30 s",
                 exe.display()
@@ -219,7 +351,8 @@ pub async fn launch(opts: &LaunchOptions) -> Result<Launched, String> {
     });
     Ok(Launched {
         ws_url,
-        child,
+        child: tokio::sync::Mutex::new(child),
+        pid,
         profile,
     })
 }

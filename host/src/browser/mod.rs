@@ -23,6 +23,7 @@ pub mod tab;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -99,6 +100,9 @@ pub struct Live {
     targets: Arc<Mutex<HashMap<String, TargetEntry>>>,
     tabs: Arc<tokio::sync::Mutex<HashMap<String, Arc<Tab>>>>,
     next_tab: Arc<AtomicU32>,
+    /// Targets this host created (`Target.createTarget`): in a browser it did not launch, the
+    /// only ones it may close when it ends.
+    created: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The browser, possibly not started yet.
@@ -285,13 +289,16 @@ impl Browser {
             .and_then(|l| l.launched.as_ref().and_then(|p| p.pid()))
     }
 
-    /// Closes the browser (kills a launched one).
+    /// Ends what this host started: a launched browser is closed (its process tree ended and
+    /// its profile removed); in a browser it connected to, only the tabs it opened (and the
+    /// tabs those opened) are closed — the person's browser and their tabs stay. Through the
+    /// extension, `Browser.close` only ends the relay connection.
     pub async fn shutdown(&self) {
         if let Some(live) = self.live.lock().await.take() {
-            let _ = live.cdp.run(None, "Browser.close", json!({})).await;
+            live.end().await;
         }
         for (_, live) in self.chosen.lock().await.drain() {
-            let _ = live.cdp.run(None, "Browser.close", json!({})).await;
+            live.end().await;
         }
     }
 
@@ -442,6 +449,7 @@ impl Browser {
             targets,
             tabs: attached_tabs,
             next_tab: self.next_tab.clone(),
+            created: Mutex::default(),
         }))
     }
 }
@@ -653,6 +661,9 @@ impl Live {
             params["browserContextId"] = json!(ctx);
         }
         let c: Created = self.cdp.call(None, "Target.createTarget", params).await?;
+        if let Ok(mut created) = self.created.lock() {
+            created.insert(c.target_id.clone());
+        }
         // The discovery event may still be on its way; make sure the table has it.
         let mut t = self
             .targets
@@ -703,6 +714,60 @@ impl Live {
         }
         tabs.insert(entry.target_id.clone(), tab.clone());
         Ok(Some(tab))
+    }
+
+    /// Ends this connection's part: see [`Browser::shutdown`].
+    async fn end(&self) {
+        if let Some(l) = &self.launched {
+            let _ = self.cdp.run(None, "Browser.close", json!({})).await;
+            l.finish(Duration::from_secs(2)).await;
+            return;
+        }
+        if self.via_extension.is_some() {
+            let _ = self.cdp.run(None, "Browser.close", json!({})).await;
+            return;
+        }
+        // A browser we connected to: close what we opened, and what those tabs opened.
+        let ours: Vec<String> = {
+            let created = self.created.lock().map(|c| c.clone()).unwrap_or_default();
+            let table = self.targets.lock().map(|t| t.clone()).unwrap_or_default();
+            table
+                .values()
+                .filter(|e| {
+                    let mut id = Some(e.target_id.clone());
+                    // Follow the opener chain (bounded: a cycle cannot loop forever).
+                    for _ in 0..32 {
+                        let Some(i) = id else { return false };
+                        if created.contains(&i) {
+                            return true;
+                        }
+                        id = table.get(&i).and_then(|t| t.opener.clone());
+                    }
+                    false
+                })
+                .map(|e| e.target_id.clone())
+                .collect()
+        };
+        for id in &ours {
+            let _ = self
+                .cdp
+                .run(None, "Target.closeTarget", json!({"targetId": id}))
+                .await;
+        }
+        // closeTarget answers before the page is gone; wait (bounded) for the browser to
+        // report each one destroyed, so the command ends with its tabs really closed.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while tokio::time::Instant::now() < deadline {
+            let left = self
+                .targets
+                .lock()
+                .map(|t| ours.iter().any(|id| t.contains_key(id)))
+                .unwrap_or(false);
+            if !left || self.cdp.is_closed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Closes a tab's target.

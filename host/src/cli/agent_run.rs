@@ -102,6 +102,30 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         Some("auto") => Mode::Auto,
         Some(other) => anyhow::bail!("unknown --approve \"{other}\": use ask or auto"),
     };
+    let mut policy_cfg = PolicyConfig {
+        mode,
+        allowed_domains: args.allow_domains.clone(),
+        script_domains: args.allow_scripts.clone(),
+        ..PolicyConfig::default()
+    };
+    policy_cfg
+        .prohibited_domains
+        .extend(args.prohibit_domains.iter().cloned());
+    if let Some(path) = PolicyFile::path() {
+        PolicyFile::load(&path)
+            .map_err(anyhow::Error::msg)?
+            .apply(&mut policy_cfg, args.approve.is_some());
+    }
+    let mode = policy_cfg.mode;
+    // In ask mode the plan waits for the person's approval: with no terminal nobody can give
+    // it, so stop before a model is called (and before a session folder is made).
+    if mode == Mode::Ask && !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "--approve ask needs a terminal to approve the plan on, and stdin is not one. For an \
+             unattended run use --approve auto with the domains it may use \
+             (--allow-domain DOMAIN, repeatable), or run it in a terminal."
+        );
+    }
     let cfg = config::load(&Flags {
         model: args.model.clone(),
         max_tokens: args.max_tokens,
@@ -118,29 +142,11 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
         dir.display()
     );
 
-    let mut policy_cfg = PolicyConfig {
-        mode,
-        allowed_domains: args.allow_domains.clone(),
-        script_domains: args.allow_scripts.clone(),
-        ..PolicyConfig::default()
-    };
-    policy_cfg
-        .prohibited_domains
-        .extend(args.prohibit_domains.iter().cloned());
-    if let Some(path) = PolicyFile::path() {
-        PolicyFile::load(&path)
-            .map_err(anyhow::Error::msg)?
-            .apply(&mut policy_cfg, args.approve.is_some());
-    }
-    let mode = policy_cfg.mode;
     let person: Arc<dyn Person> = if std::io::stdin().is_terminal() {
         Arc::new(TerminalPerson)
     } else {
         Arc::new(Nobody)
     };
-    if mode == Mode::Ask && !std::io::stdin().is_terminal() && args.allow_domains.is_empty() {
-        eprintln!("tabwright: note: no terminal to approve a plan on; the agent cannot act in --approve ask mode. Use --approve auto --allow-domain DOMAIN for unattended runs.");
-    }
     let browser_desc = backend.describe();
     let b = Browser::new(backend);
     // Plugins and skills: a broken one is reported and the rest load.
@@ -186,6 +192,7 @@ pub async fn run(args: RunArgs, backend: Backend, workspace: PathBuf) -> anyhow:
             eprintln!("\ntabwright: cancelling (Ctrl-C again to quit at once)");
             let _ = cancel_tx.send(true);
             if tokio::signal::ctrl_c().await.is_ok() {
+                crate::browser::launch::reap_all();
                 std::process::exit(130);
             }
         }

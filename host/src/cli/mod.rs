@@ -266,6 +266,9 @@ pub fn main() -> ExitCode {
     // A blocking stdin read (the stdio MCP server) never returns on its own after a signal;
     // do not wait for it.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    // A browser whose start was cut short (a signal during launch) or whose owner was never
+    // shut down: end it and remove its profile before the process goes.
+    crate::browser::launch::reap_all();
     code
 }
 
@@ -298,7 +301,46 @@ fn sandbox_bridge(args: Vec<String>) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
+/// Ends every browser this process launched, and removes its profile, when the process is told
+/// to stop (SIGTERM, SIGHUP, and Ctrl-C when `ctrl_c`), then exits with the signal's status.
+/// For commands with no shutdown of their own (`mcp`, `schedule` and `serve-fixtures` stop
+/// gracefully and end their browser themselves).
+fn reap_on_signals(ctrl_c: bool) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        // Only listened to when asked: listening replaces the default action for the process.
+        let interrupt = async {
+            match ctrl_c {
+                true => tokio::signal::ctrl_c().await.ok(),
+                false => std::future::pending().await,
+            }
+        };
+        let code = tokio::select! {
+            _ = term.recv() => 143,
+            _ = hup.recv() => 129,
+            _ = interrupt => 130,
+        };
+        crate::browser::launch::reap_all();
+        std::process::exit(code);
+    });
+    #[cfg(not(unix))]
+    let _ = ctrl_c;
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Mcp(_) | Command::Schedule { .. } | Command::ServeFixtures { .. } => {}
+        // `run` uses the first Ctrl-C to cancel the model's turn.
+        Command::Run { .. } => reap_on_signals(false),
+        _ => reap_on_signals(true),
+    }
     match cli.command {
         Command::Open {
             url,

@@ -247,6 +247,14 @@ async fn replay(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> ExitC
             return ExitCode::FAILURE;
         }
     }
+    // A GIF the person asked for and did not get fails the run (after the report is written).
+    if let Some((_, r)) = reports.iter().find(|(_, r)| r.gif_error.is_some()) {
+        eprintln!(
+            "tabwright replay: {}",
+            r.gif_error.as_deref().unwrap_or_default()
+        );
+        return ExitCode::FAILURE;
+    }
     if reports.iter().all(|(_, r)| r.passed()) {
         ExitCode::SUCCESS
     } else {

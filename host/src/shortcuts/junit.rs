@@ -168,6 +168,7 @@ mod tests {
             ],
             ms: 40,
             gif: None,
+            gif_error: None,
             notes: vec![],
         };
         let x = document(&[("f.json".into(), &r)]);

@@ -13,7 +13,8 @@
 //!   gated context confirms and audits each step), with self-healing locators and assertions;
 //! - [`junit`]: JUnit XML reports.
 //!
-//! May use: [`crate::runtime`], [`crate::outline`] and [`crate::browser`].
+//! May use: [`crate::runtime`], [`crate::outline`], [`crate::browser`] and
+//! [`crate::recording`] (writing a replay's GIF where the person asked).
 //!
 //! It may touch: the tool runtime (calling tools, installing its call observer on sessions),
 //! pages through `locate.js` in the walker's isolated worlds (read-only apart from refs and

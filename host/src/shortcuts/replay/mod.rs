@@ -86,31 +86,20 @@ pub async fn run(
         steps: Vec::new(),
         ms: 0,
         gif: None,
+        gif_error: None,
         notes: Vec::new(),
     };
     let gif = match &opts.gif {
-        Some(path) if tools.runtime().registry().spec("gif_creator").is_some() => {
-            match tools
-                .call_tool("gif_creator", json!({"action": "start_recording"}))
-                .await
-            {
-                Ok(_) => Some(path.clone()),
-                Err(e) => {
-                    report
-                        .notes
-                        .push(format!("the GIF recording did not start: {e}"));
-                    None
-                }
+        Some(path) => match tools
+            .call_tool("gif_creator", json!({"action": "start_recording"}))
+            .await
+        {
+            Ok(_) => Some(path.clone()),
+            Err(e) => {
+                report.gif_error = Some(format!("the GIF recording did not start: {e}"));
+                None
             }
-        }
-        Some(_) => {
-            // TODO(gif): the gif_creator tool is built separately; once it is registered the
-            // branch above records the replay.
-            report
-                .notes
-                .push("no GIF written: this build has no gif_creator tool yet".to_string());
-            None
-        }
+        },
         None => None,
     };
     let mut failed_at: Option<usize> = None;
@@ -181,19 +170,31 @@ pub async fn run(
         report.steps.push(outcome);
     }
     if let Some(path) = gif {
-        let filename = path.to_string_lossy().to_string();
         let _ = tools
             .call_tool("gif_creator", json!({"action": "stop_recording"}))
             .await;
-        match tools
-            .call_tool(
-                "gif_creator",
-                json!({"action": "export", "filename": filename}),
-            )
-            .await
-        {
-            Ok(o) => report.gif = Some(o.text),
-            Err(e) => report.notes.push(format!("the GIF export failed: {e}")),
+        // The path comes from the person (the command line), not from a model: it is written
+        // where it says, inside the workspace or not.
+        let clip = crate::recording::Recorder::of(session).clip();
+        if clip.is_empty() {
+            report.gif_error = Some("no frame was recorded, so no GIF was written".into());
+        } else {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            match crate::recording::write_gif(clip, &path, Default::default()).await {
+                Ok(enc) => {
+                    report.gif = Some(format!(
+                        "Saved the GIF to {} ({} frames, {} bytes).",
+                        path.display(),
+                        enc.frames,
+                        enc.gif.len()
+                    ))
+                }
+                Err(e) => {
+                    report.gif_error = Some(format!("cannot write the GIF {}: {e}", path.display()))
+                }
+            }
         }
     }
     report.ms = started.elapsed().as_millis();

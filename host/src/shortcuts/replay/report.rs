@@ -63,6 +63,9 @@ pub struct Report {
     /// The GIF written, if one was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gif: Option<String>,
+    /// Why a GIF that was asked for was not written (the run then fails).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gif_error: Option<String>,
     /// Remarks (for instance why no GIF was written).
     pub notes: Vec<String>,
 }
@@ -119,6 +122,9 @@ impl Report {
         ));
         if let Some(g) = &self.gif {
             out.push_str(&format!("\nGIF: {g}"));
+        }
+        if let Some(e) = &self.gif_error {
+            out.push_str(&format!("\nGIF FAILED: {e}"));
         }
         for n in &self.notes {
             out.push_str(&format!("\nnote: {n}"));

@@ -1360,3 +1360,96 @@ fn another_debugger_on_the_tab_does_not_block_tabwright() {
             .await;
     });
 }
+
+#[test]
+fn an_mcp_client_with_a_bare_environment_finds_the_desktop_sessions_browser() {
+    // Chrome (and so the native host) runs in the desktop session with
+    // XDG_RUNTIME_DIR=/run/user/UID; the MCP server is started by a client that passes only
+    // HOME, PATH, SHELL, TERM, USER and LOGNAME (the TypeScript SDK's default).
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    let xdg = PathBuf::from(format!("/run/user/{uid}"));
+    if !xdg.is_dir() {
+        std::fs::create_dir_all(&xdg).expect("create /run/user/UID (the test runs as its owner)");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&xdg, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let home = unique_dir("bare-home");
+    let (backend, launched) = rt().block_on(start_extension_browser_env(
+        &[],
+        vec![
+            ("XDG_RUNTIME_DIR".into(), xdg.display().to_string()),
+            // Unset for the host (an empty value counts as unset).
+            ("TABWRIGHT_RUNTIME_DIR".into(), String::new()),
+            ("HOME".into(), home.display().to_string()),
+        ],
+    ));
+    let Backend::Extension(opts) = backend else {
+        panic!("not the extension backend")
+    };
+    let profile = opts.select.clone().unwrap_or_default();
+    let desktop_dir = xdg.join("tabwright");
+    let info = poll(Duration::from_secs(30), || {
+        runtime::list_live(&desktop_dir)
+            .into_iter()
+            .find(|i| i.browser.profile.as_deref() == Some(profile.as_str()))
+    })
+    .expect("the native host wrote its runtime file under /run/user/UID/tabwright");
+    let mut cmd = Command::new(binary());
+    let choice = format!("extension={}", info.browser.id);
+    cmd.args(["mcp", "--browser", &choice])
+        .env_clear()
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for k in ["PATH", "SHELL", "TERM", "USER", "LOGNAME"] {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd.spawn().expect("start tabwright mcp");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for f in [
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bare","version":"1"}}}),
+        json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"tabs_context","arguments":{}}}),
+    ] {
+        writeln!(stdin, "{f}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v["id"] == 2 {
+                    let _ = tx.send(v);
+                    return;
+                }
+            }
+        }
+    });
+    let reply = rx.recv_timeout(Duration::from_secs(60));
+    drop(stdin);
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    let reply = reply.unwrap_or_else(|_| {
+        panic!(
+            "no answer to tabs_context; stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let text = reply["result"]["content"][0]["text"].as_str().unwrap_or("");
+    assert_ne!(reply["result"]["isError"], json!(true), "{text}");
+    assert!(
+        !text.contains("no browser with the Tabwright extension"),
+        "{text}"
+    );
+    drop(launched);
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -165,10 +165,66 @@ pub fn remove_if_ours(path: &Path, pid: u32) {
 /// The runtime files of live hosts in `dir`, one per browser (its newest host), oldest browser
 /// first; files of dead hosts are removed.
 pub fn list_live(dir: &Path) -> Vec<RuntimeInfo> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
+    collect_live(dir, &mut out);
+    newest_per_browser(out)
+}
+
+/// [`list_live`] over every folder of [`runtime_dirs`]: what a process started with a bare
+/// environment (an MCP client passing only HOME, PATH, SHELL, TERM, USER, LOGNAME) finds,
+/// although the host that Chrome started in the desktop session wrote under its
+/// `XDG_RUNTIME_DIR`.
+pub fn list_live_all() -> Vec<RuntimeInfo> {
+    let mut out = Vec::new();
+    for d in runtime_dirs() {
+        collect_live(&d, &mut out);
+    }
+    newest_per_browser(out)
+}
+
+/// Every folder a host of this user may have written its runtime file to: only
+/// `$TABWRIGHT_RUNTIME_DIR` when set; else `$XDG_RUNTIME_DIR/tabwright`, the desktop
+/// session's `/run/user/UID/tabwright` (found from the uid alone) and
+/// `~/.local/state/tabwright`. Folders owned by another user are left out.
+pub fn runtime_dirs() -> Vec<PathBuf> {
+    if std::env::var_os("TABWRIGHT_RUNTIME_DIR").is_some_and(|d| !d.is_empty()) {
+        return vec![runtime_dir()];
+    }
+    let mut dirs = vec![runtime_dir()];
+    #[cfg(unix)]
+    {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        dirs.push(PathBuf::from(format!("/run/user/{uid}/tabwright")));
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        dirs.push(PathBuf::from(h).join(".local/state/tabwright"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(d.clone()) && owned_by_me(d));
+    dirs
+}
+
+fn owned_by_me(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        // A folder that does not exist yet is fine: it lists nothing.
+        std::fs::symlink_metadata(dir).map_or(true, |m| m.uid() == uid && m.is_dir())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        true
+    }
+}
+
+fn collect_live(dir: &Path, out: &mut Vec<RuntimeInfo>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         if path.extension().and_then(|x| x.to_str()) != Some("json") {
@@ -183,6 +239,9 @@ pub fn list_live(dir: &Path) -> Vec<RuntimeInfo> {
             None => {}
         }
     }
+}
+
+fn newest_per_browser(mut out: Vec<RuntimeInfo>) -> Vec<RuntimeInfo> {
     // One per browser: its newest host.
     out.sort_by(|a, b| {
         a.browser
@@ -216,7 +275,11 @@ fn pick_in(list: &[RuntimeInfo], choice: Option<&str>) -> Result<RuntimeInfo, St
         return Err(format!(
             "no browser with the Tabwright extension is connected (no live runtime file in {}): \
              install the extension, run `tabwright install`, and make sure the browser is running",
-            runtime_dir().display()
+            runtime_dirs()
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let Some(c) = choice.filter(|c| !c.is_empty()) else {

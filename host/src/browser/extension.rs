@@ -20,9 +20,8 @@ pub struct ExtensionOptions {
 pub async fn resolve(opts: &ExtensionOptions, choice: Option<&str>) -> Result<RuntimeInfo, String> {
     let want = choice.or(opts.select.as_deref());
     let deadline = tokio::time::Instant::now() + opts.wait;
-    let dir = runtime::runtime_dir();
     loop {
-        let list = runtime::list_live(&dir);
+        let list = runtime::list_live_all();
         match runtime::pick(&list, want) {
             Ok(info) => return Ok(info),
             Err(e) if tokio::time::Instant::now() >= deadline => return Err(e.0),
@@ -33,5 +32,5 @@ pub async fn resolve(opts: &ExtensionOptions, choice: Option<&str>) -> Result<Ru
 
 /// The browsers connected right now.
 pub fn connected() -> Vec<RuntimeInfo> {
-    runtime::list_live(&runtime::runtime_dir())
+    runtime::list_live_all()
 }

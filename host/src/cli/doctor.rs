@@ -56,13 +56,19 @@ pub async fn doctor(browser: &str, user_data_dir: Option<&Path>) -> std::process
             fix: None,
         }),
     }
-    let dir = crate::bridge::runtime::runtime_dir();
-    let live = crate::bridge::runtime::list_live(&dir);
+    let dirs = crate::bridge::runtime::runtime_dirs();
+    let live = crate::bridge::runtime::list_live_all();
     if live.is_empty() {
         checks.push(Check {
             what: "connected browsers".into(),
             ok: false,
-            detail: format!("none (no live runtime file in {})", dir.display()),
+            detail: format!(
+                "none (no live runtime file in {})",
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             fix: Some(format!(
                 "open the browser with the Tabwright extension (ID {EXTENSION_ID}) enabled; if it is, run `tabwright install` and restart the browser"
             )),

@@ -508,6 +508,30 @@ fn get_page_text_returns_main_content_as_markdown() {
 }
 
 #[test]
+fn get_page_text_keeps_code_blocks_without_a_code_element() {
+    run(|c| async move {
+        c.open("docs/sphinx.html").await;
+        let md = c.ok("get_page_text", json!({})).await;
+        // Sphinx's <pre> holds spans, no <code>: a fenced block, prompts kept as they are.
+        assert!(md.contains("```pycon\n>>> print(\"hello\")\nhello\n>>> # a comment, not a heading\n```"), "{md}");
+        assert!(md.contains("```\n$ pip install demo\n# done\n```"), "{md}");
+        assert!(md.contains("```rust\nfn main() {}\n```"), "{md}");
+        // Outside the fences, nothing of the code is left as quotes or titles.
+        let mut fenced = false;
+        for l in md.lines() {
+            if l.starts_with("```") {
+                fenced = !fenced;
+            } else if !fenced {
+                assert!(
+                    !l.starts_with('>') && !l.contains("a comment") && !l.contains("# done"),
+                    "code outside a block: {l}\n{md}"
+                );
+            }
+        }
+    });
+}
+
+#[test]
 fn javascript_tool_returns_values_and_errors() {
     run(|c| async move {
         c.open("forms.html").await;

@@ -54,6 +54,15 @@ const MAIN_HTML_JS: &str = r#"(() => {
     if (drop) c.remove();
     else if (tag === 'A' && el.href) c.setAttribute('href', el.href);
     else if (tag === 'IMG' && el.src) c.setAttribute('src', el.src.startsWith('data:') ? '' : el.src);
+    else if (tag === 'PRE' && !c.querySelector('code')) {
+      // A <pre> without <code> (Sphinx, many highlighters): its text becomes one code block,
+      // so `>>>` prompts and `#` comments stay code instead of turning into quotes and titles.
+      const code = document.createElement('code');
+      const lang = ((el.closest('[class*="highlight-"], [class*="language-"]') || el).className.match(/(?:highlight|language)-([\w+-]+)/) || [])[1];
+      if (lang && lang !== 'default') code.className = 'language-' + lang;
+      code.textContent = c.textContent;
+      c.replaceChildren(code);
+    }
   }
   return JSON.stringify({html: clone.innerHTML, title: document.title});
 })()"#;

@@ -171,6 +171,42 @@ fn popups_and_target_blank_are_reported_and_usable() {
 }
 
 #[test]
+fn links_opened_in_a_new_tab_by_middle_or_modifier_click_are_reported_and_listed() {
+    run(|c| async move {
+        let mut tabs = 1;
+        for (how, args) in [
+            ("middle click", json!({"action": "middle_click"})),
+            (
+                "ctrl+click",
+                json!({"action": "left_click", "modifiers": "ctrl"}),
+            ),
+            (
+                "shift+click",
+                json!({"action": "left_click", "modifiers": "shift"}),
+            ),
+        ] {
+            c.open("buttons.html").await;
+            let next = c.ref_of("link", "Next page").await;
+            let mut args = args;
+            args["ref"] = json!(next);
+            let r = c.ok("computer", args).await;
+            assert!(r.contains("A new tab opened"), "{how}: {r}");
+            let id = opened_tab(&r).unwrap_or_else(|| panic!("{how}: no tab id in {r}"));
+            let page = c.ok("read_page", json!({"tab_id": id})).await;
+            assert!(page.contains("Target page"), "{how}: {page}");
+            tabs += 1;
+            let ctx = c.ok("tabs_context", json!({})).await;
+            assert_eq!(ctx.matches("- tab ").count(), tabs, "{how}: {ctx}");
+            // The page the click was on stayed where it was.
+            assert!(
+                c.ok("read_page", json!({})).await.contains("Next page"),
+                "{how}"
+            );
+        }
+    });
+}
+
+#[test]
 fn two_sessions_side_by_side_each_get_their_own_popups() {
     run(|a| async move {
         // A second session over the same browser, as a second MCP client would have.
@@ -513,7 +549,12 @@ fn get_page_text_keeps_code_blocks_without_a_code_element() {
         c.open("docs/sphinx.html").await;
         let md = c.ok("get_page_text", json!({})).await;
         // Sphinx's <pre> holds spans, no <code>: a fenced block, prompts kept as they are.
-        assert!(md.contains("```pycon\n>>> print(\"hello\")\nhello\n>>> # a comment, not a heading\n```"), "{md}");
+        assert!(
+            md.contains(
+                "```pycon\n>>> print(\"hello\")\nhello\n>>> # a comment, not a heading\n```"
+            ),
+            "{md}"
+        );
         assert!(md.contains("```\n$ pip install demo\n# done\n```"), "{md}");
         assert!(md.contains("```rust\nfn main() {}\n```"), "{md}");
         // Outside the fences, nothing of the code is left as quotes or titles.

@@ -77,8 +77,91 @@ pub struct TargetEntry {
     pub url: String,
     /// Last known title.
     pub title: String,
-    /// The target that opened it, if any.
+    /// The target that opened it, if any (also a tab a link opened by a middle or
+    /// modifier click, which the browser reports without an opener: see [`requested_tab`]).
     pub opener: Option<String>,
+    /// When the host first heard of it.
+    pub seen: std::time::Instant,
+}
+
+/// A page asked for a new tab (a link opened by middle click, ctrl/shift/meta+click): the
+/// browser opens it with no opener, so the tab that asked is remembered here for a while and
+/// the new target matched to it by URL.
+struct TabRequest {
+    opener: String,
+    url: String,
+    at: std::time::Instant,
+}
+
+static TAB_REQUESTS: Mutex<Vec<TabRequest>> = Mutex::new(Vec::new());
+
+/// How long a request waits for its tab.
+const TAB_REQUEST_TTL: Duration = Duration::from_secs(10);
+
+/// Notes that the page in target `opener` asked to open `url` in a new tab or window.
+pub(crate) fn requested_tab(opener: &str, url: &str) {
+    let mut r = TAB_REQUESTS.lock().unwrap_or_else(|p| p.into_inner());
+    r.retain(|q| q.at.elapsed() < TAB_REQUEST_TTL);
+    r.push(TabRequest {
+        opener: opener.to_string(),
+        url: url.to_string(),
+        at: std::time::Instant::now(),
+    });
+}
+
+/// Whether the page in target `opener` asked for a tab that has not shown up yet.
+pub(crate) fn tab_requests_pending(opener: &str) -> bool {
+    TAB_REQUESTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|q| q.opener == opener && q.at.elapsed() < TAB_REQUEST_TTL)
+}
+
+/// Drops the requests of target `opener` that found no tab.
+pub(crate) fn forget_tab_requests(opener: &str) {
+    TAB_REQUESTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|q| q.opener != opener);
+}
+
+fn without_fragment(u: &str) -> &str {
+    u.split('#').next().unwrap_or(u)
+}
+
+/// Gives opener-less targets that answer a [`requested_tab`] their opener.
+fn match_requests(
+    t: &mut HashMap<String, TargetEntry>,
+    created: &std::collections::HashSet<String>,
+) {
+    let mut r = TAB_REQUESTS.lock().unwrap_or_else(|p| p.into_inner());
+    if r.is_empty() {
+        return;
+    }
+    r.retain(|q| q.at.elapsed() < TAB_REQUEST_TTL);
+    let mut i = 0;
+    while i < r.len() {
+        let q = &r[i];
+        let found = t
+            .values_mut()
+            .filter(|e| {
+                e.opener.is_none()
+                    && !created.contains(&e.target_id)
+                    && e.target_id != q.opener
+                    // Seen after the request (with slack for events processed out of order).
+                    && e.seen + Duration::from_secs(2) >= q.at
+                    && without_fragment(&e.url) == without_fragment(&q.url)
+            })
+            .min_by_key(|e| e.tab_id);
+        match found {
+            Some(e) => {
+                e.opener = Some(q.opener.clone());
+                r.remove(i);
+            }
+            None => i += 1,
+        }
+    }
 }
 
 /// A live connection and what belongs to it.
@@ -558,6 +641,7 @@ fn upsert(t: &mut HashMap<String, TargetEntry>, info: TargetInfo, next_tab: &Ato
                     url: info.url,
                     title: info.title,
                     opener: info.opener_id,
+                    seen: std::time::Instant::now(),
                 },
             );
         }
@@ -567,10 +651,14 @@ fn upsert(t: &mut HashMap<String, TargetEntry>, info: TargetInfo, next_tab: &Ato
 impl Live {
     /// A snapshot of the page targets, in tab-id order.
     pub fn targets(&self) -> Vec<TargetEntry> {
+        let created = self.created.lock().map(|c| c.clone()).unwrap_or_default();
         let mut v: Vec<TargetEntry> = self
             .targets
             .lock()
-            .map(|t| t.values().cloned().collect())
+            .map(|mut t| {
+                match_requests(&mut t, &created);
+                t.values().cloned().collect()
+            })
             .unwrap_or_default();
         v.sort_by_key(|e| e.tab_id);
         v

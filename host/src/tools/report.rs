@@ -186,6 +186,17 @@ where
         }
     }
     if let Ok(live) = session.browser.live().await {
+        // A tab the page asked for (a middle or modifier click on a link) may still be on its
+        // way: wait for it, bounded, so the result names it.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while crate::browser::tab_requests_pending(&tab.target_id)
+            && tokio::time::Instant::now() < deadline
+        {
+            let _ = live.targets();
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // One that never came (blocked, or the page changed its mind) delays nothing later.
+        crate::browser::forget_tab_requests(&tab.target_id);
         let changes = session.sync(&live);
         if let Err(e) = session.guard_all(&live).await {
             tracing::debug!("guarding new tabs failed: {e}");

@@ -57,6 +57,14 @@ pub(super) fn apply(
         .unwrap_or_else(|| main_session.clone());
     match ev.method.as_str() {
         "Page.frameRequestedNavigation" | "Page.frameStartedNavigating" => {
+            let disposition = p.get("disposition").and_then(|d| d.as_str());
+            if ev.method == "Page.frameRequestedNavigation"
+                && matches!(disposition, Some("newTab" | "newWindow"))
+            {
+                if let Some(url) = p.get("url").and_then(|u| u.as_str()) {
+                    crate::browser::requested_tab(main_frame, url);
+                }
+            }
             if frame_of(&p) == main_frame
                 && p.get("disposition")
                     .and_then(|d| d.as_str())

@@ -808,6 +808,58 @@ fn mcp_save_shortcut_records_the_session_and_the_recording_replays() {
 }
 
 #[test]
+fn a_recorded_value_becomes_a_variable_everywhere_it_was_recorded() {
+    let dir = tmp("mcp-vars");
+    let mut m = Mcp::start(&[
+        "mcp",
+        "--save-shortcut",
+        "Find a person",
+        "--shortcuts-dir",
+        dir.to_str().expect("path"),
+    ]);
+    m.tool("navigate", json!({"url": url("app/people.html")}));
+    let page = m.tool("read_page", json!({}));
+    let q = ref_in(&page, "textbox", "Search people");
+    m.tool("form_input", json!({"ref": q, "value": "Lovelace"}));
+    let search = ref_in(&page, "button", "Search");
+    m.tool("computer", json!({"action": "left_click", "ref": search}));
+    // The result (not the "Recently viewed" link of the same name).
+    let page = m.tool("read_page", json!({}));
+    let result = tabwright_e2e::parse_elements(&page)
+        .into_iter()
+        .filter(|e| e.role == "link" && e.name == "Lovelace")
+        .filter_map(|e| e.r#ref)
+        .last()
+        .unwrap_or_else(|| panic!("no result link in:\n{page}"));
+    m.tool("computer", json!({"action": "left_click", "ref": result}));
+    let err = m.finish();
+    let file = dir.join("find-a-person.json");
+    let sc = shortcuts::load_file(&file).unwrap_or_else(|e| panic!("{e}\nstderr:\n{err}"));
+    let json = sc.to_json();
+    let var = sc
+        .variables
+        .iter()
+        .find(|(_, v)| v.as_str() == Some("Lovelace"))
+        .map(|(k, _)| k.clone())
+        .unwrap_or_else(|| panic!("no variable for the search: {json}"));
+    // Only the variable's default still says Lovelace.
+    assert_eq!(json.matches("Lovelace").count(), 1, "{json}");
+    assert!(json.contains(&format!("{{{{{var}}}}}")), "{json}");
+
+    run(|c| async move {
+        let r = replay_sc(
+            &c,
+            &sc,
+            &BTreeMap::from([(var.clone(), "Hopper".to_string())]),
+        )
+        .await;
+        assert_green(&r);
+        assert_eq!(c.text_of("#who").await, "Profile of Hopper");
+        assert_eq!(c.text_of("#via").await, "opened from the results");
+    });
+}
+
+#[test]
 fn a_dialog_left_open_by_a_step_is_accepted_and_noted() {
     run(|c| async move {
         let sc = Shortcut::from_json(

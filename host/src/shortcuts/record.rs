@@ -300,6 +300,11 @@ impl Recorder {
             _ => return false,
         };
         let mut step = step;
+        // A value typed into a variable that shows up in what this step acts on (the result
+        // named after the search, its text, its selector) follows the variable on replay.
+        if step.action != "navigate" && step.action != "fill" {
+            step = st.step_with_vars(step);
+        }
         if step.action != "navigate" {
             if let Some(u) = nav {
                 let u = st.templated(&u, false);
@@ -336,21 +341,46 @@ impl State {
         }
     }
 
-    /// Replaces the values typed into variables (3+ characters) inside a recorded URL by the
-    /// variables, so `?user=ada` follows `{{username}}` when the replay types someone else.
-    fn with_vars(&self, url: &str) -> String {
-        let mut out = url.to_string();
+    /// Replaces the values typed into variables (3+ characters) inside a recorded string by
+    /// the variables, so `?user=ada` follows `{{username}}` when the replay types someone
+    /// else. Text already inside `{{…}}` is left alone.
+    fn with_vars(&self, text: &str) -> String {
+        let mut out = text.to_string();
         for (name, v) in &self.vars {
             if name == "base_url" {
                 continue;
             }
             if let Value::String(s) = v {
                 if s.chars().count() >= 3 && !s.contains('{') {
-                    out = out.replace(s.as_str(), &format!("{{{{{name}}}}}"));
+                    out = replace_outside_vars(&out, s, &format!("{{{{{name}}}}}"));
                 }
             }
         }
         out
+    }
+
+    /// [`State::with_vars`] over every string of a step's target, drop target, description
+    /// and conditions (not its action, keys or point).
+    fn step_with_vars(&self, step: Step) -> Step {
+        let Ok(mut v) = serde_json::to_value(&step) else {
+            return step;
+        };
+        fn walk(v: &mut Value, st: &State) {
+            match v {
+                Value::String(s) => *s = st.with_vars(s),
+                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, st)),
+                Value::Object(o) => o.values_mut().for_each(|x| walk(x, st)),
+                _ => {}
+            }
+        }
+        if let Value::Object(o) = &mut v {
+            for key in ["target", "drop_target", "description", "expect", "text"] {
+                if let Some(x) = o.get_mut(key) {
+                    walk(x, self);
+                }
+            }
+        }
+        serde_json::from_value(v).unwrap_or(step)
     }
 
     fn new_var(&mut self, facts: &Value, default: &str) -> String {
@@ -442,6 +472,21 @@ fn navigated_to(out: &ToolOutput) -> Option<String> {
         .find_map(|l| l.strip_prefix("Page is now "))
         .and_then(|rest| rest.split_whitespace().next())
         .map(str::to_string)
+}
+
+/// Replaces `from` by `to` in `text`, except inside `{{…}}` (a variable already there).
+fn replace_outside_vars(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let end = rest[start..].find("}}").map(|e| start + e + 2);
+        let Some(end) = end else { break };
+        out.push_str(&rest[..start].replace(from, to));
+        out.push_str(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    out.push_str(&rest.replace(from, to));
+    out
 }
 
 fn origin_of(url: &str) -> Option<String> {
@@ -587,4 +632,19 @@ impl Recordings {
 /// A small JSON summary of a recording, for logs.
 pub fn summary(sc: &Shortcut) -> Value {
     json!({"id": sc.id, "name": sc.name, "steps": sc.steps.len(), "variables": sc.variables.keys().collect::<Vec<_>>()})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_outside_vars;
+
+    #[test]
+    fn values_inside_a_variable_are_left_alone() {
+        assert_eq!(
+            replace_outside_vars("sear {{search}} x sear", "sear", "{{q}}"),
+            "{{q}} {{search}} x {{q}}"
+        );
+        assert_eq!(replace_outside_vars("a {{b", "a", "c"), "c {{b");
+        assert_eq!(replace_outside_vars("Ada", "Ada", "{{who}}"), "{{who}}");
+    }
 }

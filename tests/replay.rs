@@ -829,7 +829,7 @@ fn a_recorded_value_becomes_a_variable_everywhere_it_was_recorded() {
         .into_iter()
         .filter(|e| e.role == "link" && e.name == "Lovelace")
         .filter_map(|e| e.r#ref)
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("no result link in:\n{page}"));
     m.tool("computer", json!({"action": "left_click", "ref": result}));
     let err = m.finish();

@@ -27,6 +27,7 @@
 
 pub mod ask;
 pub mod config;
+pub mod contract;
 pub mod prompt;
 pub mod protocol;
 pub mod providers;

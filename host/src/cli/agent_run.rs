@@ -27,7 +27,8 @@ use crate::policy::{AuditLog, Mode, PolicyConfig, PolicyFile};
 pub struct RunArgs {
     /// The task, in plain words (optional with --resume: "Continue." is sent).
     pub task: Option<String>,
-    /// The model: anthropic:MODEL or openai:MODEL (env TABWRIGHT_MODEL, or the config file).
+    /// The model: anthropic:MODEL or openai:MODEL (env TABWRIGHT_MODEL, or the config file;
+    /// default anthropic:claude-sonnet-4-5).
     #[arg(long)]
     pub model: Option<String>,
     /// The model API's base URL (overrides ANTHROPIC_BASE_URL / OPENAI_BASE_URL).

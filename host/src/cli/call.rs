@@ -19,6 +19,7 @@ pub async fn run(
     let b = Browser::new(backend);
     let ctx = Host::new(b.clone(), browser.workspace(), crate::tools::browser()).one_shot();
     if let Some(u) = url {
+        let u = super::url_or_file(&u);
         if let Err(e) = ctx
             .call_tool("navigate", serde_json::json!({"url": u}))
             .await

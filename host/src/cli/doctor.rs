@@ -41,6 +41,16 @@ pub async fn round_trip(info: &crate::bridge::runtime::RuntimeInfo) -> Result<St
     ))
 }
 
+/// The `tabwright install` command for the same browser and user-data directory doctor
+/// was asked about.
+fn install_command(browser: &str, user_data_dir: Option<&Path>) -> String {
+    match user_data_dir {
+        Some(d) => format!("tabwright install --user-data-dir {}", d.display()),
+        None if browser != "all" => format!("tabwright install --browser {browser}"),
+        None => "tabwright install".into(),
+    }
+}
+
 /// `tabwright doctor`: prints every check (with the fixing command for failures) and returns
 /// success only when all passed.
 pub async fn doctor(browser: &str, user_data_dir: Option<&Path>) -> std::process::ExitCode {
@@ -70,7 +80,8 @@ pub async fn doctor(browser: &str, user_data_dir: Option<&Path>) -> std::process
                     .join(", ")
             ),
             fix: Some(format!(
-                "open the browser with the Tabwright extension (ID {EXTENSION_ID}) enabled; if it is, run `tabwright install` and restart the browser"
+                "open the browser with the Tabwright extension (ID {EXTENSION_ID}) enabled; if it is, run `{}` and restart the browser",
+                install_command(browser, user_data_dir)
             )),
         });
     }

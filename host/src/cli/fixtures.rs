@@ -7,9 +7,13 @@ use super::{print_out, shutdown_signal};
 
 /// Runs `tabwright serve-fixtures`.
 pub async fn serve_fixtures(port: u16, dir: &Path) -> anyhow::Result<ExitCode> {
-    let root = dir
-        .canonicalize()
-        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e}", dir.display()))?;
+    let root = dir.canonicalize().map_err(|e| {
+        anyhow::anyhow!(
+            "cannot serve {}: {e}. Run it from the repository checkout (the default is its \
+                 fixtures/ folder) or name the folder with --dir DIR",
+            dir.display()
+        )
+    })?;
     let server = crate::fixture_server::start(root, port).await?;
     print_out(&server.url(""));
     eprintln!(

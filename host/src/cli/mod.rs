@@ -183,6 +183,15 @@ impl BrowserArgs {
     }
 }
 
+/// A URL as given, or a local file path (relative to the current directory) as a `file://`
+/// URL, so `open` and `call --url` work on files offline.
+pub(crate) fn url_or_file(given: &str) -> String {
+    match std::path::Path::new(given).canonicalize() {
+        Ok(p) if p.is_file() => format!("file://{}", p.display()),
+        _ => given.to_string(),
+    }
+}
+
 /// Prints to stdout; a closed pipe (`tabwright … | head -1`) ends the output quietly.
 pub(crate) fn print_out(text: &str) {
     use std::io::Write;

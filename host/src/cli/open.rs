@@ -8,11 +8,7 @@ use crate::host::Host;
 
 /// Runs `tabwright open`.
 pub async fn run(url: &str, interactive: bool, browser: &BrowserArgs) -> anyhow::Result<ExitCode> {
-    // A local file path opens as a file:// URL, so the main job works offline.
-    let url = match std::path::Path::new(url).canonicalize() {
-        Ok(p) if p.is_file() => format!("file://{}", p.display()),
-        _ => url.to_string(),
-    };
+    let url = super::url_or_file(url);
     let backend = browser.backend().map_err(anyhow::Error::msg)?;
     let b = Browser::new(backend);
     let ctx = Host::new(b.clone(), browser.workspace(), crate::tools::browser()).one_shot();

@@ -207,8 +207,9 @@ pub enum EncodeError {
     Gif(String),
 }
 
-/// Overlay inks and the transparent entry occupy the palette's last five slots.
-const RESERVED: usize = 5;
+/// Overlay inks (accent, light, dark, progress, three greys) and the transparent entry
+/// occupy the palette's last eight slots.
+const RESERVED: usize = 8;
 
 /// Encodes `frames` (in any order; they are sorted by time) into a GIF.
 pub fn encode(frames: &[ClipFrame], opts: &EncodeOptions) -> Result<Encoded, EncodeError> {
@@ -228,6 +229,10 @@ pub fn encode(frames: &[ClipFrame], opts: &EncodeOptions) -> Result<Encoded, Enc
     // Time order, then consecutive duplicates (same picture, same mark) merged.
     let mut order: Vec<&ClipFrame> = frames.iter().collect();
     order.sort_by_key(|f| f.at);
+    // A walkthrough does not open on an empty page: frames of one flat colour (a blank tab,
+    // a page not painted yet) before the first real picture are left out.
+    let first_picture = order.iter().position(|f| !is_flat(&f.shot)).unwrap_or(0);
+    order.drain(..first_picture);
     let visible_mark = |m: &Option<Mark>| -> Option<Mark> {
         let m = m.as_ref()?;
         let draws_marker = match m.kind {
@@ -338,12 +343,16 @@ pub fn encode(frames: &[ClipFrame], opts: &EncodeOptions) -> Result<Encoded, Enc
         light: n_colors as u8 + 1,
         dark: n_colors as u8 + 2,
         progress: n_colors as u8 + 3,
+        greys: [n_colors as u8 + 4, n_colors as u8 + 5, n_colors as u8 + 6],
     };
     palette.extend([
         colors::ACCENT,
         colors::LIGHT,
         colors::DARK,
         colors::PROGRESS,
+        colors::GREYS[0],
+        colors::GREYS[1],
+        colors::GREYS[2],
     ]);
     let transparent = palette.len() as u8;
     palette.push([0, 0, 0]);
@@ -477,13 +486,28 @@ pub fn encode(frames: &[ClipFrame], opts: &EncodeOptions) -> Result<Encoded, Enc
     })
 }
 
+/// Whether a screenshot is one flat colour (blank or black); an undecodable one is not.
+fn is_flat(shot: &Shot) -> bool {
+    let Ok(img) = image::load_from_memory(&shot.bytes) else {
+        return false;
+    };
+    let rgb = img.to_rgb8();
+    let mut px = rgb.pixels();
+    match px.next() {
+        Some(first) => px.all(|p| p == first),
+        None => true,
+    }
+}
+
 /// Draws one action's marker and label (points are in the shot's pixels; `scale` maps them
 /// onto the canvas).
 fn draw_mark(c: &mut Canvas, m: &Mark, scale: f64, metrics: Metrics, inks: Inks) {
     let s = |p: (f64, f64)| (p.0 * scale, p.1 * scale);
     match (m.kind, m.point, m.drag_to) {
-        (MarkKind::Click, Some(p), _) => {
-            overlay::click_marker(c, s(p), m.phase == Phase::After, metrics, inks)
+        // The press is drawn on the picture the person would have seen when clicking (the
+        // frame before the action): after it, the layout may have moved under the point.
+        (MarkKind::Click, Some(p), _) if m.phase == Phase::Before => {
+            overlay::click_marker(c, s(p), true, metrics, inks)
         }
         (MarkKind::Hover, Some(p), _) => overlay::click_marker(c, s(p), false, metrics, inks),
         (MarkKind::Drag, Some(a), Some(b)) => {
@@ -1064,14 +1088,45 @@ mod tests {
         }
     }
 
+    /// `bg` everywhere but one pixel in the middle: a picture that is not one flat colour.
+    fn dotted(x: u32, y: u32, bg: [u8; 3]) -> [u8; 3] {
+        if (x, y) == (7, 5) {
+            [bg[0] ^ 0x80, bg[1] ^ 0x80, bg[2] ^ 0x80]
+        } else {
+            bg
+        }
+    }
+
+    #[test]
+    fn leading_flat_frames_are_left_out_unless_all_are_flat() {
+        let blank = png(80, 60, |_, _| [255, 255, 255]);
+        let black = png(80, 60, |_, _| [0, 0, 0]);
+        let page = png(80, 60, |x, y| dotted(x, y, [200, 220, 240]));
+        let e = encode(
+            &[
+                plain(&blank, 0),
+                plain(&black, 200),
+                plain(&page, 400),
+                plain(&blank, 900),
+            ],
+            &opts_plain(),
+        )
+        .expect("encode");
+        assert_eq!(e.frames, 2, "the page, then the later blank frame");
+        let (_, _, decoded, _) = decode(&e.gif);
+        assert_eq!(&decoded[0][..3], &[200, 220, 240]);
+        let e = encode(&[plain(&blank, 0), plain(&black, 200)], &opts_plain()).expect("encode");
+        assert_eq!(e.frames, 2, "nothing but flat frames: all kept");
+    }
+
     #[test]
     fn differencing_encodes_only_the_changed_rectangle() {
-        let a = png(200, 100, |_, _| [250, 250, 250]);
+        let a = png(200, 100, |x, y| dotted(x, y, [250, 250, 250]));
         let b = png(200, 100, |x, y| {
             if (50..60).contains(&x) && (20..30).contains(&y) {
                 [200, 10, 10]
             } else {
-                [250, 250, 250]
+                dotted(x, y, [250, 250, 250])
             }
         });
         let e = encode(&[plain(&a, 0), plain(&b, 500)], &opts_plain()).expect("encode");
@@ -1087,8 +1142,8 @@ mod tests {
 
     #[test]
     fn duplicates_are_merged_with_their_time() {
-        let a = png(64, 48, |_, _| [10, 20, 30]);
-        let a2 = png(64, 48, |_, _| [10, 20, 30]); // same picture, other allocation
+        let a = png(64, 48, |x, y| dotted(x, y, [10, 20, 30]));
+        let a2 = png(64, 48, |x, y| dotted(x, y, [10, 20, 30])); // same picture, other allocation
         let b = png(64, 48, |x, _| [x as u8 * 4, 0, 0]);
         let frames = vec![
             plain(&a, 0),
@@ -1105,10 +1160,10 @@ mod tests {
 
     #[test]
     fn the_same_picture_with_a_mark_is_a_new_frame() {
-        let a = png(320, 200, |_, _| [255, 255, 255]);
+        let a = png(320, 200, |x, y| dotted(x, y, [255, 255, 255]));
         let mark = Mark {
             kind: MarkKind::Click,
-            phase: Phase::After,
+            phase: Phase::Before,
             label: "Click “Save”".into(),
             point: Some((100.0, 50.0)),
             drag_to: None,
@@ -1139,8 +1194,9 @@ mod tests {
         assert_eq!(px(1, 100, 50), colors::ACCENT, "the click dot");
         // The label box, bottom left.
         let m = Metrics::for_width(320);
-        let y = 200 - m.bar as u32 - 4 * m.font as u32 - 2;
-        assert_eq!(px(1, 4 * m.font as u32 + 1, y), colors::DARK);
+        let margin = (m.font * 0.5).round() as u32;
+        let y = 200 - m.bar as u32 - margin - 2;
+        assert_eq!(px(1, margin + 1, y), colors::DARK);
         // Overlays off: the marked frame is a duplicate and merges.
         let e = encode(&frames, &opts_plain()).expect("encode");
         assert_eq!(e.frames, 1);
@@ -1148,7 +1204,7 @@ mod tests {
 
     #[test]
     fn frames_are_scaled_to_max_width_with_marks_scaled_too() {
-        let a = png(400, 300, |_, _| [255, 255, 255]);
+        let a = png(400, 300, |x, y| dotted(x, y, [255, 255, 255]));
         let frames = vec![
             plain(&a, 0),
             ClipFrame {
@@ -1156,7 +1212,7 @@ mod tests {
                 at: at(800),
                 mark: Some(Mark {
                     kind: MarkKind::Click,
-                    phase: Phase::After,
+                    phase: Phase::Before,
                     label: String::new(),
                     point: Some((200.0, 100.0)),
                     drag_to: None,
@@ -1180,8 +1236,8 @@ mod tests {
 
     #[test]
     fn progress_bar_grows_with_time() {
-        let a = png(100, 60, |_, _| [255, 255, 255]);
-        let b = png(100, 60, |_, _| [0, 0, 0]);
+        let a = png(100, 60, |x, y| dotted(x, y, [255, 255, 255]));
+        let b = png(100, 60, |x, y| dotted(x, y, [0, 0, 0]));
         let frames = vec![plain(&a, 0), plain(&b, 1000), plain(&a, 2000)];
         let o = EncodeOptions {
             overlays: Overlays {

@@ -61,7 +61,7 @@ struct State {
     last_failure: Option<String>,
     pinned: Option<TabId>,
     /// The frame taken before the call in flight, waiting for that call's trace.
-    pending_before: Option<usize>,
+    pending_before: Option<Before>,
     options: Option<Value>,
 }
 
@@ -254,6 +254,22 @@ impl Recorder {
         Added::Kept(s.frames.len() - 1)
     }
 
+    /// Adds a frame showing the same picture as the last one (no bytes stored twice); its
+    /// index, or `None` with no frame yet or when the recording is full.
+    fn repeat_last(&self, at: Instant) -> Option<usize> {
+        let mut s = lock(&self.state);
+        if s.capped.is_some() || s.frames.len() >= MAX_FRAMES {
+            return None;
+        }
+        let shot = s.frames.last()?.shot.clone();
+        s.frames.push(Frame {
+            shot,
+            at,
+            mark: None,
+        });
+        Some(s.frames.len() - 1)
+    }
+
     /// The tab frames come from: the pinned tab, else `explicit`, else the session's active
     /// tab. Never opens a tab.
     async fn tab(&self, session: &Session, explicit: Option<TabId>) -> Option<Arc<Tab>> {
@@ -381,6 +397,15 @@ fn tab_arg(args: &Value) -> Option<TabId> {
         .and_then(|v| TabId::try_from(v).ok())
 }
 
+/// The frame that shows the page just before the acting call in flight.
+#[derive(Debug, Clone, Copy)]
+enum Before {
+    /// This frame (a new picture).
+    Frame(usize),
+    /// The same picture as the last frame, seen at this time.
+    SameAsLast(Instant),
+}
+
 /// The observer installed while recording.
 struct Watch {
     rec: Arc<Recorder>,
@@ -402,9 +427,15 @@ impl CallObserver for Watch {
             let Some(tab) = self.rec.tab(session, tab_arg(args)).await else {
                 return;
             };
-            if let Added::Kept(i) = self.rec.capture_into(&tab, None).await {
-                lock(&self.rec.state).pending_before = Some(i);
-            }
+            let at = Instant::now();
+            let pending = match self.rec.capture_into(&tab, None).await {
+                Added::Kept(i) => Some(Before::Frame(i)),
+                // The page looks as it did after the last action: if the action gets a marker,
+                // a frame showing that picture is added for it (see `after`).
+                Added::Duplicate => Some(Before::SameAsLast(at)),
+                _ => None,
+            };
+            lock(&self.rec.state).pending_before = pending;
         })
     }
 
@@ -435,9 +466,15 @@ impl CallObserver for Watch {
                 }
                 None => None,
             };
+            let pending = lock(&self.rec.state).pending_before.take();
             if let Some(m) = &mark {
+                let i = match pending {
+                    Some(Before::Frame(i)) => Some(i),
+                    Some(Before::SameAsLast(at)) => self.rec.repeat_last(at),
+                    None => None,
+                };
                 let mut s = lock(&self.rec.state);
-                if let Some(i) = s.pending_before.take() {
+                if let Some(i) = i {
                     if let Some(f) = s.frames.get_mut(i) {
                         if f.mark.is_none() {
                             f.mark = Some(Mark {

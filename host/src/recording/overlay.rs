@@ -2,9 +2,22 @@
 //! markers, drag paths, the action label, the progress bar and the watermark.
 //!
 //! Drawing on indices (not RGBA) keeps every overlay pixel exactly one of the reserved
-//! palette colours, so markers stay crisp and identical frames stay identical.
+//! palette colours, so markers stay crisp and identical frames stay identical. Text is set in
+//! Inter SemiBold (SIL Open Font License 1.1, `host/assets/fonts/OFL.txt`), anti-aliased with
+//! three reserved greys between the label box and the text colour.
 
-use font8x8::legacy::{BASIC_LEGACY, LATIN_LEGACY};
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+
+/// The bundled label font.
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/Inter-SemiBold.ttf");
+
+fn font() -> Option<&'static FontRef<'static>> {
+    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES).ok())
+        .as_ref()
+}
 
 /// A frame's pixels as palette indices, row by row.
 pub struct Canvas<'a> {
@@ -27,6 +40,8 @@ pub struct Inks {
     pub dark: u8,
     /// The progress bar.
     pub progress: u8,
+    /// Anti-aliasing greys from `dark` towards `light` (25, 50, 75 %).
+    pub greys: [u8; 3],
 }
 
 /// The colours of [`Inks`], as RGB.
@@ -39,6 +54,18 @@ pub mod colors {
     pub const DARK: [u8; 3] = [0x1F, 0x23, 0x28];
     /// The progress bar (blue).
     pub const PROGRESS: [u8; 3] = [0x1A, 0x73, 0xE8];
+    /// The anti-aliasing greys between [`DARK`] and [`LIGHT`].
+    pub const GREYS: [[u8; 3]; 3] = [mix(1), mix(2), mix(3)];
+
+    const fn mix(quarter: u16) -> [u8; 3] {
+        let mut out = [0u8; 3];
+        let mut i = 0;
+        while i < 3 {
+            out[i] = ((DARK[i] as u16 * (4 - quarter) + LIGHT[i] as u16 * quarter) / 4) as u8;
+            i += 1;
+        }
+        out
+    }
 }
 
 impl Canvas<'_> {
@@ -101,73 +128,91 @@ impl Canvas<'_> {
         }
     }
 
-    /// Draws `text` with the 8×8 bitmap font at an integer `scale`, top-left at `(x, y)`.
-    pub fn text(&mut self, x: i64, y: i64, text: &str, scale: i64, ink: u8) {
-        let mut cx = x;
+    /// Draws `text` at `px` pixels high, its top-left at `(x, y)`, light on the dark ink
+    /// (edges in the greys between them).
+    pub fn text(&mut self, x: i64, y: i64, text: &str, px: f32, inks: Inks) {
+        let Some(font) = font() else { return };
+        let scaled = font.as_scaled(PxScale::from(px));
+        let ramp = [inks.greys[0], inks.greys[1], inks.greys[2], inks.light];
+        let mut caret = x as f32;
+        let baseline = y as f32 + scaled.ascent();
+        let mut prev = None;
         for ch in text.chars() {
-            let g = glyph(ch);
-            for (row, bits) in g.iter().enumerate() {
-                for col in 0..8 {
-                    if bits & (1 << col) != 0 {
-                        self.fill_rect(
-                            cx + col * scale,
-                            y + row as i64 * scale,
-                            cx + (col + 1) * scale,
-                            y + (row as i64 + 1) * scale,
-                            ink,
-                        );
-                    }
-                }
+            let id = scaled.glyph_id(ch);
+            if let Some(p) = prev {
+                caret += scaled.kern(p, id);
             }
-            cx += 8 * scale;
+            let glyph = id.with_scale_and_position(px, ab_glyph::point(caret, baseline));
+            caret += scaled.h_advance(id);
+            prev = Some(id);
+            let Some(outlined) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let b = outlined.px_bounds();
+            outlined.draw(|gx, gy, cov| {
+                // Coverage in five steps: nothing, three greys, the text colour.
+                let level = (cov.clamp(0.0, 1.0) * 4.0).round() as usize;
+                if level > 0 {
+                    self.set(
+                        b.min.x as i64 + gx as i64,
+                        b.min.y as i64 + gy as i64,
+                        ramp[level - 1],
+                    );
+                }
+            });
         }
     }
 }
 
-/// The 8×8 glyph for a character: ASCII and Latin-1 from `font8x8` (public domain glyphs,
-/// MIT crate); typographic quotes, dashes and the ellipsis fold to ASCII; anything else is `?`.
-pub fn glyph(ch: char) -> [u8; 8] {
-    let c = match ch {
-        '“' | '”' | '„' | '«' | '»' => '"',
-        '‘' | '’' | '‚' => '\'',
-        '–' | '—' | '−' => '-',
-        '→' => '>',
-        '×' => 'x',
-        c => c,
-    };
-    let code = c as u32;
-    if code < 128 {
-        if code < 32 {
-            return [0; 8];
+/// The width of `text` set at `px` pixels.
+pub fn text_width(text: &str, px: f32) -> f32 {
+    let Some(font) = font() else { return 0.0 };
+    let scaled = font.as_scaled(PxScale::from(px));
+    let mut w = 0.0;
+    let mut prev = None;
+    for ch in text.chars() {
+        let id = scaled.glyph_id(ch);
+        if let Some(p) = prev {
+            w += scaled.kern(p, id);
         }
-        return BASIC_LEGACY[code as usize];
+        w += scaled.h_advance(id);
+        prev = Some(id);
     }
-    if (0xA0..=0xFF).contains(&code) {
-        return LATIN_LEGACY[(code - 0xA0) as usize];
-    }
-    BASIC_LEGACY['?' as usize]
+    w
 }
 
-/// Text as it is drawn: `…` spelled `...`, cut with `...` to at most `max` characters.
-pub fn fit_text(text: &str, max: usize) -> String {
-    let s: String = text.replace('…', "...");
-    let s: String = s.chars().filter(|c| !c.is_control()).collect();
-    if s.chars().count() <= max {
+/// The height of a line of text at `px` pixels (ascent + descent).
+pub fn line_height(px: f32) -> f32 {
+    font().map_or(px, |f| {
+        let s = f.as_scaled(PxScale::from(px));
+        s.ascent() - s.descent()
+    })
+}
+
+/// `text` without control characters, cut with `…` so that it is at most `max_w` pixels wide
+/// at `px` pixels.
+pub fn fit_width(text: &str, px: f32, max_w: f32) -> String {
+    let s: String = text.chars().filter(|c| !c.is_control()).collect();
+    if text_width(&s, px) <= max_w {
         return s;
     }
-    if max <= 3 {
-        return s.chars().take(max).collect();
+    let chars: Vec<char> = s.chars().collect();
+    let mut n = chars.len();
+    while n > 0 {
+        let cut: String = chars[..n].iter().collect::<String>() + "…";
+        if text_width(&cut, px) <= max_w {
+            return cut;
+        }
+        n -= 1;
     }
-    let mut out: String = s.chars().take(max - 3).collect();
-    out.push_str("...");
-    out
+    String::new()
 }
 
 /// Sizes of overlays for a canvas, so they read the same at any output width.
 #[derive(Debug, Clone, Copy)]
 pub struct Metrics {
-    /// Font scale (8 px glyphs × scale).
-    pub font: i64,
+    /// Label text size in pixels.
+    pub font: f32,
     /// Click ring outer radius.
     pub ring: f64,
     /// Progress bar height.
@@ -178,7 +223,7 @@ impl Metrics {
     /// The metrics for a canvas `width` pixels wide.
     pub fn for_width(width: u32) -> Metrics {
         Metrics {
-            font: if width >= 560 { 2 } else { 1 },
+            font: if width >= 560 { 17.0 } else { 12.0 },
             ring: (width as f64 / 60.0).clamp(9.0, 22.0),
             bar: if width >= 560 { 4 } else { 3 },
         }
@@ -223,20 +268,19 @@ pub fn drag_path(c: &mut Canvas, a: (f64, f64), b: (f64, f64), m: Metrics, inks:
 
 /// The action label: light text in a dark box at the bottom left, above the progress bar.
 pub fn label(c: &mut Canvas, text: &str, m: Metrics, inks: Inks) {
-    let glyph_w = 8 * m.font;
-    let pad = 3 * m.font;
-    let margin = 4 * m.font;
-    let max_chars = ((c.width as i64 - 2 * margin - 2 * pad) / glyph_w).max(1) as usize;
-    let text = fit_text(text, max_chars);
-    let n = text.chars().count() as i64;
-    if n == 0 {
+    let pad = (m.font * 0.45).round() as i64;
+    let margin = (m.font * 0.5).round() as i64;
+    let max_w = (c.width as i64 - 2 * margin - 2 * pad).max(1) as f32;
+    let text = fit_width(text, m.font, max_w);
+    if text.is_empty() {
         return;
     }
-    let (w, h) = (n * glyph_w + 2 * pad, 8 * m.font + 2 * pad);
+    let w = text_width(&text, m.font).ceil() as i64 + 2 * pad;
+    let h = line_height(m.font).ceil() as i64 + 2 * pad;
     let x0 = margin;
     let y0 = c.height as i64 - m.bar - margin - h;
     c.fill_rect(x0, y0, x0 + w, y0 + h, inks.dark);
-    c.text(x0 + pad, y0 + pad, &text, m.font, inks.light);
+    c.text(x0 + pad, y0 + pad, &text, m.font, inks);
 }
 
 /// The progress bar: `fraction` (0–1) of the width, at the very bottom.
@@ -249,13 +293,14 @@ pub fn progress_bar(c: &mut Canvas, fraction: f64, m: Metrics, inks: Inks) {
 /// A small "Tabwright" watermark in the top right corner.
 pub fn watermark(c: &mut Canvas, inks: Inks) {
     let text = "Tabwright";
-    let pad = 3;
-    let w = text.len() as i64 * 8 + 2 * pad;
-    let h = 8 + 2 * pad;
+    let px = 12.0;
+    let pad = 4;
+    let w = text_width(text, px).ceil() as i64 + 2 * pad;
+    let h = line_height(px).ceil() as i64 + 2 * pad;
     let x0 = c.width as i64 - w - 4;
     let y0 = 4;
     c.fill_rect(x0, y0, x0 + w, y0 + h, inks.dark);
-    c.text(x0 + pad, y0 + pad, text, 1, inks.light);
+    c.text(x0 + pad, y0 + pad, text, px, inks);
 }
 
 #[cfg(test)]
@@ -267,6 +312,7 @@ mod tests {
         light: 2,
         dark: 3,
         progress: 4,
+        greys: [5, 6, 7],
     };
 
     fn blank(w: u32, h: u32) -> Vec<u8> {
@@ -319,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn label_box_has_text_inside_at_the_bottom_left() {
+    fn label_box_has_anti_aliased_text_inside_at_the_bottom_left() {
         let (w, h) = (640u32, 400u32);
         let mut px = blank(w, h);
         let mut c = Canvas {
@@ -332,32 +378,41 @@ mod tests {
         // Find the box's extent.
         let mut xs = (i64::MAX, i64::MIN);
         let mut ys = (i64::MAX, i64::MIN);
-        let mut light = 0;
+        let (mut light, mut grey) = (0, 0);
         for y in 0..h as i64 {
             for x in 0..w as i64 {
                 let v = c.get(x, y);
-                if v == INKS.dark || v == INKS.light {
+                if v != 0 {
                     xs = (xs.0.min(x), xs.1.max(x));
                     ys = (ys.0.min(y), ys.1.max(y));
                 }
                 if v == INKS.light {
                     light += 1;
                 }
+                if INKS.greys.contains(&v) {
+                    grey += 1;
+                }
             }
         }
-        let chars = "Click \"Save\"".len() as i64;
-        assert_eq!(xs.0, 4 * m.font, "left margin");
-        assert_eq!(
-            xs.1 - xs.0 + 1,
-            chars * 8 * m.font + 6 * m.font,
-            "box width"
+        let margin = (m.font * 0.5).round() as i64;
+        assert_eq!(xs.0, margin, "left margin");
+        let want_w = text_width("Click “Save”", m.font);
+        assert!(
+            (xs.1 - xs.0) as f32 > want_w && ((xs.1 - xs.0) as f32) < want_w + m.font * 1.5,
+            "box width {} for text {want_w}",
+            xs.1 - xs.0
         );
-        assert_eq!(ys.1, h as i64 - m.bar - 4 * m.font - 1, "above the bar");
+        assert_eq!(ys.1, h as i64 - m.bar - margin - 1, "above the bar");
         assert!(ys.0 > h as i64 / 2, "in the bottom half");
         assert!(light > 100, "text pixels drawn: {light}");
-        // The curly quotes are drawn as the ASCII quote glyph.
-        assert_eq!(glyph('“'), glyph('"'));
-        assert_ne!(glyph('"'), [0; 8]);
+        assert!(grey > 30, "anti-aliased edges: {grey}");
+        // Only the box's inks are used.
+        for v in c.px.iter().filter(|v| **v != 0) {
+            assert!(
+                [INKS.dark, INKS.light].contains(v) || INKS.greys.contains(v),
+                "{v}"
+            );
+        }
     }
 
     #[test]
@@ -392,9 +447,12 @@ mod tests {
     }
 
     #[test]
-    fn fit_text_cuts_with_an_ellipsis() {
-        assert_eq!(fit_text("Type “hello…”", 40), "Type “hello...”");
-        assert_eq!(fit_text("abcdefghij", 6), "abc...");
-        assert_eq!(fit_text("abc", 3), "abc");
+    fn fit_width_cuts_with_an_ellipsis() {
+        let px = 16.0;
+        assert_eq!(fit_width("Type “hello”", px, 1000.0), "Type “hello”");
+        let cut = fit_width("abcdefghijklmnopqrstuvwxyz", px, text_width("abcdef", px));
+        assert!(cut.ends_with('…') && cut.len() < 26, "{cut}");
+        assert!(text_width(&cut, px) <= text_width("abcdef", px));
+        assert_eq!(fit_width("abc\u{7}", px, 1000.0), "abc");
     }
 }

@@ -515,10 +515,18 @@ async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
             no_dialog(&tab)?;
             let t = &tab;
             let n = text.chars().count();
-            ctx.note(ActionTrace {
-                label: format!("Type “{}”", clip(&text, 40)),
-                ..Default::default()
-            });
+            if ctx.observed() {
+                // Recorders (GIF labels, shortcuts) never show what goes into a password field.
+                let shown = if focused_is_password(&tab).await {
+                    "••••••".to_string()
+                } else {
+                    clip(&text, 40)
+                };
+                ctx.note(ActionTrace {
+                    label: format!("Type “{shown}”"),
+                    ..Default::default()
+                });
+            }
             // Text with no newline fills: a submission it sets off is held (a newline is
             // Enter, classified and judged as submitting).
             let hold = if text.contains('\n') {
@@ -880,4 +888,27 @@ pub fn png_size(b: &[u8]) -> Option<(u32, u32)> {
     let w = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
     let h = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
     Some((w, h))
+}
+
+/// Whether the focused element (through open shadow roots and same-origin frames) is a
+/// password field; `false` when it cannot be told.
+async fn focused_is_password(tab: &Tab) -> bool {
+    const JS: &str = r#"(() => {
+  let e = document.activeElement;
+  for (let i = 0; i < 32 && e; i++) {
+    if (e.shadowRoot && e.shadowRoot.activeElement) { e = e.shadowRoot.activeElement; continue; }
+    if ((e.tagName === 'IFRAME' || e.tagName === 'FRAME')) {
+      try { if (e.contentDocument && e.contentDocument.activeElement) { e = e.contentDocument.activeElement; continue; } } catch (_) {}
+    }
+    break;
+  }
+  return !!(e && e.tagName === 'INPUT' && (e.type || '').toLowerCase() === 'password');
+})()"#;
+    let Ok(world) = crate::outline::main_world(tab).await else {
+        return false;
+    };
+    matches!(
+        crate::outline::eval_world(tab, &world, JS).await,
+        Ok(Value::Bool(true))
+    )
 }

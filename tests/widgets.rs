@@ -236,3 +236,108 @@ fn a_tooltip_is_there_when_hover_returns() {
         assert_eq!(tip, "Opens the help pages", "{out}");
     });
 }
+
+#[test]
+fn icon_only_controls_have_refs_names_and_are_found() {
+    libraries();
+    run(|c| async move {
+        c.open("widgets/mail.html").await;
+        let page = c.ok("read_page", json!({})).await;
+        let els = tabwright_e2e::parse_elements(&page);
+        let count = |role: &str, name: &str| {
+            els.iter()
+                .filter(|e| e.role == role && e.name == name && e.r#ref.is_some())
+                .count()
+        };
+        // A background-image span with a title, a generated-content star named by its
+        // data-action, an SVG named by its class: an image with a ref on every row.
+        assert_eq!(count("img", "Delete"), 40, "{page}");
+        assert_eq!(count("img", "star"), 40, "{page}");
+        assert_eq!(count("img", "menu more"), 40, "{page}");
+        // Two text controls on one line: a ref each.
+        let reply = els
+            .iter()
+            .filter(|e| e.r#ref.is_some() && page_line_has(&page, e, "Reply"))
+            .count();
+        let forward = els
+            .iter()
+            .filter(|e| e.r#ref.is_some() && page_line_has(&page, e, "Forward"))
+            .count();
+        assert_eq!((reply, forward), (40, 40), "{page}");
+
+        // find understands icon words and the row a control belongs to.
+        for (query, want) in [
+            ("trash icon of the email from Ada", "deleted: Ada Lovelace"),
+            ("star the email from Alan Turing", "starred: Alan Turing"),
+            (
+                "more menu of the message from Donald Knuth",
+                "more: Donald Knuth",
+            ),
+            (
+                "Forward on the message from Grace Hopper",
+                "forward: Grace Hopper",
+            ),
+        ] {
+            let found = c.ok("find", json!({"query": query})).await;
+            let first = tabwright_e2e::parse_elements(&found)
+                .into_iter()
+                .find_map(|e| e.r#ref)
+                .unwrap_or_else(|| panic!("{query}: nothing found:\n{found}"));
+            c.ok("computer", json!({"action": "left_click", "ref": first}))
+                .await;
+            assert_eq!(c.text_of("#status").await, want, "{query}:\n{found}");
+        }
+    });
+}
+
+/// Whether the outline line of element `e` (found by its ref) shows `text`.
+fn page_line_has(page: &str, e: &tabwright_e2e::OutlineElement, text: &str) -> bool {
+    let Some(r) = &e.r#ref else { return false };
+    page.lines()
+        .find(|l| l.contains(&format!("[{r}]")))
+        .is_some_and(|l| l.trim_end().ends_with(&format!(": {text}")))
+}
+
+#[test]
+fn text_a_page_makes_clickable_is_not_merged_into_its_line() {
+    run(|c| async move {
+        c.open("widgets/board.html").await;
+        let page = c.ok("read_page", json!({})).await;
+        let els = tabwright_e2e::parse_elements(&page);
+        let with_ref = |text: &str| {
+            els.iter()
+                .filter(|e| e.r#ref.is_some() && (e.name == text || page_line_has(&page, e, text)))
+                .count()
+        };
+        for w in ["apple", "pear", "plum", "C", "A", "T"] {
+            assert!(
+                with_ref(w) >= 1 || page.contains(&format!(": {w}]")),
+                "{w} has no ref:\n{page}"
+            );
+        }
+        // Inline words keep their own refs inside the paragraph's line.
+        let pear = page
+            .split("[generic ")
+            .find(|p| p.contains(": pear]"))
+            .and_then(|p| p.split(':').next())
+            .unwrap_or_else(|| panic!("no ref for pear:\n{page}"))
+            .to_string();
+        c.ok("computer", json!({"action": "left_click", "ref": pear}))
+            .await;
+        assert_eq!(c.text_of("#status").await, "word: pear");
+        let letter_a = els
+            .iter()
+            .find(|e| page_line_has(&page, e, "A"))
+            .and_then(|e| e.r#ref.clone())
+            .unwrap_or_else(|| panic!("no ref for the SVG letter A:\n{page}"));
+        c.ok("computer", json!({"action": "left_click", "ref": letter_a}))
+            .await;
+        assert_eq!(c.text_of("#status").await, "letter: A");
+        // Nine grid dots, nine refs.
+        let dots = page
+            .lines()
+            .filter(|l| l.trim().starts_with("- generic [e") && !l.contains(':'))
+            .count();
+        assert_eq!(dots, 9, "{page}");
+    });
+}

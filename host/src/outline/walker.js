@@ -939,9 +939,85 @@
   const TOO_BIG = { tooBig: true };
   let NODE_BUDGET = Infinity;
 
+  // Icon-only controls (a span with a background image, an icon-font glyph or an inline SVG, and
+  // no text) are images to a person: they get role img, and when the page gives them no name,
+  // one from the words it does give (data-* attributes that name actions, class and id words).
+  const ICON_NOISE = new Set(["icon", "icons", "ico", "fa", "fas", "far", "fab", "fal", "fad", "bi", "glyphicon",
+    "glyphicons", "material", "symbols", "outlined", "rounded", "sharp", "mdi", "svg", "img", "image", "btn",
+    "button", "js", "ui", "sm", "md", "lg", "xl", "xs", "fw", "left", "right", "active", "small", "large", "pull",
+    "inline", "block", "hidden", "visible", "clickable", "control", "ctrl", "item", "el", "act", "action",
+    "actions", "toolbar", "tool", "row", "cell", "col", "hover", "focus", "selected", "disabled", "is", "has",
+    "lucide", "feather", "octicon", "ion", "ri", "ti", "bx", "la", "las", "ms", "mi"]);
+  const ICON_DATA = ["data-action", "data-title", "data-tooltip", "data-original-title", "data-bs-original-title",
+    "data-label", "data-name", "data-command", "data-icon", "data-testid", "data-test", "data-cy"];
+  function iconWords(el) {
+    const words = [];
+    const add = (v) => {
+      if (!v) return;
+      for (const w of String(v).replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z]+/)) {
+        if (w.length > 1 && !ICON_NOISE.has(w) && !words.includes(w)) words.push(w);
+      }
+    };
+    for (const a of ICON_DATA) {
+      add(el.getAttribute(a));
+      if (words.length) return words.slice(0, 3).join(" ");
+    }
+    add(el.getAttribute("class"));
+    add(el.id);
+    const svg = el.localName === "svg" ? el : el.querySelector("svg");
+    if (!words.length && svg) {
+      const use = svg.querySelector("use");
+      const href = use && (use.getAttribute("href") || use.getAttribute("xlink:href"));
+      if (href) add(href.split("#").pop());
+      add(svg.getAttribute("class"));
+    }
+    return words.slice(0, 3).join(" ");
+  }
+  // No text of its own (icon-font glyphs in the Private Use Area do not count), and something
+  // drawn: a background image, generated content, an image or SVG inside.
+  function iconLike(el, cs) {
+    const text = (el.textContent || "").replace(/[\ue000-\uf8ff\s]/g, "");
+    if (text) {
+      // Material-style ligature icons: one lowercase word set in an icon font.
+      return /^[a-z_]{2,30}$/.test(text) && /icon|symbol/i.test(cs.fontFamily || "");
+    }
+    if (cs.backgroundImage && cs.backgroundImage !== "none") return true;
+    if (el.querySelector("svg, img, canvas")) return true;
+    for (const p of ["::before", "::after"]) {
+      const c = getComputedStyle(el, p).content;
+      if (c && c !== "none" && c !== "normal" && c !== '""') return true;
+    }
+    return false;
+  }
+
+  // The text around `el` in its row: the nearest of its first four ancestors that holds text
+  // besides `el`'s own, as long as that is short (at most 200 characters); "" otherwise.
+  function rowText(el) {
+    let a = el;
+    for (let depth = 0; depth < 4; depth++) {
+      a = a.parentElement;
+      if (!a || a === document.body || a === document.documentElement) return "";
+      const all = a.textContent || "";
+      if (all.length > 400) return "";
+      const parts = [];
+      let size = 0;
+      const w = document.createTreeWalker(a, NodeFilter.SHOW_TEXT);
+      for (let t = w.nextNode(); t; t = w.nextNode()) {
+        if (el.contains(t)) continue;
+        const v = t.nodeValue.trim();
+        if (!v) continue;
+        parts.push(v);
+        size += v.length;
+        if (size > 200) return "";
+      }
+      if (parts.length) return norm(parts.join(" "));
+    }
+    return "";
+  }
+
   function makeNode(el, role) {
     if (--NODE_BUDGET < 0) throw TOO_BIG;
-    return { el, role, kids: [], ia: false, iad: false, name: undefined, fc: false, ctl: false, frame: false,
+    return { el, role, kids: [], ia: false, iad: false, icon: false, name: undefined, fc: false, ctl: false, frame: false,
       sb: false, sa: false, inl: undefined, free: undefined };
   }
 
@@ -1062,11 +1138,20 @@
         if (block) items.push(" ");
         return;
       }
-      const node = makeNode(el, "generic");
+      const icon = tag !== "summary" && iconLike(el, cs);
+      const node = makeNode(el, icon ? "img" : "generic");
       if (block) node.sb = node.sa = true;
       // Draggable elements are things a person acts on (drag and drop), so they get a line.
       node.ia = keep === 2 || tag === "summary" || (ptr && !pptr && tag !== "label") ||
         (hasAttrs && (el.hasAttribute("onclick") || tabIndexNonNegative(el) || el.getAttribute("draggable") === "true"));
+      if (icon) {
+        // An icon someone can click is one line with its own ref, whatever it contains.
+        node.icon = true;
+        node.ia = true;
+        finish(node);
+        items.push(node);
+        return;
+      }
       if (!noKids) walkChildren(el, node.kids, true, ptr);
       finish(node);
       // A pointer-cursor wrapper around exactly one element line adds nothing (Playwright unwraps it).
@@ -1237,6 +1322,15 @@
     } else if (node.ctl && node.role === "group" && el.localName === "optgroup") {
       name = norm(el.getAttribute("aria-label") || "") || norm(el.getAttribute("label") || "");
     } else name = accName(el, node.role, out);
+    if (!name && node.icon) {
+      name = plainName(el);
+      if (!name) {
+        PSEUDO = true;
+        try { name = norm(textAlt(el, { tgt: 1, lby: false, label: false, native: false, descr: false, hid: false, child: null, out }, new Set())); } finally { PSEUDO = false; }
+        // A lone symbol (★, ✕, +) says less than the page's own words for it.
+        if (name.length <= 1 || !/[A-Za-z0-9]/.test(name)) name = iconWords(el) || name;
+      }
+    }
     node.fc = out.fromContent;
     node.cutName = name.length > 200;
     node.name = name;
@@ -1709,10 +1803,20 @@
           // The element's line as read_page prints it (its children's lines are not part of it).
           const shown = shownKids(it);
           const content = lineContent(it, shown.kids, prefix);
+          // An icon is also found by the words its class gives it ("trash" for a "Delete" icon).
+          const words = it.icon ? iconWords(it.el) : "";
+          const near = norm(prevText);
+          // What a control belongs to is often the text of its row (the mail it deletes):
+          // added to the text just before it.
+          const row = it.ia ? rowText(it.el) : "";
+          const nearby = row && !near.includes(row) ? (row.includes(near) ? row : near + " " + row) : near;
+          // A clickable role-less element is known by its text, as a button is by its name.
+          const shownName = name || (it.ia && it.role === "generic" ? cut(plainText(it, 150), 150) : "");
           out.push({
-            ref, role: it.role, name: cut(name, 200), value: value || "", description: description(it.el, name) ||
+            ref, role: it.role, name: cut(shownName, 200), value: value || "", description: description(it.el, name) ||
+              (words && !name.toLowerCase().includes(words) ? words : "") ||
               (!name && TEXT_ROLES.has(it.role) ? cut(plainText(it, 150), 150) : ""),
-            context: ctx.slice(), nearby: cut(prevText || lastHeading, 80), interactive: !!it.ia, order: out.length,
+            context: ctx.slice(), nearby: cut(nearby || lastHeading, 120), interactive: !!it.ia, order: out.length,
             line: content === undefined ? headLine(it, ref, null) : headLine(it, ref, content, shown.noName),
           });
           if (it.role === "heading") lastHeading = name || norm(it.el.textContent || "");

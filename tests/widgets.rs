@@ -341,3 +341,97 @@ fn text_a_page_makes_clickable_is_not_merged_into_its_line() {
         assert_eq!(dots, 9, "{page}");
     });
 }
+
+#[test]
+fn controls_say_what_they_are_and_form_input_names_the_format() {
+    run(|c| async move {
+        c.open("widgets/controls.html").await;
+        let page = c.ok("read_page", json!({})).await;
+        for want in [
+            r#"textbox "Subject" [e"#,
+            r#"[value="Hello   "]"#,
+            r#"textbox "Message""#,
+            r#"[multiline] [value="line one\n  indented line two   "]"#,
+            r#"[type=date] [value="2026-12-05"]"#,
+            r#"[type=time] [value="09:30"]"#,
+            r#"spinbutton "Guests""#,
+            "[min=1] [max=8]",
+            r#"slider "Volume""#,
+            "[min=0] [max=10] [step=2]",
+            r##"[type=color] [value="#3366ff"]"##,
+            "[haspopup=menu]",
+        ] {
+            assert!(page.contains(want), "{want} missing:\n{page}");
+        }
+        // A long value is cut in the page's outline, whole when the control is read alone.
+        assert!(!page.contains("END"), "{page}");
+        let notes = c.ref_of("textbox", "Notes").await;
+        let one = c.ok("read_page", json!({"ref": notes})).await;
+        assert!(one.contains(&format!("{}END", "x".repeat(250))), "{one}");
+
+        // A value in the wrong format: the error says the format; nothing changed.
+        let day = c.ref_of("textbox", "Day").await;
+        let e = c
+            .err("form_input", json!({"ref": day, "value": "12/05/2026"}))
+            .await;
+        assert!(e.contains("YYYY-MM-DD") && e.contains("unchanged"), "{e}");
+        let guests = c.ref_of("spinbutton", "Guests").await;
+        let e = c
+            .err("form_input", json!({"ref": guests, "value": 12}))
+            .await;
+        assert!(e.contains("from 1 to 8"), "{e}");
+        let code = c.ref_of("textbox", "Code").await;
+        let e = c
+            .err("form_input", json!({"ref": code, "value": "abcdef"}))
+            .await;
+        assert!(e.contains("at most 4"), "{e}");
+        let start = c.ref_of("textbox", "Start").await;
+        let e = c
+            .err("form_input", json!({"ref": start, "value": "9.30pm"}))
+            .await;
+        assert!(e.contains("HH:MM"), "{e}");
+        let values = c
+            .js("[day.value, guests.value, code.value, start.value, document.getElementById('events').textContent]")
+            .await;
+        assert_eq!(values, json!(["2026-12-05", "2", "ab", "09:30", "0"]));
+        // Right formats go in.
+        c.ok("form_input", json!({"ref": day, "value": "2027-01-02"}))
+            .await;
+        c.ok("form_input", json!({"ref": guests, "value": 5})).await;
+        assert_eq!(
+            c.js("[day.value, guests.value]").await,
+            json!(["2027-01-02", "5"])
+        );
+    });
+}
+
+#[test]
+fn a_jquery_ui_slider_handle_is_a_slider_with_its_value() {
+    libraries();
+    run(|c| async move {
+        c.open("widgets/jqui.html").await;
+        let page = c.ok("read_page", json!({})).await;
+        let line = page
+            .lines()
+            .find(|l| l.trim().starts_with("- slider"))
+            .unwrap_or_else(|| panic!("no slider:\n{page}"));
+        assert!(line.contains("[min=0] [max=100] [value=\"20\"]"), "{line}");
+        let handle = tabwright_e2e::parse_elements(line)
+            .into_iter()
+            .find_map(|e| e.r#ref)
+            .expect("ref");
+        c.ok("computer", json!({"action": "left_click", "ref": handle}))
+            .await;
+        c.ok(
+            "computer",
+            json!({"action": "key", "text": "Right", "repeat": 3}),
+        )
+        .await;
+        let again = c.ok("read_page", json!({"ref": handle})).await;
+        let now = c.text_of("#amount").await;
+        assert!(
+            again.contains(&format!("[value=\"{now}\"]")) && now != "20",
+            "page says {now}: {again}"
+        );
+    });
+}

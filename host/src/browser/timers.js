@@ -66,4 +66,23 @@
     }
     document.dispatchEvent(new CustomEvent("tabwright-timers-state", { detail: count() }));
   }, true);
+  // A widget's value that only its library knows (a jQuery UI slider's handle has no ARIA):
+  // asked with a "tabwright-widget-value" event dispatched on the element, answered with a
+  // "tabwright-widget-value-state" event whose detail is JSON {value, min, max}, or null.
+  document.addEventListener("tabwright-widget-value", (ev) => {
+    let out = null;
+    try {
+      const h = ev.target, $ = window.jQuery;
+      const slider = h && h.closest ? h.closest(".ui-slider") : null;
+      const inst = $ && slider && $.fn.slider ? $(slider).slider("instance") : null;
+      if (inst) {
+        const o = inst.options;
+        const handles = Array.prototype.slice.call(slider.querySelectorAll(".ui-slider-handle"));
+        const many = o.range === true || (Array.isArray(o.values) && o.values.length > 1);
+        const value = many ? $(slider).slider("values", Math.max(0, handles.indexOf(h))) : $(slider).slider("value");
+        out = JSON.stringify({ value, min: o.min, max: o.max });
+      }
+    } catch (e) { out = null; }
+    document.dispatchEvent(new CustomEvent("tabwright-widget-value-state", { detail: out }));
+  }, true);
 })();

@@ -1015,9 +1015,40 @@
     return "";
   }
 
+  const SLIDER_HANDLE = /(^|\s)(ui-slider-handle|noUi-handle|slider-handle|rc-slider-handle|slider-thumb|MuiSlider-thumb)(\s|$)/;
+  // A handle's value and bounds: from its library (asked in the page's main world, see
+  // timers.js), else its position along the track as a percentage.
+  function handleValue(el) {
+    let got = null;
+    const on = (e) => { got = e.detail; };
+    document.addEventListener("tabwright-widget-value-state", on, true);
+    try {
+      el.dispatchEvent(new CustomEvent("tabwright-widget-value", { bubbles: true, composed: true }));
+    } catch (e) { /* the page's world is not there */ } finally {
+      document.removeEventListener("tabwright-widget-value-state", on, true);
+    }
+    if (typeof got === "string") {
+      try {
+        const o = JSON.parse(got);
+        if (o && (typeof o.value === "number" || typeof o.value === "string")) {
+          return { value: String(o.value), min: o.min == null ? null : String(o.min), max: o.max == null ? null : String(o.max) };
+        }
+      } catch (e) { /* not JSON: ignore */ }
+    }
+    const pos = el.style.left || el.style.bottom || el.style.insetInlineStart || "";
+    if (/^-?[\d.]+%$/.test(pos)) return { value: Math.round(parseFloat(pos) * 10) / 10 + "%", min: null, max: null };
+    return null;
+  }
+
+  // Input types whose value has a format the model must follow (form_input checks it).
+  const TYPED_INPUTS = new Set(["date", "time", "datetime-local", "month", "week", "number", "range", "color",
+    "email", "url", "tel"]);
+  // How much of a control's value a line shows: all of it when one element's subtree is read.
+  let VALUE_CAP = 200;
+
   function makeNode(el, role) {
     if (--NODE_BUDGET < 0) throw TOO_BIG;
-    return { el, role, kids: [], ia: false, iad: false, icon: false, name: undefined, fc: false, ctl: false, frame: false,
+    return { el, role, kids: [], ia: false, iad: false, icon: false, handle: false, hv: undefined, name: undefined, fc: false, ctl: false, frame: false,
       sb: false, sa: false, inl: undefined, free: undefined };
   }
 
@@ -1138,8 +1169,17 @@
         if (block) items.push(" ");
         return;
       }
-      const icon = tag !== "summary" && iconLike(el, cs);
-      const node = makeNode(el, icon ? "img" : "generic");
+      // A slider library's handle without ARIA (jQuery UI, noUiSlider, rc-slider …) is a slider.
+      const handle = hasAttrs && SLIDER_HANDLE.test(el.getAttribute("class") || "");
+      const icon = !handle && tag !== "summary" && iconLike(el, cs);
+      const node = makeNode(el, handle ? "slider" : icon ? "img" : "generic");
+      if (handle) {
+        node.handle = true;
+        node.ia = true;
+        finish(node);
+        items.push(node);
+        return;
+      }
       if (block) node.sb = node.sa = true;
       // Draggable elements are things a person acts on (drag and drop), so they get a line.
       node.ia = keep === 2 || tag === "summary" || (ptr && !pptr && tag !== "label") ||
@@ -1373,13 +1413,18 @@
       const v = el.value;
       // Passwords: never the value, only its length (capped at 8).
       if (el.type === "password") return v ? "\u2022".repeat(Math.min(v.length, 8)) : "";
-      return cut(v, 200);
+      // Values as they are (spaces kept); whole when one element's subtree is read.
+      return cut(v, VALUE_CAP);
     }
-    if (tag === "textarea") return cut(norm(el.value), 200);
+    if (tag === "textarea") return cut(el.value, VALUE_CAP);
     if (tag === "select") {
       if (role === "listbox") return "";
       const o = el.selectedOptions[0];
       return o ? norm(o.text) : "";
+    }
+    if (node.handle && el.getAttribute("aria-valuenow") === null) {
+      if (node.hv === undefined) node.hv = handleValue(el);
+      return node.hv ? node.hv.value : "";
     }
     const vt = el.getAttribute("aria-valuetext");
     if (vt !== null) return vt;
@@ -1457,6 +1502,28 @@
       if (Number.isInteger(n) && n >= 1) level = n;
     }
     if (level) s.push("level=" + level);
+    // What the control is, where the outline's role says too little: a multi-line text box, an
+    // input whose value has a format, a slider's or number's bounds, a popup it opens.
+    if (tag === "textarea" || (role === "textbox" && isTrue(el.getAttribute("aria-multiline")))) s.push("multiline");
+    if (tag === "input" && TYPED_INPUTS.has(el.type)) s.push("type=" + el.type);
+    if (tag === "input" && (el.type === "range" || el.type === "number")) {
+      if (el.min !== "") s.push("min=" + el.min);
+      if (el.max !== "") s.push("max=" + el.max);
+      if (el.step !== "" && el.step !== "1" && el.step !== "any") s.push("step=" + el.step);
+    } else if (role === "slider" || role === "spinbutton" || role === "scrollbar") {
+      let mn = el.getAttribute("aria-valuemin"), mx = el.getAttribute("aria-valuemax");
+      if (node.handle && mn === null && mx === null) {
+        if (node.hv === undefined) node.hv = handleValue(el);
+        if (node.hv) { mn = node.hv.min; mx = node.hv.max; }
+      }
+      if (mn !== null) s.push("min=" + mn);
+      if (mx !== null) s.push("max=" + mx);
+    }
+    const pop = el.getAttribute("aria-haspopup");
+    if (pop !== null && pop.trim() && pop.trim().toLowerCase() !== "false") {
+      const p = pop.trim().toLowerCase();
+      s.push(p === "true" ? "haspopup=menu" : "haspopup=" + p);
+    }
     const value = valueOf(node);
     if (value) s.push("value=" + JSON.stringify(value));
     if (role === "link") {
@@ -1746,6 +1813,7 @@
     begin();
     NODE_BUDGET = opts.filter !== "interactive" && (opts.depth == null || opts.depth === "") ?
       Math.floor(maxChars / MIN_LINE) + 1 : Infinity;
+    VALUE_CAP = rootEl ? Infinity : 200;
     try {
       const top = build(rootEl);
       return render(top, opts);
@@ -1754,6 +1822,7 @@
       return { text: "", frames: [], nodes: 0, chars: 0, tooBig: true };
     } finally {
       NODE_BUDGET = Infinity;
+      VALUE_CAP = 200;
       end();
     }
   }

@@ -90,12 +90,40 @@ const SET_JS: &str = r#"(el, value) => {
     if (el.readOnly) throw new Error('the control is read-only');
     if (Array.isArray(value)) throw new Error('this control takes a single value, not a list');
     const text = String(value);
+    const old = el.value;
+    const numeric = el.type === 'number' || el.type === 'range';
+    const same = (a) => a === text || (numeric && a !== '' && Number(a) === Number(text));
+    // Inputs whose value has a format: checked on a detached input of the same type first, so
+    // a wrong value never reaches the page (and the error says what the format is).
+    const FORMATS = {date: 'YYYY-MM-DD (e.g. 2026-12-05)', time: 'HH:MM or HH:MM:SS, 24-hour (e.g. 14:30)',
+      'datetime-local': 'YYYY-MM-DDTHH:MM (e.g. 2026-12-05T14:30)', month: 'YYYY-MM (e.g. 2026-12)',
+      week: 'YYYY-Www (e.g. 2026-W49)', color: '#rrggbb, lowercase hex (e.g. #ff8800)', number: 'a number',
+      range: 'a number'};
+    if (tag === 'INPUT' && FORMATS[el.type]) {
+      const probe = document.createElement('input');
+      probe.type = el.type;
+      for (const a of ['min', 'max', 'step']) if (el.hasAttribute(a)) probe.setAttribute(a, el.getAttribute(a));
+      probe.value = text;
+      const v = probe.validity;
+      if (!same(probe.value) || v.rangeOverflow || v.rangeUnderflow || v.stepMismatch || v.badInput) {
+        const bounds = (el.min !== '' || el.max !== '') ? ' from ' + (el.min || '…') + ' to ' + (el.max || '…') + (numeric && el.step && el.step !== 'any' ? ' in steps of ' + el.step : '') : '';
+        throw new Error('a ' + el.type + ' input takes ' + FORMATS[el.type] + bounds + '; "' + text + '" is not one. Its value is unchanged ("' + old + '")');
+      }
+    }
+    // A person cannot type past maxlength; neither does form_input.
+    if (el.maxLength > 0 && [...text].length > el.maxLength)
+      throw new Error('the control takes at most ' + el.maxLength + ' characters; "' + text + '" has ' + [...text].length + '. Its value is unchanged ("' + old + '")');
     el.focus();
     const proto = tag === 'INPUT' ? HTMLInputElement.prototype : HTMLTextAreaElement.prototype;
-    Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, text);
+    const setter = Object.getOwnPropertyDescriptor(proto, 'value').set;
+    setter.call(el, text);
+    if (!same(el.value)) {
+      // Not taken (maxlength, a pattern the browser enforces): put the old value back.
+      const got = el.value;
+      setter.call(el, old);
+      throw new Error('the control did not take "' + text + '" (it would hold "' + got + '"); its value is unchanged ("' + old + '")' + (el.maxLength > 0 ? '; it takes at most ' + el.maxLength + ' characters' : ''));
+    }
     fire('input'); fire('change');
-    if (el.value !== text && !(el.type === 'number' && Number(el.value) === Number(text)))
-      throw new Error('the control did not take "' + text + '" (it holds "' + el.value + '"); check the format (' + el.type + ')');
     return {line: show(), value: el.type === 'password' ? '•'.repeat(Math.min(el.value.length, 8)) : el.value};
   }
   if (el.isContentEditable) {

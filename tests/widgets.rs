@@ -435,3 +435,29 @@ fn a_jquery_ui_slider_handle_is_a_slider_with_its_value() {
         );
     });
 }
+
+#[test]
+fn find_understands_order_and_symbols() {
+    run(|c| async move {
+        c.open("widgets/results.html").await;
+        for (query, want) in [
+            ("the 9th search result", "went to #r9"),
+            ("the third result", "went to #r3"),
+            ("next page", "went to #p2"),
+            ("last page", "went to #p9"),
+            ("the plus button for Coconut tart", "Coconut tart: 2"),
+            ("the minus button for Mince pie", "Mince pie: 0"),
+            ("second link", "went to #help"),
+        ] {
+            let found = c.ok("find", json!({"query": query})).await;
+            let first = tabwright_e2e::parse_elements(&found)
+                .into_iter()
+                .find_map(|e| e.r#ref)
+                .unwrap_or_else(|| panic!("{query}: nothing found:\n{found}"));
+            c.ok("computer", json!({"action": "left_click", "ref": first}))
+                .await;
+            let got = c.wait_text("#status", want).await;
+            assert_eq!(got, want, "{query}:\n{found}");
+        }
+    });
+}

@@ -102,6 +102,10 @@ pub struct Candidate {
     pub interactive: bool,
     /// Document order index (for tie-breaks and "first/second/last" ordinals).
     pub order: usize,
+    /// Its place (1-based) in a run of alike items (search results, cards, rows of a list)
+    /// when it is the first thing to act on in its item; 0 otherwise. "The 9th result" is the
+    /// ninth of these.
+    pub item: u32,
 }
 
 /// Scores every candidate against `query`; returns (index into candidates, score in 0..=1) of those above the relevance threshold, best first; ties broken by document order.
@@ -213,6 +217,8 @@ enum Intent {
     Option,
     Spinbutton,
     Region,
+    /// One of a run of alike items: a search result, a card, a product.
+    Hit,
 }
 
 impl Intent {
@@ -234,6 +240,7 @@ impl Intent {
                 | Menu
                 | Option
                 | Spinbutton
+                | Hit
         )
     }
 
@@ -365,6 +372,8 @@ impl Intent {
                 ("group", 0.8),
                 ("article", 0.8),
             ],
+            // Not a role: items are told by their place in a run (see `Candidate::item`).
+            Hit => &[],
         }
     }
 }
@@ -504,6 +513,10 @@ const ROLE_WORDS: &[(&str, Intent)] = {
         ("section", Region),
         ("region", Region),
         ("panel", Region),
+        ("result", Hit),
+        ("search result", Hit),
+        ("hit", Hit),
+        ("search hit", Hit),
     ]
 };
 
@@ -836,6 +849,41 @@ fn char_bit(c: char) -> u32 {
 
 /// Lowercases `text` into `buf` and appends one [`Tok`] per alphanumeric run.
 /// Multiplication-sign style glyphs ("×") become the word "x".
+/// What a name made of symbols only says in words ("›" is "next", "+" is "plus"), so "next
+/// page" or "the plus button" find them; other names as they are.
+fn symbol_words(name: &str) -> &str {
+    let t = name.trim();
+    if t.is_empty() || t.chars().any(char::is_alphanumeric) {
+        return name;
+    }
+    match t {
+        "+" | "＋" | "➕" | "⊕" => "plus add increase more",
+        "-" | "−" | "–" | "➖" | "⊖" => "minus remove decrease less",
+        ">" | "›" | "→" | "❯" | "⟩" | "〉" | "▶" | "►" | "⟶" | ">>" => {
+            "next forward"
+        }
+        "<" | "‹" | "←" | "❮" | "⟨" | "〈" | "◀" | "◄" | "⟵" | "<<" => {
+            "previous prev back"
+        }
+        "»" | "≫" | "⇥" | "⏭" | "▶▶" | "⇒" => "last next end",
+        "«" | "≪" | "⇤" | "⏮" | "◀◀" | "⇐" => "first previous start",
+        "×" | "✕" | "✖" | "╳" | "❌" | "⨯" => "close dismiss remove",
+        "…" | "..." | "⋯" | "⋮" | "⁝" => "more options",
+        "☰" | "≡" => "menu",
+        "★" | "☆" | "⭐" => "star favourite",
+        "♥" | "❤" | "♡" => "like heart favourite",
+        "✓" | "✔" => "done check ok",
+        "⚙" => "settings",
+        "🔍" | "⌕" => "search",
+        "↑" | "▲" | "⬆" => "up",
+        "↓" | "▼" | "⬇" => "down",
+        "⟳" | "↻" | "🔄" => "refresh reload",
+        "🗑" => "delete trash",
+        "✎" | "✏" => "edit",
+        _ => name,
+    }
+}
+
 fn push_tokens(buf: &mut String, toks: &mut Vec<Tok>, text: &str) {
     if text.is_ascii() {
         push_ascii_tokens(buf, toks, text);
@@ -1142,7 +1190,7 @@ impl Scratch {
         self.loaded |= 1 << f;
         let a = self.toks.len();
         match f {
-            NAME => push_tokens(&mut self.buf, &mut self.toks, &c.name),
+            NAME => push_tokens(&mut self.buf, &mut self.toks, symbol_words(&c.name)),
             DESC => push_tokens(
                 &mut self.buf,
                 &mut self.toks,
@@ -1471,7 +1519,8 @@ impl Query {
                 continue;
             }
             if let Some(o) = ordinal_of(w) {
-                if next != Some("name") {
+                // "last page", "first page": pager links (« »), not an ordinal.
+                if next != Some("name") && next != Some("page") {
                     if let Ordinal::FromStart(n) = o {
                         if next == Some("last") {
                             ordinal = Some(Ordinal::FromEnd(n));
@@ -1739,7 +1788,15 @@ impl Query {
         // Role match.
         let mut primary = false;
         if let Some(tg) = &self.target {
-            let mut r = role_score(tg.intent, &c.role);
+            let mut r = if tg.intent == Intent::Hit {
+                if c.item > 0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            } else {
+                role_score(tg.intent, &c.role)
+            };
             if tg.intent == Intent::Search
                 && r < 0.95
                 && (c.role.eq_ignore_ascii_case("textbox")
@@ -2650,5 +2707,29 @@ mod tests {
             );
             assert_eq!(r.first().map(|x| x.0), Some(expect), "{q}");
         }
+    }
+
+    #[test]
+    fn results_by_place_and_symbols_by_meaning() {
+        let mut p: Vec<Candidate> = (1..=10)
+            .map(|i| {
+                let mut c = c("link", &format!("Result title {i}"));
+                c.item = i;
+                c.order = i as usize;
+                c
+            })
+            .collect();
+        p.push(c("heading", "Search results"));
+        p.push(c("link", "›"));
+        p.push(c("link", "«"));
+        p.push(c("button", "+"));
+        let r = rank("the 9th search result", &p);
+        assert_eq!(r.first().map(|x| x.0), Some(8), "{r:?}");
+        let r = rank("next page", &p);
+        assert_eq!(r.first().map(|x| x.0), Some(11), "{r:?}");
+        let r = rank("first page", &p);
+        assert_eq!(r.first().map(|x| x.0), Some(12), "{r:?}");
+        let r = rank("plus button", &p);
+        assert_eq!(r.first().map(|x| x.0), Some(13), "{r:?}");
     }
 }

@@ -439,6 +439,9 @@ pub struct RawCandidate {
     /// Document order.
     #[serde(default)]
     pub order: usize,
+    /// Its place in a run of alike items when it leads its item (see `find::rank::Candidate`).
+    #[serde(default)]
+    pub item: u32,
     /// Its outline line (empty until [`fill_lines`] on big pages).
     #[serde(default)]
     pub line: String,
@@ -462,6 +465,7 @@ struct Packed {
         Option<String>,
         u8,
         Option<String>,
+        u32,
     )>,
 }
 
@@ -471,7 +475,7 @@ impl Packed {
         self.rows
             .into_iter()
             .map(
-                |(r, role, name, value, description, ci, nearby, ia, line)| RawCandidate {
+                |(r, role, name, value, description, ci, nearby, ia, line, item)| RawCandidate {
                     r#ref: r,
                     role,
                     name,
@@ -481,6 +485,7 @@ impl Packed {
                     nearby: nearby.unwrap_or_default(),
                     interactive: ia != 0,
                     order: 0,
+                    item,
                     line: line.unwrap_or_default(),
                     frame_id: String::new(),
                 },

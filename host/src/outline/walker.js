@@ -1846,6 +1846,27 @@
     return out;
   }
 
+  // The item of a run of alike siblings (three or more with the same tag and class: search
+  // results, cards, rows of a list) that `el` is in, within four levels, outside page chrome
+  // (navigation, header, footer); and its place in the run (1-based).
+  function seriesItem(el) {
+    if (el.closest && el.closest("nav, header, footer, [role=navigation], [role=banner], [role=contentinfo], [role=menu], [role=menubar], [role=tablist]")) return null;
+    let a = el;
+    for (let depth = 0; depth < 5 && a && a.parentElement; depth++, a = a.parentElement) {
+      const p = a.parentElement;
+      if (p === document.body || p === document.documentElement) break;
+      const sig = a.localName + "." + (a.getAttribute("class") || "");
+      let same = 0, place = 0;
+      for (const k of p.children) {
+        if (k.localName + "." + (k.getAttribute("class") || "") !== sig) continue;
+        same++;
+        if (k === a) place = same;
+      }
+      if (same >= 3) return { item: a, place };
+    }
+    return null;
+  }
+
   function candidates(opts) {
     read = true;
     opts = opts || {};
@@ -1857,8 +1878,18 @@
       const out = [];
       const ctx = [];
       let lastHeading = "";
+      const led = new Set();
       // The same children read_page shows (shownKids), so find offers exactly the elements the
       // outline has.
+      // The first thing to act on in an item of a run leads it: "the 9th result" is the ninth
+      // lead.
+      const leadPlace = (it) => {
+        if (!it.ia) return 0;
+        const s = seriesItem(it.el);
+        if (!s || led.has(s.item)) return 0;
+        led.add(s.item);
+        return s.place;
+      };
       const visit = (items) => {
         let prevText = "";
         for (const it of items) {
@@ -1886,6 +1917,7 @@
               (words && !name.toLowerCase().includes(words) ? words : "") ||
               (!name && TEXT_ROLES.has(it.role) ? cut(plainText(it, 150), 150) : ""),
             context: ctx.slice(), nearby: cut(nearby || lastHeading, 120), interactive: !!it.ia, order: out.length,
+            item: leadPlace(it),
             line: content === undefined ? headLine(it, ref, null) : headLine(it, ref, content, shown.noName),
           });
           if (it.role === "heading") lastHeading = name || norm(it.el.textContent || "");
@@ -1925,7 +1957,7 @@
         ctxIndex.set(key, ci);
       }
       if (!withLines) keptLines.set(c.ref, c.line);
-      rows[i] = [c.ref, c.role, c.name, c.value, c.description, ci, c.nearby, c.interactive ? 1 : 0, withLines ? c.line : null];
+      rows[i] = [c.ref, c.role, c.name, c.value, c.description, ci, c.nearby, c.interactive ? 1 : 0, withLines ? c.line : null, c.item || 0];
     }
     return JSON.stringify({ ctx, rows });
   }

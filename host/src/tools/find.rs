@@ -65,6 +65,7 @@ async fn find(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError> {
             nearby: c.nearby.clone(),
             interactive: c.interactive,
             order: c.order,
+            item: c.item,
         })
         .collect();
     let ranked = rank(&args.query, &cands);

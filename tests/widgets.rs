@@ -461,3 +461,49 @@ fn find_understands_order_and_symbols() {
         }
     });
 }
+
+#[test]
+fn a_drag_onto_the_next_item_reorders_a_sortable_list() {
+    libraries();
+    run(|c| async move {
+        c.open("widgets/jqui.html").await;
+        let item = |name: &'static str| {
+            let c = &c;
+            async move {
+                let page = c.ok("read_page", json!({})).await;
+                page.lines()
+                    .find(|l| {
+                        l.contains("- listitem [") && l.trim_end().ends_with(&format!(": {name}"))
+                    })
+                    .and_then(|l| l.split('[').nth(1))
+                    .and_then(|r| r.split(']').next())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| panic!("no list item {name}:\n{page}"))
+            }
+        };
+        let order = || async {
+            c.js("$('#sortable li').map((i, e) => $(e).text()).get().join(',')")
+                .await
+        };
+        // Down one place.
+        let (a, b) = (item("Alpha").await, item("Bravo").await);
+        c.ok(
+            "computer",
+            json!({"action": "left_click_drag", "start_ref": a, "ref": b}),
+        )
+        .await;
+        assert_eq!(order().await, json!("Bravo,Alpha,Charlie,Delta"));
+        // Up one place.
+        let (d, ch) = (item("Delta").await, item("Charlie").await);
+        c.ok(
+            "computer",
+            json!({"action": "left_click_drag", "start_ref": d, "ref": ch}),
+        )
+        .await;
+        assert_eq!(order().await, json!("Bravo,Alpha,Delta,Charlie"));
+        assert_eq!(
+            c.text_of("#status").await,
+            "order: Bravo,Alpha,Delta,Charlie"
+        );
+    });
+}

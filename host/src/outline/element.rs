@@ -159,11 +159,17 @@ impl Element {
         });
         let line = v.get("line").and_then(|c| c.as_str()).map(str::to_string);
         let (ox, oy) = frame_offset(tab, &self.frame_id).await?;
+        let b = |i: usize| v.pointer(&format!("/box/{i}")).and_then(|x| x.as_f64());
+        let visible = match (b(0), b(1), b(2), b(3)) {
+            (Some(l), Some(t), Some(w), Some(h)) => Some([l + ox, t + oy, w, h]),
+            _ => None,
+        };
         Ok(Point {
             x: x + ox,
             y: y + oy,
             covered,
             line,
+            visible,
         })
     }
 }
@@ -179,6 +185,8 @@ pub struct Point {
     pub covered: Option<String>,
     /// The element's outline line.
     pub line: Option<String>,
+    /// The visible part of its box in top-level viewport CSS pixels: [left, top, width, height].
+    pub visible: Option<[f64; 4]>,
 }
 
 /// Where a frame's viewport starts in the top-level viewport, summing iframe content-box
@@ -264,13 +272,13 @@ const POINT_JS: &str = r#"el => {
   for (const [fx, fy] of pts) {
     const x = Math.min(Math.max(v.l + v.w * fx, 0), innerWidth - 1), y = Math.min(Math.max(v.t + v.h * fy, 0), innerHeight - 1);
     const hit = hitAt(x, y);
-    if (gets(hit)) return {x, y, line: lineOf(el)};
+    if (gets(hit)) return {x, y, line: lineOf(el), box: [v.l, v.t, v.w, v.h]};
     if (!first) first = {x, y, hit};
   }
   const hit = first.hit;
   const t = (hit.innerText || hit.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 60);
   const tag = '<' + hit.tagName.toLowerCase() + (hit.id ? ' id=' + hit.id : '') + '>' + (t ? ' "' + t + '"' : '');
-  return {x: first.x, y: first.y, covered: tag, coveredLine: lineOf(hit), line: lineOf(el)};
+  return {x: first.x, y: first.y, covered: tag, coveredLine: lineOf(hit), line: lineOf(el), box: [v.l, v.t, v.w, v.h]};
 }"#;
 
 #[cfg(test)]

@@ -717,6 +717,25 @@ async fn computer(ctx: &ToolContext, a: Args) -> Result<ToolOutput, ToolError> {
                 let (x1, y1, to, to_target) =
                     target_point(t, er, ec, "left_click_drag", "ref", "coordinate", observed)
                         .await?;
+                // Dropped on an element, the pointer goes past its middle in the direction of
+                // the move: sortable lists (jQuery UI, SortableJS …) swap only then, so a drag
+                // onto the next item down would otherwise change nothing.
+                let (x1, y1) = match er {
+                    Some(r) => match resolve(t, r).await?.point(t).await?.visible {
+                        Some([l, top, w, h]) if w > 0.0 && h > 0.0 => {
+                            let (dx, dy) = (x1 - x0, y1 - y0);
+                            if dy.abs() >= dx.abs() && dy != 0.0 {
+                                (x1, top + h * if dy > 0.0 { 0.8 } else { 0.2 })
+                            } else if dx != 0.0 {
+                                (l + w * if dx > 0.0 { 0.8 } else { 0.2 }, y1)
+                            } else {
+                                (x1, y1)
+                            }
+                        }
+                        _ => (x1, y1),
+                    },
+                    None => (x1, y1),
+                };
                 // The drop element's locators ride along under "drop".
                 let located = match (from_target, to_target) {
                     (Some(mut f), Some(to)) => {

@@ -174,6 +174,72 @@ fn points_outside_the_viewport_are_refused_at_once() {
     });
 }
 
+/// A page that never yields (or opens alerts one after another) does not keep the tab:
+/// `navigate` leaves it, says so, and the next page answers. The hung page is on the other
+/// origin, so the renderer it takes down is its own (site isolation), not another test's.
+#[test]
+fn navigate_leaves_a_page_that_stopped_answering() {
+    use tabwright_e2e::other_url;
+    for mode in ["spin", "alerts"] {
+        run(move |c| async move {
+            let t0 = Instant::now();
+            let first = c
+                .ok(
+                    "navigate",
+                    json!({"url": other_url(&format!("hung.html?{mode}"))}),
+                )
+                .await;
+            let arrive = t0.elapsed();
+            assert!(first.contains("hung.html"), "{mode}: {first}");
+            assert!(
+                arrive < Duration::from_secs(8),
+                "{mode}: arriving took {arrive:?}\n{first}"
+            );
+            if mode == "spin" {
+                assert!(first.contains("not responding"), "{first}");
+                // Reading and acting are refused at once, with what to do.
+                for (tool, args) in [
+                    ("read_page", json!({})),
+                    (
+                        "computer",
+                        json!({"action": "left_click", "coordinate": [20, 20]}),
+                    ),
+                ] {
+                    let t0 = Instant::now();
+                    let err = c.err(tool, args).await;
+                    assert!(
+                        err.contains("not responding") && err.contains("navigate"),
+                        "{tool}: {err}"
+                    );
+                    assert!(
+                        t0.elapsed() < Duration::from_secs(2),
+                        "{tool}: {:?}",
+                        t0.elapsed()
+                    );
+                }
+            }
+            let t0 = Instant::now();
+            let text = c.open("buttons.html").await;
+            let leave = t0.elapsed();
+            assert!(
+                text.starts_with("Loaded ") && text.contains("buttons.html"),
+                "{mode}: {text}"
+            );
+            assert!(text.contains("was not responding"), "{mode}: {text}");
+            assert!(
+                leave < Duration::from_secs(6),
+                "{mode}: leaving took {leave:?}"
+            );
+            // The tab is on the new page and answers at once.
+            let save = c.ref_of("button", "Save").await;
+            c.ok("computer", json!({"action": "left_click", "ref": save}))
+                .await;
+            assert_eq!(c.text_of("#status").await, "clicked: Save", "{mode}");
+            eprintln!("{mode}: arrive {arrive:?}, leave {leave:?}");
+        });
+    }
+}
+
 #[test]
 fn typing_into_an_autocomplete_returns_with_its_suggestions() {
     libraries();

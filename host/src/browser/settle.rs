@@ -163,6 +163,10 @@ const TIMERS_EXTRA: Duration = Duration::from_millis(1500);
 /// Waits until the main frame's DOM has been quiet for `quiet` and `frames` animation frames
 /// have passed (at most `max`), or a dialog opens; returns what it saw at the end.
 async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration, frames: u32) -> Quiet {
+    // A page that went silent is asked briefly, not waited on for the whole bound.
+    if tab.state().unresponsive && !tab.answers(Duration::from_millis(300)).await {
+        return Quiet::default();
+    }
     let Some(world) = tab.world(&tab.target_id).await else {
         return Quiet::default();
     };
@@ -180,8 +184,23 @@ async fn dom_quiet(tab: &Tab, quiet: Duration, max: Duration, frames: u32) -> Qu
         bound,
     );
     tokio::select! {
-        r = call => r.ok().map(|raw| parse_quiet(raw.get())).unwrap_or_default(),
-        _ = tab.wait_for(bound, |st| st.dialog.is_some()) => Quiet::default(),
+        r = call => match r {
+            Ok(raw) => parse_quiet(raw.get()),
+            // The wait resolves by the page's own timers within its bound: silence past it
+            // means the main thread never yields.
+            Err(super::cdp::CdpError::Timeout { .. }) => {
+                tab.mark_unresponsive();
+                Quiet::default()
+            }
+            Err(_) => Quiet::default(),
+        },
+        dialog = tab.wait_for(bound, |st| st.dialog.is_some()) => {
+            // The bound passed with no dialog: the same silence as a timed-out call.
+            if !dialog {
+                tab.mark_unresponsive();
+            }
+            Quiet::default()
+        }
     }
 }
 

@@ -127,14 +127,25 @@ const META_JS: &str =
 /// Evaluates `expr` in an isolated world and returns its JSON value; page exceptions become
 /// tool errors.
 pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value, PageError> {
-    let res: Value = tab
+    if tab.state().unresponsive && !tab.answers(PROBE).await {
+        return Err(not_responding(PROBE));
+    }
+    let res: Value = match tab
         .cdp()
-        .call(
+        .call_with(
             Some(&world.session),
             "Runtime.evaluate",
             json!({"expression": expr, "contextId": world.context, "returnByValue": true, "awaitPromise": true}),
+            PAGE_READ_LIMIT,
         )
-        .await?;
+        .await
+    {
+        Err(CdpError::Timeout { .. }) => {
+            tab.mark_unresponsive();
+            return Err(not_responding(PAGE_READ_LIMIT));
+        }
+        r => r?,
+    };
     if let Some(ex) = res.get("exceptionDetails") {
         let msg = ex
             .pointer("/exception/description")
@@ -144,6 +155,21 @@ pub async fn eval_world(tab: &Tab, world: &WorldRef, expr: &str) -> Result<Value
         return Err(PageError(msg.lines().next().unwrap_or(msg).to_string()));
     }
     Ok(res.pointer("/result/value").cloned().unwrap_or(Value::Null))
+}
+
+/// How long a page read may take: the scripts are quick, so silence this long means the
+/// page's main thread is busy with something that does not yield.
+pub const PAGE_READ_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long a page that went silent has to answer before a read is refused at once.
+pub const PROBE: Duration = Duration::from_millis(500);
+
+/// The error for a page whose main thread does not answer.
+pub fn not_responding(within: Duration) -> PageError {
+    PageError(format!(
+        "the page is not responding: a script on it keeps it busy (no answer within {:.1} s) or dialogs keep opening. Wait and try again, or leave it with navigate (which stops the page if it must).",
+        within.as_secs_f64()
+    ))
 }
 
 /// Strings at least this long cross CDP deflated (see [`eval_world_text`]).

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::{object, tab_id};
-use super::report::{act, no_dialog};
+use super::report::act;
 use super::{ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::browser::settle::Limits;
 use crate::browser::tab::Tab;
@@ -124,16 +124,17 @@ async fn navigate(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError
     let text = match args.url.trim() {
         "back" | "forward" => history(session, &tab, args.url.trim() == "back").await?,
         "reload" => {
-            no_dialog(&tab)?;
+            let stopped = make_way(&tab).await?;
             let limits = Limits {
                 nav_max: Duration::from_secs(30),
                 ..Limits::default()
             };
-            act(session, &tab, limits, || async {
+            let text = act(session, &tab, limits, || async {
                 tab.run("Page.reload", json!({})).await?;
                 Ok(String::from("Reloaded."))
             })
-            .await?
+            .await?;
+            with_note(stopped, text)
         }
         u => {
             let url = normalize_url(u)?;
@@ -145,7 +146,7 @@ async fn navigate(ctx: &ToolContext, args: Args) -> Result<ToolOutput, ToolError
 
 /// Navigates `tab` to `url` and waits for the load; returns the account of the result.
 pub async fn go(session: &Session, tab: &Arc<Tab>, url: &str) -> Result<String, ToolError> {
-    no_dialog(tab)?;
+    let stopped = make_way(tab).await?;
     let limits = Limits {
         nav_max: Duration::from_secs(30),
         ..Limits::default()
@@ -171,7 +172,85 @@ pub async fn go(session: &Session, tab: &Arc<Tab>, url: &str) -> Result<String, 
             "could not load {url}: {err}. Check the address, or that the site is up and reachable from this machine."
         )));
     }
-    summary(tab, &text).await
+    summary(tab, &text).await.map(|t| with_note(stopped, t))
+}
+
+/// How long a page has to answer before it counts as not responding.
+const PROBE: Duration = Duration::from_millis(1000);
+
+/// Makes way for leaving the current page, as a person leaving it in Chrome would: an open
+/// dialog is dismissed (Chrome closes it when an address is typed), and a page that does not
+/// answer — a script that never yields, dialogs that open one after another — is stopped by
+/// ending its renderer, which is what Chrome's "Page unresponsive → Exit page" does. Without
+/// this the navigation waits for the old page's unload, which never runs: the tab stays
+/// where it is. Returns the note for the result when the page had to be stopped.
+async fn make_way(tab: &Tab) -> Result<Option<String>, ToolError> {
+    if tab.state().crashed {
+        return Ok(None);
+    }
+    let had_dialog = tab.state().dialog.is_some();
+    if had_dialog {
+        let _ = tab
+            .call_with::<Value>(
+                "Page.handleJavaScriptDialog",
+                json!({"accept": false}),
+                Duration::from_secs(2),
+            )
+            .await;
+    }
+    let probe = tab.call_with::<Value>(
+        "Runtime.evaluate",
+        json!({"expression": "0", "returnByValue": true}),
+        PROBE,
+    );
+    // A dialog that opens again at once answers the probe as well as a timeout does.
+    let reopened = async {
+        tab.wait_for(PROBE, |st| st.dialog.is_some()).await;
+    };
+    let (answered, dialogs) = tokio::select! {
+        r = probe => (r.is_ok() && tab.state().dialog.is_none(), tab.state().dialog.is_some()),
+        () = reopened => (false, tab.state().dialog.is_some()),
+    };
+    if answered {
+        return Ok(None);
+    }
+    let (url, dialogs) = {
+        let st = tab.state();
+        (st.url.clone(), dialogs || st.dialog.is_some())
+    };
+    let why = if dialogs {
+        "it kept opening dialogs"
+    } else {
+        "a script on it never yields"
+    };
+    let crash = tab.call_with::<Value>("Page.crash", json!({}), Duration::from_secs(3));
+    let stopped = tokio::select! {
+        r = crash => r.is_ok() || tab.state().crashed,
+        ok = tab.wait_for(Duration::from_secs(3), |st| st.crashed) => ok,
+    };
+    if !stopped {
+        return Err(ToolError(format!(
+            "the page at {url} is not responding ({why}) and could not be stopped, so the tab cannot leave it. Close this tab and open a new one (tabs_create)."
+        )));
+    }
+    {
+        // The renderer is gone: its dialog with it. The navigation starts a new one.
+        let mut st = tab.state();
+        st.dialog = None;
+        st.crashed = false;
+        st.unresponsive = false;
+    }
+    tracing::info!("tab {}: stopped the unresponsive page at {url}", tab.id);
+    Ok(Some(format!(
+        "The page at {url} was not responding ({why}); Tabwright stopped it to leave, as Chrome's \"Exit page\" does."
+    )))
+}
+
+fn with_note(note: Option<String>, text: String) -> String {
+    match note {
+        Some(n) => format!("{text}\n{n}"),
+        None => text,
+    }
 }
 
 async fn summary(tab: &Tab, notes: &str) -> Result<String, ToolError> {
@@ -183,7 +262,13 @@ async fn summary(tab: &Tab, notes: &str) -> Result<String, ToolError> {
     if let Some(s) = status {
         out.push_str(&format!(" (HTTP {s})"));
     }
+    let silent = st.unresponsive;
     drop(st);
+    if silent {
+        out.push_str(
+            "\nThe page is not responding: a script on it keeps it busy (or dialogs keep opening). Reading or acting on it fails until it answers; navigate elsewhere to leave it.",
+        );
+    }
     // The report's first line repeats the URL; keep the notes that add something.
     for line in notes
         .lines()
@@ -196,7 +281,7 @@ async fn summary(tab: &Tab, notes: &str) -> Result<String, ToolError> {
 }
 
 async fn history(session: &Session, tab: &Arc<Tab>, back: bool) -> Result<String, ToolError> {
-    no_dialog(tab)?;
+    let stopped = make_way(tab).await?;
     let h: Value = tab.call("Page.getNavigationHistory", json!({})).await?;
     let current = h.get("currentIndex").and_then(|c| c.as_i64()).unwrap_or(0);
     let entries = h
@@ -222,7 +307,7 @@ async fn history(session: &Session, tab: &Arc<Tab>, back: bool) -> Result<String
         Ok(String::new())
     })
     .await?;
-    summary(tab, &notes).await
+    summary(tab, &notes).await.map(|t| with_note(stopped, t))
 }
 
 #[cfg(test)]

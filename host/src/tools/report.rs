@@ -99,6 +99,10 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<String, ToolError>>,
 {
+    // Input to a page that does not answer would wait out the CDP limit on every event.
+    if tab.state().unresponsive && !tab.answers(outline::PROBE).await {
+        return Err(ToolError(outline::not_responding(outline::PROBE).0));
+    }
     let before = settle::marks(tab);
     let (opened_before, blocked_before) = {
         let st = tab.state();

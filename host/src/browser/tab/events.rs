@@ -110,6 +110,9 @@ pub(super) fn apply(
                     .to_string();
                 // A new document: console and network start over ("since load").
                 st.console.clear();
+                // A document committed: the renderer is alive again after a crash.
+                st.crashed = false;
+                st.unresponsive = false;
                 let keep: VecDeque<NetEntry> = st
                     .network
                     .drain(..)
@@ -170,6 +173,10 @@ pub(super) fn apply(
         }
         "Inspector.targetCrashed" => {
             st.crashed = true;
+            true
+        }
+        "Inspector.targetReloadedAfterCrash" => {
+            st.crashed = false;
             true
         }
         "Runtime.executionContextCreated" => {

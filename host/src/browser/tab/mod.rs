@@ -141,6 +141,10 @@ pub struct TabState {
     pub downloads: Vec<String>,
     /// The renderer crashed.
     pub crashed: bool,
+    /// A page call went unanswered (a script that never yields, dialogs one after another):
+    /// page reads probe briefly ([`Tab::answers`]) instead of waiting out their limit. A new
+    /// document or an answer clears it.
+    pub unresponsive: bool,
     /// The target was closed.
     pub closed: bool,
     /// Number of frame prefixes handed out so far.
@@ -427,6 +431,27 @@ impl Tab {
             }
             r => r.map(|v| (v, false)),
         }
+    }
+
+    /// Whether the page's main thread answers a trivial script within `within` (a slow or
+    /// failing answer other than silence counts as an answer); remembered in
+    /// [`TabState::unresponsive`].
+    pub async fn answers(&self, within: Duration) -> bool {
+        let r = self
+            .call_with::<Value>(
+                "Runtime.evaluate",
+                json!({"expression": "0", "returnByValue": true}),
+                within,
+            )
+            .await;
+        let ok = !matches!(r, Err(CdpError::Timeout { .. }));
+        self.state().unresponsive = !ok;
+        ok
+    }
+
+    /// Records that a page call went unanswered.
+    pub fn mark_unresponsive(&self) {
+        self.state().unresponsive = true;
     }
 
     /// Sends a command on the tab's session, ignoring the result.

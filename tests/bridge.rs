@@ -939,6 +939,39 @@ fn only_tabs_of_the_group_are_seen_and_closed_tabs_give_clear_errors() {
     });
 }
 
+/// Through the extension too, `navigate` leaves a page whose script never yields (the
+/// debugger API lets the host end its renderer) and the tab answers on the new page.
+#[test]
+fn navigate_leaves_a_hung_page_through_the_extension() {
+    real_run(|_r, s, reg| async move {
+        let (_, _) =
+            call_until_ok(&reg, &s, "tabs_create", json!({"url": url("forms.html")})).await;
+        let hung = tabwright_e2e::other_url("hung.html?spin");
+        let first = reg
+            .call(&s, "navigate", json!({"url": hung}))
+            .await
+            .expect("arrive");
+        assert!(first.text.contains("not responding"), "{}", first.text);
+        let t0 = Instant::now();
+        let text = reg
+            .call(&s, "navigate", json!({"url": url("buttons.html")}))
+            .await
+            .expect("leave")
+            .text;
+        assert!(
+            text.contains("buttons.html") && text.contains("was not responding"),
+            "{text}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+        let page = reg
+            .call(&s, "read_page", json!({}))
+            .await
+            .expect("read")
+            .text;
+        assert!(page.contains("Save"), "{page}");
+    });
+}
+
 #[test]
 fn pages_the_browser_forbids_give_a_clear_error() {
     real_run(|_r, s, reg| async move {

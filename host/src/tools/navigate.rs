@@ -32,7 +32,8 @@ tool!(
     ToolSpec::new(
         "navigate",
         "Load a URL in the tab and wait for it to load; url may also be \"back\", \"forward\" or \"reload\". \
-                      Returns the final URL, title and HTTP status. Then call read_page or find to see the page.",
+                      Returns the final URL, title and HTTP status. Then call read_page or find to see the page. \
+                      An open dialog is dismissed; a page that stopped responding is stopped first (the result says so).",
         object(
             json!({
                 "url": {"type": "string", "description": "Absolute URL (https:// is assumed when no scheme is given), or back / forward / reload."},

@@ -212,42 +212,8 @@ fn cli_in(dir: &Path, args: &[&str]) -> Out {
     }
 }
 
-/// Parses a JUnit file with python3's standard XML parser and returns a summary JSON:
-/// suites with their counts and testcases with their children.
 fn parse_junit(path: &Path) -> Value {
-    let script = r#"
-import json, sys, xml.etree.ElementTree as ET
-root = ET.parse(sys.argv[1]).getroot()
-suites = []
-for s in root.iter('testsuite'):
-    cases = []
-    for c in s.iter('testcase'):
-        f = c.find('failure')
-        cases.append({
-            'name': c.get('name'),
-            'failure': None if f is None else {'message': f.get('message'), 'text': f.text},
-            'skipped': c.find('skipped') is not None,
-            'healed': [p.get('value') for p in c.iter('property') if p.get('name') == 'healed'],
-            'out': (c.findtext('system-out') or ''),
-        })
-    suites.append({'name': s.get('name'), 'tests': s.get('tests'), 'failures': s.get('failures'),
-                   'skipped': s.get('skipped'), 'cases': cases})
-print(json.dumps({'root': root.tag, 'suites': suites}))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "python3 could not parse {}: {}\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(path).unwrap_or_default()
-    );
-    serde_json::from_slice(&out.stdout).expect("summary json")
+    tabwright_e2e::parse_junit(path)
 }
 
 #[test]
@@ -298,12 +264,16 @@ fn a_wrong_asserted_url_fails_the_cli_with_expected_seen_screenshot_and_junit() 
 
     let j = parse_junit(&report);
     assert_eq!(j["root"], "testsuites");
+    // A testcase per flow; its failure carries the failed step, expected, seen, screenshot.
     let suite = &j["suites"][0];
-    assert_eq!(suite["tests"], "4");
+    assert_eq!(suite["tests"], "1");
     assert_eq!(suite["failures"], "1");
-    assert_eq!(suite["skipped"], "1");
-    let case = &suite["cases"][2];
-    let f = &case["failure"];
+    let case = &suite["cases"][0];
+    assert_eq!(
+        case["name"], "Sign in, asserting the wrong landing page",
+        "{j}"
+    );
+    let f = &case["failures"][0];
     assert!(
         f["message"]
             .as_str()
@@ -313,10 +283,16 @@ fn a_wrong_asserted_url_fails_the_cli_with_expected_seen_screenshot_and_junit() 
     );
     let text = f["text"].as_str().unwrap_or("");
     assert!(
-        text.contains("expected: url") && text.contains("seen: url") && text.contains(shot),
+        text.contains("step 3")
+            && text.contains("expected: url")
+            && text.contains("seen: url")
+            && text.contains(shot),
         "{j}"
     );
-    assert_eq!(suite["cases"][3]["skipped"], true);
+    assert!(
+        case["out"].as_str().unwrap_or("").contains("SKIP  4"),
+        "{j}"
+    );
 }
 
 #[test]
@@ -348,18 +324,11 @@ fn a_changed_page_heals_and_is_reported_as_healed() {
     );
     assert!(o.stderr.contains("HEALED  4"), "{}", o.stderr);
     let j = parse_junit(&report);
-    let cases = j["suites"][0]["cases"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let healed: Vec<&Value> = cases
-        .iter()
-        .filter(|c| c["healed"].as_array().is_some_and(|h| !h.is_empty()))
-        .collect();
+    let case = &j["suites"][0]["cases"][0];
+    let healed = case["healed"].as_array().cloned().unwrap_or_default();
     assert_eq!(healed.len(), 3, "{j}");
-    assert!(healed
-        .iter()
-        .all(|c| c["out"].as_str().unwrap_or("").starts_with("HEALED: ")));
+    let out = case["out"].as_str().unwrap_or("");
+    assert_eq!(out.matches("HEALED: ").count(), 3, "{j}");
 
     // The original page needs no healing.
     let o = cli(&[
@@ -885,7 +854,7 @@ fn a_dialog_left_open_by_a_step_is_accepted_and_noted() {
 }
 
 #[test]
-fn several_files_replay_in_one_run_with_one_testsuite_each() {
+fn several_files_replay_in_one_run_with_a_testcase_each() {
     let dir = tmp("several");
     let report = dir.join("all.xml");
     let o = cli(&[
@@ -904,11 +873,24 @@ fn several_files_replay_in_one_run_with_one_testsuite_each() {
     ]);
     // One failing file fails the run; the others still ran.
     assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
-    assert_eq!(o.stdout.matches("PASSED:").count(), 2, "{}", o.stdout);
-    assert_eq!(o.stdout.matches("FAILED:").count(), 1, "{}", o.stdout);
+    assert_eq!(
+        o.stdout.matches("\nPASS ").count() + usize::from(o.stdout.starts_with("PASS ")),
+        2,
+        "{}",
+        o.stdout
+    );
+    assert_eq!(o.stdout.matches("FAIL ").count(), 1, "{}", o.stdout);
+    assert!(
+        o.stdout.contains("3 flows: 2 passed, 0 flaky, 1 failed"),
+        "{}",
+        o.stdout
+    );
     let j = parse_junit(&report);
-    let suites = j["suites"].as_array().cloned().unwrap_or_default();
-    let names: Vec<&str> = suites.iter().filter_map(|s| s["name"].as_str()).collect();
+    let cases = j["suites"][0]["cases"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = cases.iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(
         names,
         vec![
@@ -917,8 +899,16 @@ fn several_files_replay_in_one_run_with_one_testsuite_each() {
             "Sign in and plan the day"
         ]
     );
-    assert_eq!(suites[1]["failures"], "1");
-    assert_eq!(suites[2]["failures"], "0");
+    assert_eq!(
+        cases[1]["failures"].as_array().map(Vec::len),
+        Some(1),
+        "{j}"
+    );
+    assert_eq!(
+        cases[2]["failures"].as_array().map(Vec::len),
+        Some(0),
+        "{j}"
+    );
 }
 
 #[test]

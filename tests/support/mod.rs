@@ -498,3 +498,47 @@ impl Tools {
             .await
     }
 }
+
+/// Parses a JUnit file with python3's standard XML parser and returns a summary JSON: the root
+/// tag, and suites with their counts and testcases (name, classname, failures, flaky
+/// failures, errors, `healed`/`flaky` properties, system-out).
+pub fn parse_junit(path: &std::path::Path) -> Value {
+    let script = r#"
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = []
+for s in root.iter('testsuite'):
+    cases = []
+    for c in s.iter('testcase'):
+        props = {}
+        for p in c.iter('property'):
+            props.setdefault(p.get('name'), []).append(p.get('value'))
+        cases.append({
+            'name': c.get('name'),
+            'classname': c.get('classname'),
+            'failures': [{'message': f.get('message'), 'text': f.text} for f in c.findall('failure')],
+            'flaky': [{'message': f.get('message'), 'text': f.text} for f in c.findall('flakyFailure')],
+            'errors': [{'message': f.get('message'), 'text': f.text} for f in c.findall('error')],
+            'healed': props.get('healed', []),
+            'props': props,
+            'out': (c.findtext('system-out') or ''),
+        })
+    suites.append({'name': s.get('name'), 'tests': s.get('tests'), 'failures': s.get('failures'),
+                   'errors': s.get('errors'), 'skipped': s.get('skipped'), 'cases': cases})
+print(json.dumps({'root': root.tag, 'suites': suites}))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python3 could not parse {}: {}\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+    serde_json::from_slice(&out.stdout).expect("summary json")
+}

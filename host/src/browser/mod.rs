@@ -707,27 +707,40 @@ impl Live {
     }
 
     /// Creates a browser context (its own cookies and storage, gone when the connection
-    /// closes) whose every connection, loopback included, goes through the HTTP proxy at
-    /// `proxy` (`http://127.0.0.1:PORT`); returns its id for [`Live::create_target_in`].
-    pub async fn create_context(&self, proxy: &str) -> Result<String, BrowserError> {
+    /// closes); with `proxy` (`http://127.0.0.1:PORT`), every connection of its pages,
+    /// loopback included, goes through that HTTP proxy. Returns its id for
+    /// [`Live::create_target_in`].
+    pub async fn create_context(&self, proxy: Option<&str>) -> Result<String, BrowserError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Created {
             browser_context_id: String,
         }
+        let params = match proxy {
+            Some(p) => json!({
+                "disposeOnDetach": true,
+                "proxyServer": p,
+                "proxyBypassList": "<-loopback>",
+            }),
+            None => json!({"disposeOnDetach": true}),
+        };
         let c: Created = self
             .cdp
-            .call(
-                None,
-                "Target.createBrowserContext",
-                json!({
-                    "disposeOnDetach": true,
-                    "proxyServer": proxy,
-                    "proxyBypassList": "<-loopback>",
-                }),
-            )
+            .call(None, "Target.createBrowserContext", params)
             .await?;
         Ok(c.browser_context_id)
+    }
+
+    /// Closes browser context `id` and every tab in it.
+    pub async fn dispose_context(&self, id: &str) -> Result<(), BrowserError> {
+        self.cdp
+            .run(
+                None,
+                "Target.disposeBrowserContext",
+                json!({"browserContextId": id}),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Opens a page target at `url`, in browser context `context` when given.

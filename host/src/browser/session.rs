@@ -40,6 +40,9 @@ pub struct Session {
     /// That browser context, with the browser generation (see [`Browser::last_change`]) it
     /// was made in.
     context: Mutex<Option<(u64, String)>>,
+    /// Tabs open in a browser context of the session's own even without a guard (its own
+    /// cookies and storage: one flow of a parallel replay), see [`Session::isolate`].
+    isolated: std::sync::atomic::AtomicBool,
 }
 
 /// How many screenshots a session keeps for `upload_image`.
@@ -69,6 +72,41 @@ impl Session {
             guard: Arc::new(Mutex::new(None)),
             egress: tokio::sync::OnceCell::new(),
             context: Mutex::new(None),
+            isolated: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Opens this session's tabs in a browser context of its own (cookies, storage and cache
+    /// apart from every other session's), in a browser the host launched or connected to over
+    /// CDP; through the extension, tabs share the person's profile. Returns whether the
+    /// browser can keep sessions apart. Call [`Session::dispose`] when done.
+    pub async fn isolate(&self) -> Result<bool, BrowserError> {
+        self.isolated
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let live = self.live().await?;
+        Ok(live.has_contexts())
+    }
+
+    /// Closes the session's browser context, if it made one, and with it every tab in it.
+    pub async fn dispose(&self) {
+        let known = match self.context.lock() {
+            Ok(mut g) => g.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        let Some((generation, id)) = known else {
+            return;
+        };
+        if generation != self.browser.last_change().0 {
+            return;
+        }
+        if let Ok(live) = self
+            .browser
+            .live_for(self.browser_choice().as_deref())
+            .await
+        {
+            if let Err(e) = live.dispose_context(&id).await {
+                tracing::debug!("disposing browser context {id}: {e}");
+            }
         }
     }
 
@@ -289,7 +327,9 @@ impl Session {
     /// The browser context the session's new tabs open in: with a guard, in a browser the
     /// host launched, one of its own behind the session's egress proxy; otherwise the default.
     async fn context(&self, live: &Live) -> Result<Option<String>, BrowserError> {
-        if self.guard().is_none() || !live.has_contexts() {
+        let guarded = self.guard().is_some();
+        let isolated = self.isolated.load(std::sync::atomic::Ordering::Relaxed);
+        if (!guarded && !isolated) || !live.has_contexts() {
             return Ok(None);
         }
         let generation = self.browser.last_change().0;
@@ -301,6 +341,14 @@ impl Session {
             if g == generation {
                 return Ok(Some(id));
             }
+        }
+        if !guarded {
+            let id = live.create_context(None).await?;
+            match self.context.lock() {
+                Ok(mut g) => *g = Some((generation, id.clone())),
+                Err(p) => *p.into_inner() = Some((generation, id.clone())),
+            }
+            return Ok(Some(id));
         }
         let slot = self.guard.clone();
         let egress = self
@@ -318,7 +366,7 @@ impl Session {
                 })
             })
             .await?;
-        let id = live.create_context(&egress.url()).await?;
+        let id = live.create_context(Some(&egress.url())).await?;
         match self.context.lock() {
             Ok(mut g) => *g = Some((generation, id.clone())),
             Err(p) => *p.into_inner() = Some((generation, id.clone())),

@@ -13,6 +13,11 @@
 //! JSON at `/api/hits`). `/api/redirect?to=URL&code=N` answers with a redirect (302 unless `N`
 //! is 301, 303, 307 or 308) to the percent-decoded `URL`, an open redirect on purpose.
 //!
+//! For replay suites (`tests/qa.rs`): `/api/count?key=K` answers how many times it was asked
+//! for `K` in this process (1, 2, …: a flow that fails once, then passes on a retry), and
+//! `/api/barrier?key=K&n=N&ms=T` answers `together` once `N` requests for `K` are waiting, or
+//! `alone` after `T` ms (at most 10 s): flows that only pass when they run at the same time.
+//!
 //! May use: nothing else of the crate.
 
 use std::convert::Infallible;
@@ -95,6 +100,87 @@ pub struct Hit {
 }
 
 static HITS: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
+
+/// `/api/count` state: how many times each key was asked for.
+static COUNTS: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+
+/// Counts one more request for `key`; returns the count.
+fn bump(key: &str) -> u64 {
+    let mut g = match COUNTS.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    match g.iter_mut().find(|(k, _)| k == key) {
+        Some((_, n)) => {
+            *n += 1;
+            *n
+        }
+        None => {
+            g.push((key.to_string(), 1));
+            1
+        }
+    }
+}
+
+/// `/api/barrier` state per key: requests waiting now, and how many times a full group was
+/// let through.
+static BARRIERS: Mutex<Vec<(String, u64, u64)>> = Mutex::new(Vec::new());
+
+/// Wakes barrier requests when a group is let through.
+static RELEASED: std::sync::OnceLock<tokio::sync::watch::Sender<u64>> = std::sync::OnceLock::new();
+
+/// Waits until `want` requests for `key` wait together (true) or `limit` passes (false).
+async fn barrier(key: &str, want: u64, limit: Duration) -> bool {
+    let tx = RELEASED.get_or_init(|| tokio::sync::watch::channel(0).0);
+    let mut rx = tx.subscribe();
+    let generation = {
+        let mut g = match BARRIERS.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let i = match g.iter().position(|(k, _, _)| k == key) {
+            Some(i) => i,
+            None => {
+                g.push((key.to_string(), 0, 0));
+                g.len() - 1
+            }
+        };
+        let entry = &mut g[i];
+        entry.1 += 1;
+        if entry.1 >= want {
+            entry.1 = 0;
+            entry.2 += 1;
+            drop(g);
+            tx.send_modify(|v| *v += 1);
+            return true;
+        }
+        entry.2
+    };
+    let released = |g: &Vec<(String, u64, u64)>| {
+        g.iter()
+            .find(|(k, _, _)| k == key)
+            .is_some_and(|(_, _, r)| *r > generation)
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        {
+            let mut g = match BARRIERS.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if released(&g) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                if let Some(e) = g.iter_mut().find(|(k, _, _)| k == key) {
+                    e.1 = e.1.saturating_sub(1);
+                }
+                return false;
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, rx.changed()).await;
+    }
+}
 
 /// Every request to `/api/hit` so far, in order, by any server of this process.
 pub fn hits() -> Vec<Hit> {
@@ -188,6 +274,37 @@ async fn handle(
         if let Ok(v) = to.parse() {
             r.headers_mut().insert(hyper::header::LOCATION, v);
         }
+        return Ok(r);
+    }
+    if path == "/api/count" {
+        let key = percent_decode(query_param(&query, "key").unwrap_or("")).unwrap_or_default();
+        let mut r = respond(200, "text/plain", bump(&key).to_string());
+        r.headers_mut().insert(
+            hyper::header::CACHE_CONTROL,
+            hyper::header::HeaderValue::from_static("no-store"),
+        );
+        return Ok(r);
+    }
+    if path == "/api/barrier" {
+        let key = percent_decode(query_param(&query, "key").unwrap_or("")).unwrap_or_default();
+        let want = query_param(&query, "n")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(2)
+            .max(1);
+        let ms = query_param(&query, "ms")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(3000)
+            .min(10_000);
+        let together = barrier(&key, want, Duration::from_millis(ms)).await;
+        let mut r = respond(
+            200,
+            "text/plain",
+            if together { "together" } else { "alone" }.to_string(),
+        );
+        r.headers_mut().insert(
+            hyper::header::CACHE_CONTROL,
+            hyper::header::HeaderValue::from_static("no-store"),
+        );
         return Ok(r);
     }
     if path == "/api/slow" {

@@ -32,6 +32,9 @@ pub struct Shortcut {
     /// What it does.
     #[serde(default)]
     pub description: String,
+    /// Labels `tabwright replay --tag` selects flows by (`smoke`, `checkout` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Variables the steps use as `{{name}}`, with their defaults (`null`: must be given).
     #[serde(default)]
     pub variables: BTreeMap<String, Value>,

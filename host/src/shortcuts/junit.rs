@@ -1,9 +1,14 @@
-//! JUnit XML for a replay: one `<testsuite>` per replayed file, one `<testcase>` per step,
-//! `<failure>` with the message (expected, seen, screenshot in the body), `<skipped>` for
-//! steps not run, and healed steps marked with a `healed` property and a `HEALED:` line in
-//! `<system-out>` so CI dashboards show the drift. Owns only text.
+//! JUnit XML for a replay run: one `<testsuite>` for the run, one `<testcase>` per flow
+//! (classname: its file), a `<failure>` per failed step with the message, expected, seen and
+//! the screenshot in its body, `<skipped>` for a flow whose steps did not run, `<error>` for a
+//! flow that could not run (not a flow, a variable missing). A flow that passed on a retry
+//! is a passing testcase with a `<flakyFailure>` per failed attempt (Surefire's convention)
+//! and a `flaky` property; healed steps are `healed` properties and `HEALED:` lines in
+//! `<system-out>`, with every step and its time, so CI dashboards show the drift. Owns only
+//! text.
 
 use super::replay::{Report, Status};
+use super::suite::{FlowResult, Outcome};
 
 /// Escapes text for XML attribute values and element content.
 pub fn escape(s: &str) -> String {
@@ -27,116 +32,152 @@ fn secs(ms: u128) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
 
-/// The JUnit XML document for replays of one or more files: `(file name, report)` pairs.
-pub fn document(suites: &[(String, &Report)]) -> String {
+/// The JUnit XML document for a run's flows.
+pub fn document(flows: &[FlowResult]) -> String {
+    let tests = flows.len();
+    let failures = flows
+        .iter()
+        .filter(|f| f.outcome == Outcome::Failed)
+        .count();
+    let errors = flows
+        .iter()
+        .filter(|f| f.outcome == Outcome::Broken)
+        .count();
+    let total: u128 = flows.iter().map(|f| f.ms).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let (mut tests, mut failures, mut skipped, mut total) = (0, 0, 0, 0u128);
-    for (_, r) in suites {
-        let (_, _, f, s) = r.counts();
-        tests += r.steps.len();
-        failures += f;
-        skipped += s;
-        total += r.ms;
-    }
     out.push_str(&format!(
-        "<testsuites name=\"tabwright replay\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">\n",
+        "<testsuites name=\"tabwright replay\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{}\">\n",
         secs(total)
     ));
-    for (file, r) in suites {
-        suite(&mut out, file, r);
+    out.push_str(&format!(
+        "  <testsuite name=\"tabwright replay\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{}\">\n",
+        secs(total)
+    ));
+    for f in flows {
+        testcase(&mut out, f);
     }
-    out.push_str("</testsuites>\n");
+    out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
 
-fn suite(out: &mut String, file: &str, r: &Report) {
-    let (_, healed, failures, skipped) = r.counts();
+/// The failure text of a step: what it did, the message, expected and seen, the screenshot.
+fn failure_detail(r: &Report) -> Vec<(String, String)> {
+    r.steps
+        .iter()
+        .filter(|s| s.status == Status::Failed)
+        .map(|s| {
+            let msg = s.message.clone().unwrap_or_else(|| "failed".into());
+            let mut detail = format!("step {}: {}\n{msg}", s.index, s.label);
+            if let Some(e) = &s.expected {
+                detail.push_str(&format!("\nexpected: {e}"));
+            }
+            if let Some(e) = &s.seen {
+                detail.push_str(&format!("\nseen: {e}"));
+            }
+            if let Some(p) = &s.screenshot {
+                detail.push_str(&format!("\nscreenshot: {}", p.display()));
+            }
+            (format!("step {} ({}): {msg}", s.index, s.label), detail)
+        })
+        .collect()
+}
+
+fn testcase(out: &mut String, f: &FlowResult) {
     out.push_str(&format!(
-        "  <testsuite name=\"{}\" file=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">\n",
-        escape(&r.name),
-        escape(file),
-        r.steps.len(),
-        secs(r.ms)
+        "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\">\n",
+        escape(&f.name),
+        escape(&f.file),
+        secs(f.ms)
     ));
-    out.push_str("    <properties>\n");
-    out.push_str(&format!(
-        "      <property name=\"shortcut_id\" value=\"{}\"/>\n",
-        escape(&r.id)
-    ));
-    out.push_str(&format!(
-        "      <property name=\"healed_steps\" value=\"{healed}\"/>\n"
-    ));
-    if let Some(g) = &r.gif {
-        out.push_str(&format!(
-            "      <property name=\"gif\" value=\"{}\"/>\n",
-            escape(g)
-        ));
+    let last = f.report();
+    let mut props = Vec::new();
+    if let Some(r) = last {
+        props.push(("shortcut_id".to_string(), r.id.clone()));
+        props.push(("attempts".to_string(), f.attempts.len().to_string()));
+        for s in &r.steps {
+            if let Some(h) = &s.healed {
+                props.push(("healed".to_string(), format!("step {}: {h}", s.index)));
+            }
+        }
+        if let Some(g) = &r.gif_path {
+            props.push(("gif".to_string(), g.display().to_string()));
+        }
     }
-    out.push_str("    </properties>\n");
-    for s in &r.steps {
-        let name = format!("{:02} {}", s.index, s.label);
-        out.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
-            escape(&name),
-            escape(&r.id),
-            secs(s.ms)
-        ));
-        let mut body = String::new();
-        if let Some(h) = &s.healed {
-            body.push_str(&format!(
-                "      <properties>\n        <property name=\"healed\" value=\"{}\"/>\n      </properties>\n",
-                escape(h)
+    if f.outcome == Outcome::Flaky {
+        props.push(("flaky".to_string(), "true".to_string()));
+    }
+    if !props.is_empty() {
+        out.push_str("      <properties>\n");
+        for (k, v) in props {
+            out.push_str(&format!(
+                "        <property name=\"{}\" value=\"{}\"/>\n",
+                escape(&k),
+                escape(&v)
             ));
         }
-        match s.status {
-            Status::Failed => {
-                let msg = s.message.clone().unwrap_or_else(|| "failed".into());
-                let mut detail = format!("step {}: {}\n{msg}", s.index, s.label);
-                if let Some(e) = &s.expected {
-                    detail.push_str(&format!("\nexpected: {e}"));
-                }
-                if let Some(e) = &s.seen {
-                    detail.push_str(&format!("\nseen: {e}"));
-                }
-                if let Some(p) = &s.screenshot {
-                    detail.push_str(&format!("\nscreenshot: {}", p.display()));
-                }
-                body.push_str(&format!(
-                    "      <failure message=\"{}\" type=\"StepFailed\">{}</failure>\n",
-                    escape(&msg),
-                    escape(&detail)
-                ));
-            }
-            Status::Skipped => {
-                body.push_str(&format!(
-                    "      <skipped message=\"{}\"/>\n",
-                    escape(s.message.as_deref().unwrap_or("not run"))
-                ));
-            }
-            _ => {}
+        out.push_str("      </properties>\n");
+    }
+    match f.outcome {
+        Outcome::Broken => {
+            let e = f.error.as_deref().unwrap_or("could not run");
+            out.push_str(&format!(
+                "      <error message=\"{}\" type=\"FlowError\">{}</error>\n",
+                escape(e),
+                escape(e)
+            ));
         }
+        Outcome::Failed => {
+            if let Some(r) = last {
+                let fails = failure_detail(r);
+                if fails.is_empty() {
+                    // A run that failed without a failed step: its GIF was not written.
+                    let msg = r.gif_error.clone().unwrap_or_else(|| "failed".into());
+                    out.push_str(&format!(
+                        "      <failure message=\"{}\" type=\"FlowFailed\">{}</failure>\n",
+                        escape(&msg),
+                        escape(&msg)
+                    ));
+                }
+                for (msg, detail) in fails {
+                    out.push_str(&format!(
+                        "      <failure message=\"{}\" type=\"StepFailed\">{}</failure>\n",
+                        escape(&msg),
+                        escape(&detail)
+                    ));
+                }
+            }
+        }
+        Outcome::Flaky => {
+            for r in &f.attempts[..f.attempts.len().saturating_sub(1)] {
+                for (msg, detail) in failure_detail(r) {
+                    out.push_str(&format!(
+                        "      <flakyFailure message=\"{}\" type=\"StepFailed\">{}</flakyFailure>\n",
+                        escape(&msg),
+                        escape(&detail)
+                    ));
+                }
+            }
+        }
+        Outcome::Passed => {}
+    }
+    if let Some(r) = last {
         let mut sysout = String::new();
-        if let Some(h) = &s.healed {
-            sysout.push_str(&format!("HEALED: {h}\n"));
+        for s in &r.steps {
+            sysout.push_str(&super::replay::step_line(s, true));
+            sysout.push('\n');
+            if let Some(h) = &s.healed {
+                sysout.push_str(&format!("HEALED: {h}\n"));
+            }
+            if let Some(p) = &s.screenshot {
+                sysout.push_str(&format!("[[ATTACHMENT|{}]]\n", p.display()));
+            }
         }
-        if let Some(p) = &s.screenshot {
-            sysout.push_str(&format!("[[ATTACHMENT|{}]]\n", p.display()));
-        }
-        if !sysout.is_empty() {
-            body.push_str(&format!(
-                "      <system-out>{}</system-out>\n",
-                escape(&sysout)
-            ));
-        }
-        if body.is_empty() {
-            out.push_str("/>\n");
-        } else {
-            out.push_str(">\n");
-            out.push_str(&body);
-            out.push_str("    </testcase>\n");
-        }
+        out.push_str(&format!(
+            "      <system-out>{}</system-out>\n",
+            escape(&sysout)
+        ));
     }
-    out.push_str("  </testsuite>\n");
+    out.push_str("    </testcase>\n");
 }
 
 #[cfg(test)]
@@ -145,7 +186,7 @@ mod tests {
     use crate::shortcuts::replay::StepOutcome;
 
     #[test]
-    fn escapes_and_marks_failures_and_heals() {
+    fn escapes_and_marks_failures_heals_flakes_and_errors() {
         let step = |i, status, healed: Option<&str>, msg: Option<&str>| StepOutcome {
             index: i,
             action: "click".into(),
@@ -158,7 +199,7 @@ mod tests {
             healed: healed.map(str::to_string),
             screenshot: None,
         };
-        let r = Report {
+        let failed = Report {
             id: "t".into(),
             name: "T & co".into(),
             steps: vec![
@@ -168,17 +209,51 @@ mod tests {
             ],
             ms: 40,
             gif: None,
+            gif_path: None,
             gif_error: None,
             notes: vec![],
         };
-        let x = document(&[("f.json".into(), &r)]);
+        let mut passed = failed.clone();
+        passed.steps.truncate(1);
+        let flows = vec![
+            FlowResult {
+                file: "f.json".into(),
+                name: "T & co".into(),
+                outcome: Outcome::Failed,
+                attempts: vec![failed.clone()],
+                error: None,
+                ms: 40,
+            },
+            FlowResult {
+                file: "g.json".into(),
+                name: "G".into(),
+                outcome: Outcome::Flaky,
+                attempts: vec![failed, passed],
+                error: None,
+                ms: 80,
+            },
+            FlowResult {
+                file: "bad.json".into(),
+                name: "bad.json".into(),
+                outcome: Outcome::Broken,
+                attempts: vec![],
+                error: Some("not JSON <here>".into()),
+                ms: 1,
+            },
+        ];
+        let x = document(&flows);
         assert!(x.contains("name=\"T &amp; co\""), "{x}");
+        assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
+        assert!(x.contains("HEALED: css #a matched nothing"), "{x}");
+        assert!(x.contains("assertion &lt;failed&gt;"), "{x}");
         assert!(
-            x.contains("failures=\"1\"") && x.contains("skipped=\"1\""),
+            x.contains("<flakyFailure") && x.contains("name=\"flaky\""),
             "{x}"
         );
-        assert!(x.contains("HEALED: css #a matched nothing"), "{x}");
-        assert!(x.contains("message=\"assertion &lt;failed&gt;\""), "{x}");
+        assert!(
+            x.contains("<error message=\"not JSON &lt;here&gt;\""),
+            "{x}"
+        );
         assert!(!x.contains("<Save>"), "{x}");
     }
 }

@@ -11,7 +11,9 @@
 //! - [`recorder_json`]: Chrome DevTools Recorder JSON import and export;
 //! - [`replay`]: running a shortcut through the tool runtime (every step through its door, so a
 //!   gated context confirms and audits each step), with self-healing locators and assertions;
-//! - [`junit`]: JUnit XML reports.
+//! - [`suite`]: suites of flows (files, folders, globs; grep, tags, shards; parallel runs in
+//!   browser contexts of their own, retries);
+//! - [`junit`] and [`html`]: JUnit XML and self-contained HTML reports.
 //!
 //! May use: [`crate::runtime`], [`crate::outline`], [`crate::browser`] and
 //! [`crate::recording`] (writing a replay's GIF where the person asked).
@@ -23,12 +25,14 @@
 //! walker or other tools' state.
 
 pub mod format;
+pub mod html;
 pub mod junit;
 pub mod locate;
 pub mod record;
 pub mod recorder_json;
 pub mod replay;
 pub mod store;
+pub mod suite;
 
 use std::path::Path;
 

@@ -85,6 +85,7 @@ impl Recorder {
             id: slug(name),
             name: name.to_string(),
             description: format!("Recorded by tabwright ({} steps)", st.steps.len()),
+            tags: Vec::new(),
             variables: st.vars.clone(),
             steps: st.steps.clone(),
         }

@@ -415,6 +415,7 @@ pub fn import(v: &Value, origin: &str) -> Result<Shortcut, FormatError> {
         id: slug(&title),
         name: title,
         description: format!("Imported from Chrome DevTools Recorder JSON ({origin})"),
+        tags: Vec::new(),
         variables: Default::default(),
         steps: out,
     })

@@ -86,6 +86,7 @@ pub async fn run(
         steps: Vec::new(),
         ms: 0,
         gif: None,
+        gif_path: None,
         gif_error: None,
         notes: Vec::new(),
     };
@@ -184,6 +185,7 @@ pub async fn run(
             }
             match crate::recording::write_gif(clip, &path, Default::default()).await {
                 Ok(enc) => {
+                    report.gif_path = Some(path.clone());
                     report.gif = Some(format!(
                         "Saved the GIF to {} ({} frames, {} bytes).",
                         path.display(),

@@ -63,6 +63,9 @@ pub struct Report {
     /// The GIF written, if one was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gif: Option<String>,
+    /// Where that GIF is.
+    #[serde(skip)]
+    pub gif_path: Option<std::path::PathBuf>,
     /// Why a GIF that was asked for was not written (the run then fails).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gif_error: Option<String>,

@@ -294,3 +294,227 @@ fn shards_split_a_suite_and_bad_selections_are_refused() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("no file matches"), "{}", o.stderr);
 }
+
+/// A real chromedriver on a free port, in a process group of its own (so the browsers it
+/// starts go with it).
+struct Driver {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("chromedriver is missing: run `bash .ci/setup` (Debian: chromium-driver)");
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start chromedriver");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Self::get(&url, "/status").is_none_or(|s| !s.contains("\"ready\":true")) {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Driver { child, url }
+    }
+
+    /// A GET on the driver, with curl (installed by .ci/setup).
+    fn get(url: &str, path: &str) -> Option<String> {
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", "2", &format!("{url}{path}")])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    }
+
+    /// Sessions the driver still has.
+    fn sessions(&self) -> usize {
+        let body = Self::get(&self.url, "/sessions").unwrap_or_default();
+        serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["value"].as_array().map(Vec::len))
+            .unwrap_or(usize::MAX)
+    }
+
+    fn kill(&mut self) {
+        // SAFETY: kill(2) on the driver's own process group; no memory is touched.
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `--browser webdriver=URL` on a real chromedriver: each flow gets a session (a browser)
+/// of its own, two at once, and every session is ended when its flow is done.
+#[test]
+fn flows_run_on_webdriver_sessions_in_parallel_and_each_session_ends() {
+    let driver = Driver::start();
+    let report = tmp("webdriver").join("junit.xml");
+    let browser = format!("--browser=webdriver={}", driver.url);
+    let o = cli(&[
+        "replay",
+        "fixtures/qa/flows",
+        "--grep",
+        "together|visit",
+        "--jobs",
+        "2",
+        "--serve",
+        "fixtures",
+        &browser,
+        "--junit",
+        report.to_str().expect("path"),
+    ]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("4 flows: 4 passed"), "{}", o.stdout);
+    assert_eq!(driver.sessions(), 0, "sessions left open on the driver");
+    let j = parse_junit(&report);
+    assert_eq!(j["suites"][0]["tests"], "4");
+
+    // Ctrl-C while a flow runs: the process ends its session before it exits.
+    let mut child = Command::new(binary())
+        .args([
+            "replay",
+            "fixtures/qa/flows/together-a.json",
+            "fixtures/qa/flows/visit-a.json",
+            "--jobs",
+            "1",
+            "--serve",
+            "fixtures",
+            &browser,
+        ])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while driver.sessions() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the flow's session never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    // SAFETY: kill(2) on the child we started; no memory is touched.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(driver.sessions(), 0, "Ctrl-C left a session open");
+}
+
+/// An endpoint that refuses the session, one that is not there, and one that dies mid-suite:
+/// the flows that cannot get a browser fail with a clear message, the others still run, the
+/// report is written.
+#[test]
+fn a_webdriver_endpoint_that_refuses_or_dies_fails_its_flows_clearly() {
+    let driver = Driver::start();
+    let browser = format!("--browser=webdriver={}", driver.url);
+    let o = cli(&[
+        "replay",
+        "fixtures/qa/flows",
+        "--grep",
+        "visit",
+        "--serve",
+        "fixtures",
+        &browser,
+        "--chrome",
+        "/nonexistent/chrome",
+    ]);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.stdout.matches("BROKEN").count(), 2, "{}", o.stdout);
+    assert!(o.stdout.contains("refused a session"), "{}", o.stdout);
+
+    let o = cli(&[
+        "replay",
+        "fixtures/qa/flows/visit-a.json",
+        "fixtures/qa/flows/visit-b.json",
+        "--serve",
+        "fixtures",
+        "--browser=webdriver=http://127.0.0.1:9",
+    ]);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("cannot reach the WebDriver endpoint"),
+        "{}",
+        o.stdout
+    );
+
+    // Dies mid-suite: the first flow waits at its barrier (alone), the driver is killed
+    // meanwhile; the later flows cannot get a session and say why.
+    let mut driver = driver;
+    let dir = tmp("webdriver-dies");
+    let report = dir.join("junit.xml");
+    let bin = binary();
+    let child = Command::new(&bin)
+        .args([
+            "replay",
+            "fixtures/qa/flows/together-a.json",
+            "fixtures/qa/flows/visit-a.json",
+            "fixtures/qa/flows/visit-b.json",
+            "--jobs",
+            "1",
+            "--serve",
+            "fixtures",
+            &browser,
+            "--junit",
+            report.to_str().expect("path"),
+        ])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while driver.sessions() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the first flow's session never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    driver.kill();
+    let out = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("3 flows:"), "{stdout}");
+    for f in ["visit-a.json", "visit-b.json"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(f) && !l.contains(" — FAIL") && !l.starts_with("Replay"))
+            .unwrap_or_default();
+        assert!(
+            line.starts_with("BROKEN") && line.contains("WebDriver endpoint"),
+            "{f}: {stdout}"
+        );
+    }
+    let j = parse_junit(&report);
+    assert_eq!(j["suites"][0]["tests"], "3");
+}

@@ -206,7 +206,7 @@ pub fn find_browser() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // The euid check without libc: /proc/self/status has "Uid: real effective ...".
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -19,6 +19,7 @@ pub mod launch;
 pub mod session;
 pub mod settle;
 pub mod tab;
+pub mod webdriver;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -35,6 +36,7 @@ pub use extension::ExtensionOptions;
 pub use launch::LaunchOptions;
 pub use session::Session;
 pub use tab::{Blocked, RequestGuard, Tab, TabId};
+pub use webdriver::WebDriverOptions;
 
 /// The page script installed in every frame's isolated world (the outline walker).
 pub const PAGE_SCRIPT: &str = include_str!("../outline/walker.js");
@@ -52,6 +54,9 @@ pub enum Backend {
     Connect(String),
     /// A person's browser through the Tabwright extension's relay.
     Extension(ExtensionOptions),
+    /// A browser of a new session on a W3C WebDriver endpoint (chromedriver, Selenium Grid),
+    /// driven over CDP; the session ends when the browser is shut down.
+    WebDriver(WebDriverOptions),
 }
 
 impl Backend {
@@ -62,6 +67,7 @@ impl Backend {
             Backend::Launch(_) => "launch (headless Chromium, fresh profile)".into(),
             Backend::Connect(u) => format!("connect ({u})"),
             Backend::Extension(_) => "extension (your browser, Tabwright tab group)".into(),
+            Backend::WebDriver(o) => format!("webdriver ({})", o.endpoint),
         }
     }
 }
@@ -173,6 +179,8 @@ pub struct Live {
     /// Through the extension: which connected browser this is.
     pub via_extension: Option<crate::bridge::runtime::BrowserIdent>,
     launched: Option<launch::Launched>,
+    /// The WebDriver session the browser belongs to, ended with it.
+    webdriver: Option<webdriver::WebDriverSession>,
     /// Open each new tab in a window of its own: a headless browser paints only the front tab
     /// of a window, so tabs sharing one window could not be captured side by side. `None`
     /// (extension backend): the extension decides, as only it sees the person's windows.
@@ -391,6 +399,7 @@ impl Browser {
 
     async fn start_for(&self, choice: Option<&str>) -> Result<Arc<Live>, BrowserError> {
         let mut via_extension = None;
+        let mut wd = None;
         let (ws_url, launched) = match &self.backend {
             Backend::Launch(opts) => {
                 let l = launch::launch(opts).await.map_err(BrowserError::Start)?;
@@ -409,10 +418,30 @@ impl Browser {
                 via_extension = Some(info.browser.clone());
                 (info.url, None)
             }
+            Backend::WebDriver(opts) => {
+                let session = webdriver::WebDriverSession::create(opts)
+                    .await
+                    .map_err(BrowserError::Start)?;
+                let url = match launch::resolve_endpoint(&session.cdp_url).await {
+                    Ok(u) => u,
+                    Err(e) => {
+                        session.end().await;
+                        return Err(BrowserError::Start(e));
+                    }
+                };
+                wd = Some(session);
+                (url, None)
+            }
         };
-        let cdp = Cdp::connect(&ws_url)
-            .await
-            .map_err(|e| BrowserError::Start(e.to_string()))?;
+        let cdp = match Cdp::connect(&ws_url).await {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(s) = &wd {
+                    s.end().await;
+                }
+                return Err(BrowserError::Start(e.to_string()));
+            }
+        };
         let version: serde_json::Value = cdp.call(None, "Browser.getVersion", json!({})).await?;
         let product = version
             .get("product")
@@ -519,6 +548,7 @@ impl Browser {
         }
         let own_windows = match &self.backend {
             Backend::Launch(o) => Some(!o.headed),
+            Backend::WebDriver(o) => Some(!o.headed),
             Backend::Connect(_) => Some(false),
             Backend::Extension(_) => None,
         };
@@ -527,8 +557,9 @@ impl Browser {
             product,
             via_extension,
             own_windows,
-            contexts: matches!(self.backend, Backend::Launch(_)),
+            contexts: matches!(self.backend, Backend::Launch(_) | Backend::WebDriver(_)),
             launched,
+            webdriver: wd,
             targets,
             tabs: attached_tabs,
             next_tab: self.next_tab.clone(),
@@ -819,6 +850,11 @@ impl Live {
 
     /// Ends this connection's part: see [`Browser::shutdown`].
     async fn end(&self) {
+        if let Some(s) = &self.webdriver {
+            // Ending the session closes its browser (and a grid frees the node).
+            s.end().await;
+            return;
+        }
         if let Some(l) = &self.launched {
             let _ = self.cdp.run(None, "Browser.close", json!({})).await;
             l.finish(Duration::from_secs(2)).await;

@@ -36,10 +36,11 @@ pub struct Cli {
 /// Options every command that drives a browser takes.
 #[derive(Args, Debug, Clone)]
 pub struct BrowserArgs {
-    /// Which browser: `launch` (start Chromium, default), `connect=URL` (ws:// or http:// DevTools endpoint) or `extension[=ID]` (your browser through the Tabwright extension).
+    /// Which browser: `launch` (start Chromium, default), `connect=URL` (ws:// or http:// DevTools endpoint), `extension[=ID]` (your browser through the Tabwright extension) or `webdriver=URL` (a new session on a W3C WebDriver endpoint: chromedriver, Selenium Grid 4).
     #[arg(long, default_value = "launch", global = true)]
     browser: String,
-    /// The Chromium/Chrome executable for `launch` (default: found on PATH).
+    /// The Chromium/Chrome executable for `launch` (default: found on PATH); for `webdriver`,
+    /// the binary on the node (default: the node's own).
     #[arg(long, global = true)]
     chrome: Option<PathBuf>,
     /// Show the browser window instead of running headless.
@@ -164,6 +165,18 @@ impl BrowserArgs {
         if let Some(url) = self.browser.strip_prefix("connect=") {
             return Ok(Backend::Connect(url.to_string()));
         }
+        if let Some(url) = self.browser.strip_prefix("webdriver=") {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "--browser webdriver={url}: the endpoint is an http:// or https:// URL, e.g. webdriver=http://127.0.0.1:9515"
+                ));
+            }
+            return Ok(Backend::WebDriver(crate::browser::WebDriverOptions {
+                endpoint: url.to_string(),
+                binary: self.chrome.as_ref().map(|p| p.display().to_string()),
+                headed: self.headed,
+            }));
+        }
         if self.browser == "extension" || self.browser.starts_with("extension=") {
             return Ok(Backend::Extension(crate::browser::ExtensionOptions {
                 select: self.browser.strip_prefix("extension=").map(str::to_string),
@@ -171,7 +184,7 @@ impl BrowserArgs {
             }));
         }
         Err(format!(
-            "unknown --browser \"{}\": use launch, connect=URL or extension[=BROWSER_ID]",
+            "unknown --browser \"{}\": use launch, connect=URL, extension[=BROWSER_ID] or webdriver=URL",
             self.browser
         ))
     }
@@ -337,6 +350,8 @@ fn reap_on_signals(ctrl_c: bool) {
             _ = interrupt => 130,
         };
         crate::browser::launch::reap_all();
+        // Sessions on a WebDriver endpoint end too, so a grid's nodes are not held.
+        crate::browser::webdriver::end_all(std::time::Duration::from_secs(3)).await;
         std::process::exit(code);
     });
     #[cfg(not(unix))]

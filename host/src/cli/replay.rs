@@ -17,7 +17,7 @@ use crate::browser::{Backend, Browser};
 use crate::host::Host;
 use crate::shortcuts::replay::{step_line, Status, StepOutcome};
 use crate::shortcuts::store::{self, Store};
-use crate::shortcuts::suite::{self, FlowResult, Outcome, Selection, SuiteOptions, Tally};
+use crate::shortcuts::suite::{self, FlowResult, Lease, Outcome, Selection, SuiteOptions, Tally};
 use crate::shortcuts::{html, junit, load_file, recorder_json, FormatError, Shortcut};
 
 /// What `tabwright replay` was asked to do.
@@ -254,6 +254,7 @@ async fn replay(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> ExitC
         }
     }
     let contexts = !matches!(backend, Backend::Extension(_));
+    let backend_kind = backend.clone();
     let browser = Browser::new(backend);
     let host = Host::new(browser.clone(), workspace.clone(), crate::tools::browser());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -310,7 +311,34 @@ async fn replay(args: ReplayArgs, backend: Backend, workspace: PathBuf) -> ExitC
     };
     let gif_one = args.gif.as_deref().map(person_path);
     let started = std::time::Instant::now();
-    let new_ctx = || host.one_shot();
+    // A WebDriver endpoint gives each flow a session (a browser) of its own, so a grid
+    // spreads the flows over its nodes; other backends share one browser, a context each.
+    let per_flow = match &backend_kind {
+        Backend::WebDriver(_) => Some(backend_kind.clone()),
+        _ => None,
+    };
+    let (host, workspace_ref) = (&host, &workspace);
+    let new_ctx = move || -> crate::BoxFuture<'_, Result<Lease, String>> {
+        let per_flow = per_flow.clone();
+        Box::pin(async move {
+            match per_flow {
+                Some(b) => {
+                    let own = Browser::new(b);
+                    let h = Host::new(own.clone(), workspace_ref.clone(), crate::tools::browser());
+                    let end: crate::BoxFuture<'static, ()> =
+                        Box::pin(async move { own.shutdown().await });
+                    Ok(Lease {
+                        ctx: h.one_shot(),
+                        end: Some(end),
+                    })
+                }
+                None => Ok(Lease {
+                    ctx: host.one_shot(),
+                    end: None,
+                }),
+            }
+        })
+    };
     let results = suite::run(
         &new_ctx,
         flows,

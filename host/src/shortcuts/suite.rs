@@ -16,8 +16,18 @@ use super::replay::{self, Options, Report, StepOutcome};
 use super::Shortcut;
 use crate::runtime::ToolContext;
 
-/// Makes a tool context with a browser session of its own, for one attempt of one flow.
-pub type NewContext<'a> = &'a (dyn Fn() -> ToolContext + Send + Sync);
+/// A tool context (with a browser session of its own) for one attempt of one flow, and what
+/// ends the attempt's own browser when it has one (a WebDriver session per flow).
+pub struct Lease {
+    /// The context the flow's steps run in.
+    pub ctx: ToolContext,
+    /// Run when the attempt is over.
+    pub end: Option<crate::BoxFuture<'static, ()>>,
+}
+
+/// Makes a [`Lease`] for one attempt of one flow.
+pub type NewContext<'a> =
+    &'a (dyn Fn() -> crate::BoxFuture<'a, Result<Lease, String>> + Send + Sync);
 
 /// One flow of the suite: where it came from and what was read there.
 #[derive(Debug, Clone)]
@@ -408,14 +418,23 @@ async fn attempt_once(
     opts: &SuiteOptions,
     on_step: &(dyn Fn(&StepOutcome) + Send + Sync),
 ) -> Result<Report, String> {
-    let ctx = new_ctx();
-    let session = ctx.session().map_err(|e| e.0.clone())?;
-    // Cookies, storage and cache of one flow never reach another.
-    session
-        .isolate()
-        .await
-        .map_err(|e| format!("cannot start the browser: {e}"))?;
+    let lease = new_ctx().await?;
+    let ctx = lease.ctx;
+    let session = match ctx.session() {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(end) = lease.end {
+                end.await;
+            }
+            return Err(e.0.clone());
+        }
+    };
     let result = async {
+        // Cookies, storage and cache of one flow never reach another.
+        session
+            .isolate()
+            .await
+            .map_err(|e| format!("cannot start the browser: {e}"))?;
         // The tab first, so step times are the steps' own, not the browser's start-up.
         session
             .tab(None)
@@ -440,6 +459,9 @@ async fn attempt_once(
     }
     .await;
     session.dispose().await;
+    if let Some(end) = lease.end {
+        end.await;
+    }
     result
 }
 

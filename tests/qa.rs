@@ -518,3 +518,33 @@ fn a_webdriver_endpoint_that_refuses_or_dies_fails_its_flows_clearly() {
     let j = parse_junit(&report);
     assert_eq!(j["suites"][0]["tests"], "3");
 }
+
+/// On a terminal (a real pty, through util-linux `script`): a line per flow as it finishes
+/// and a live passed/failed/flaky/left count.
+#[test]
+fn a_terminal_shows_a_line_per_flow_and_a_live_count() {
+    let bin = binary();
+    let cmd = format!(
+        "{} replay fixtures/qa/broken --serve fixtures --jobs 1",
+        bin.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The live count, as it went: after the first flow 3 were left, then 2, 1, 0.
+    for left in ["3 left", "2 left", "1 left"] {
+        assert!(text.contains(left), "no \"{left}\" in:\n{text}");
+    }
+    assert!(
+        text.contains("1 passed · 3 failed · 0 flaky · 0 left"),
+        "{text}"
+    );
+    // Each flow's line came as it finished (before the final report lines), in color.
+    let first_line = text.find("\x1b[31mBROKEN").expect("a colored BROKEN line");
+    let summary = text.find("4 flows:").expect("the final count");
+    assert!(first_line < summary, "{text}");
+}

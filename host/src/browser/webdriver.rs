@@ -35,6 +35,29 @@ pub struct WebDriverSession {
 /// Sessions this process created and has not ended yet.
 static LIVE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
+/// Session requests on their way: a stop that comes meanwhile waits for them, so a session
+/// the endpoint has just made is ended too.
+static CREATING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Set once the process is stopping: no new session is asked for after that.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Counts a session request while it is on its way.
+struct Creating;
+
+impl Creating {
+    fn new() -> Creating {
+        CREATING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Creating
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        CREATING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn live() -> std::sync::MutexGuard<'static, Vec<(String, String)>> {
     match LIVE.lock() {
         Ok(g) => g,
@@ -100,6 +123,10 @@ impl WebDriverSession {
     pub async fn create(opts: &WebDriverOptions) -> Result<WebDriverSession, String> {
         let endpoint = opts.endpoint.trim_end_matches('/').to_string();
         let http = client()?;
+        let creating = Creating::new();
+        if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("the command is stopping: no new WebDriver session".into());
+        }
         let resp = http
             .post(format!("{endpoint}/session"))
             .json(&capabilities(opts))
@@ -127,6 +154,7 @@ impl WebDriverSession {
             .ok_or_else(|| format!("the WebDriver endpoint {endpoint} gave no session id"))?
             .to_string();
         live().push((endpoint.clone(), id.clone()));
+        drop(creating);
         let caps = value.get("capabilities").cloned().unwrap_or(Value::Null);
         let cdp_url = caps
             .get("se:cdp")
@@ -179,12 +207,24 @@ async fn delete(endpoint: &str, id: &str) {
 
 /// Ends every session this process still has (on Ctrl-C, SIGTERM, SIGHUP), within `limit`.
 pub async fn end_all(limit: Duration) {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Requests on their way first (bounded): their sessions exist at the endpoint already.
+    let deadline = tokio::time::Instant::now() + limit;
+    while CREATING.load(std::sync::atomic::Ordering::SeqCst) > 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let all: Vec<(String, String)> = std::mem::take(&mut *live());
     if all.is_empty() {
         return;
     }
     let ends = futures_util::future::join_all(all.iter().map(|(e, i)| delete(e, i)));
-    let _ = tokio::time::timeout(limit, ends).await;
+    let _ = tokio::time::timeout_at(
+        deadline.max(tokio::time::Instant::now() + Duration::from_secs(1)),
+        ends,
+    )
+    .await;
 }
 
 #[cfg(test)]

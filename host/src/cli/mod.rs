@@ -327,6 +327,10 @@ fn sandbox_bridge(args: Vec<String>) -> ExitCode {
 /// to stop (SIGTERM, SIGHUP, and Ctrl-C when `ctrl_c`), then exits with the signal's status.
 /// For commands with no shutdown of their own (`mcp`, `schedule` and `serve-fixtures` stop
 /// gracefully and end their browser themselves).
+/// Set when a stop signal arrived: the signal's task is cleaning up and will end the process
+/// with the signal's status, so a command that finishes meanwhile waits for it.
+static SIGNALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn reap_on_signals(ctrl_c: bool) {
     #[cfg(unix)]
     tokio::spawn(async move {
@@ -349,6 +353,7 @@ fn reap_on_signals(ctrl_c: bool) {
             _ = hup.recv() => 129,
             _ = interrupt => 130,
         };
+        SIGNALLED.store(true, std::sync::atomic::Ordering::SeqCst);
         crate::browser::launch::reap_all();
         // Sessions on a WebDriver endpoint end too, so a grid's nodes are not held.
         crate::browser::webdriver::end_all(std::time::Duration::from_secs(3)).await;
@@ -359,6 +364,15 @@ fn reap_on_signals(ctrl_c: bool) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let r = run_command(cli).await;
+    if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+        // The signal's task ends the process once its clean-up is done.
+        std::future::pending::<()>().await;
+    }
+    r
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Mcp(_) | Command::Schedule { .. } | Command::ServeFixtures { .. } => {}
         // `run` uses the first Ctrl-C to cancel the model's turn.

@@ -574,6 +574,13 @@ pub fn export(
             .map_err(|e| FormatError(format!("{}: {e}", step_label(i, &raw.action))))?;
         let s: Step = serde_json::from_value(filled).map_err(|e| FormatError(e.to_string()))?;
         let label = step_label(i, &s.action);
+        if s.action == "click" && s.offset.is_none() {
+            // Recorder JSON needs a point inside the element; without a recorded one, (1, 1)
+            // misses buttons with rounded corners in replayers that click at the offset.
+            notes.push(format!(
+                "{label}: no recorded click offset, exported as (1, 1); give the step an \"offset\" (for instance the element's middle) if another replayer misses it"
+            ));
+        }
         let converted = export_step(&s);
         match converted {
             Ok(mut vs) => {

@@ -1104,6 +1104,51 @@ async fn escape_devices_and_file_modes_outside() {
     );
 }
 
+/// Owners, groups and inode flags of files outside (a chown strips a setuid bit; chattr makes a
+/// file immutable or append-only): neither backend lets a command change them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_owners_groups_and_inode_flags_outside() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let w = ws();
+    let tool = w.outside.join("suid-tool");
+    std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o4755)).expect("mode");
+    let file = w.outside.join("file.txt");
+    let before = std::fs::metadata(&file).expect("file");
+    let flags = |p: &Path| {
+        std::process::Command::new("lsattr")
+            .arg("-d")
+            .arg(p)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let flags_before = flags(&file);
+    let out = w
+        .sh(&format!(
+            "chown 1:1 {t} && echo chowned; chgrp 1 {f} && echo chgrped; chattr +A {f} && echo chattred-A; chattr +a {f} && echo chattred-a; python3 -c \"import os; os.chown('{f}', 2, 2); print('pychown')\" 2>&1 | tail -1",
+            t = q(&tool),
+            f = q(&file)
+        ))
+        .await;
+    for word in ["chowned", "chgrped", "chattred-A", "chattred-a"] {
+        assert!(!out.lines().any(|l| l.trim() == word), "{word}: {out}");
+    }
+    assert!(!out.lines().any(|l| l.trim() == "pychown"), "{out}");
+    let t = std::fs::metadata(&tool).expect("tool");
+    assert_eq!(t.permissions().mode() & 0o7777, 0o4755, "{out}");
+    assert_eq!((t.uid(), t.gid()), (before.uid(), before.gid()), "{out}");
+    let f = std::fs::metadata(&file).expect("file");
+    assert_eq!((f.uid(), f.gid()), (before.uid(), before.gid()), "{out}");
+    assert_eq!(flags(&file), flags_before, "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_memory_exhaustion() {
     let w = ws();

@@ -352,6 +352,11 @@ fn grant_except(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>) {
 /// processes stays), no namespaces, mounts, mode changes, file watches on what it may not
 /// read, kernel keyrings, BPF, io_uring (which would bypass the socket rule) or kernel
 /// modules.
+/// `FS_IOC_SETFLAGS` (`_IOW('f', 2, long)`), its 32-bit form and `FS_IOC_FSSETXATTR`.
+const FS_IOC_SETFLAGS: u64 = 0x4008_6602;
+const FS_IOC32_SETFLAGS: u64 = 0x4004_6602;
+const FS_IOC_FSSETXATTR: u64 = 0x401c_5820;
+
 fn seccomp() -> Result<(), String> {
     let arch: seccompiler::TargetArch = std::env::consts::ARCH
         .try_into()
@@ -436,8 +441,22 @@ fn seccomp() -> Result<(), String> {
     ] {
         deny.insert(sys, vec![]);
     }
+    // Owners and groups, like modes, are not covered by Landlock: a command could strip the
+    // setuid bit of any binary (a chown clears it) or regroup files in hidden folders.
+    for sys in [libc::SYS_fchown, libc::SYS_fchownat] {
+        deny.insert(sys, vec![]);
+    }
     #[cfg(target_arch = "x86_64")]
-    deny.insert(libc::SYS_chmod, vec![]);
+    for sys in [libc::SYS_chmod, libc::SYS_chown, libc::SYS_lchown] {
+        deny.insert(sys, vec![]);
+    }
+    // Inode flags (chattr: immutable, append-only, no-dump …) through ioctl, on any file the
+    // command can open for reading.
+    let mut ioctl_rules = Vec::new();
+    for req in [FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR] {
+        ioctl_rules.push(rule(vec![cond(1, SeccompCmpOp::Eq, req)?])?);
+    }
+    deny.insert(libc::SYS_ioctl, ioctl_rules);
     let build = |rules, errno: i32| -> Result<seccompiler::BpfProgram, String> {
         SeccompFilter::new(
             rules,

@@ -1563,6 +1563,26 @@ async fn escape_read_tokens_and_histories() {
     }
 }
 
+/// A token or credentials file that appears in home after the session's first command is
+/// hidden from the next one too (the scan is redone when a folder it read changed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_secrets_created_after_the_first_command() {
+    let w = ws();
+    let _ = w.sh("true").await;
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let top = home().join(format!("late-{n}-api_token.txt"));
+    let deep_dir = home().join(format!(".config/latetool-{n}"));
+    std::fs::create_dir_all(&deep_dir).expect("dir");
+    let deep = deep_dir.join("credentials.json");
+    std::fs::write(&top, "canary-late-top").expect("top");
+    std::fs::write(&deep, "canary-late-deep").expect("deep");
+    let out = w.sh(&format!("cat {} {} 2>&1", q(&top), q(&deep))).await;
+    let _ = std::fs::remove_file(&top);
+    let _ = std::fs::remove_dir_all(&deep_dir);
+    assert!(!out.contains("canary-late-top"), "{out}");
+    assert!(!out.contains("canary-late-deep"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_a_repository_hidden_in_node_modules() {
     let w = ws();

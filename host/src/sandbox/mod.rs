@@ -222,7 +222,10 @@ const SECRET_WORDS: &[&str] = &[
 /// The entries of `.config`, `.local/share` and `.cache` under `home`, and the files at its
 /// top, named like a secret ([`SECRET_WORDS`]). (Not folders at the top: a project folder
 /// called `token-service` is somebody's workspace.)
-fn secrets_by_name(home: &Path) -> Vec<PathBuf> {
+fn secrets_by_name(
+    home: &Path,
+    seen: &mut Vec<(PathBuf, Option<std::time::SystemTime>)>,
+) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let listed: Vec<PathBuf> = HOME_SECRETS.iter().map(|s| home.join(s)).collect();
     // The top of home (files only), then up to four levels of the settings folders.
@@ -234,6 +237,11 @@ fn secrets_by_name(home: &Path) -> Vec<PathBuf> {
     );
     let mut looked = 0usize;
     while let Some((dir, depth)) = todo.pop() {
+        // Each folder read, with its modification time: a name added or removed changes it.
+        seen.push((
+            dir.clone(),
+            std::fs::metadata(&dir).and_then(|m| m.modified()).ok(),
+        ));
         let Ok(rd) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -275,17 +283,34 @@ pub fn is_secret(real: &Path) -> bool {
     secrets().iter().any(|s| real.starts_with(s))
 }
 
-/// The secret paths of this machine (system ones, and those under `$HOME`), built once.
-fn secrets() -> &'static [PathBuf] {
-    static LIST: OnceLock<Vec<PathBuf>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        let mut list: Vec<PathBuf> = SYSTEM_SECRETS.iter().map(PathBuf::from).collect();
-        if let Some(h) = std::env::var_os("HOME").map(PathBuf::from) {
-            list.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
-            list.extend(secrets_by_name(&h));
+/// The secret paths of this machine (system ones, and those under `$HOME`). The scan is kept
+/// while no folder it read has changed (checked with one `stat` per folder), so a secret-named
+/// file that appears later is hidden from the next command too.
+fn secrets() -> std::sync::Arc<Vec<PathBuf>> {
+    type Seen = Vec<(PathBuf, Option<std::time::SystemTime>)>;
+    static CACHE: std::sync::Mutex<Option<(Seen, std::sync::Arc<Vec<PathBuf>>)>> =
+        std::sync::Mutex::new(None);
+    let mut cache = match CACHE.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    if let Some((seen, list)) = cache.as_ref() {
+        let fresh = seen
+            .iter()
+            .all(|(d, t)| std::fs::metadata(d).and_then(|m| m.modified()).ok() == *t);
+        if fresh {
+            return list.clone();
         }
-        list
-    })
+    }
+    let mut seen = Vec::new();
+    let mut list: Vec<PathBuf> = SYSTEM_SECRETS.iter().map(PathBuf::from).collect();
+    if let Some(h) = std::env::var_os("HOME").map(PathBuf::from) {
+        list.extend(HOME_SECRETS.iter().map(|s| h.join(s)));
+        list.extend(secrets_by_name(&h, &mut seen));
+    }
+    let list = std::sync::Arc::new(list);
+    *cache = Some((seen, list.clone()));
+    list
 }
 
 impl Sandbox {
@@ -362,7 +387,7 @@ impl Sandbox {
         let plan = kernel::Plan {
             writable,
             readable: spec.roots.readable.clone(),
-            secrets: secrets().to_vec(),
+            secrets: secrets().as_ref().clone(),
             private,
         };
         let file = spec.run_dir.join("plan.json");
@@ -450,7 +475,7 @@ impl Sandbox {
         for root in &spec.roots.readable {
             push(&[&"--ro-bind", root, root]);
         }
-        for p in secrets() {
+        for p in secrets().iter() {
             // After the roots, so a secret inside an added folder stays hidden. Only what
             // exists can be covered; a secret made later is outside the writable roots anyway.
             match std::fs::metadata(p) {

@@ -1583,6 +1583,104 @@ async fn escape_secrets_created_after_the_first_command() {
     assert!(!out.contains("canary-late-deep"), "{out}");
 }
 
+/// The file tools against a folder swapped for a link while they work (round 5: Write wrote
+/// outside, Read and Grep returned `~/.ssh/id_rsa`): a thread exchanges `d` with a link to the
+/// outside folder and `e` with a link to `~/.ssh`, as fast as it can, while the tools run; no
+/// write lands outside and no secret comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_file_tools_through_a_folder_swapped_for_a_link() {
+    let w = ws();
+    std::fs::create_dir_all(w.dir.join("d")).expect("d");
+    std::fs::create_dir_all(w.dir.join("e")).expect("e");
+    std::fs::write(w.dir.join("d/target.txt"), "inside\n").expect("target");
+    std::fs::write(w.dir.join("e/id_rsa"), "decoy\n").expect("decoy");
+    std::os::unix::fs::symlink(&w.outside, w.dir.join("l")).expect("l");
+    std::os::unix::fs::symlink(home().join(".ssh"), w.dir.join("m")).expect("m");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let racer = {
+        let (dir, stop) = (w.dir.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let c = |p: &str| {
+                std::ffi::CString::new(dir.join(p).as_os_str().as_encoded_bytes()).expect("c")
+            };
+            let (d, l, e, m) = (c("d"), c("l"), c("e"), c("m"));
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: renameat2 on C strings owned here.
+                unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        d.as_ptr(),
+                        libc::AT_FDCWD,
+                        l.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    );
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        e.as_ptr(),
+                        libc::AT_FDCWD,
+                        m.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    );
+                }
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let mut leaks = Vec::new();
+    for i in 0..150 {
+        // Write needs a Read of the file first: read it (either way), then write.
+        let _ = w.call("Read", json!({"file_path": "d/target.txt"})).await;
+        let _ = w
+            .call(
+                "Write",
+                json!({"file_path": format!("d/new-{i}.txt"), "content": "RACE\n"}),
+            )
+            .await;
+        let _ = w
+            .call(
+                "Write",
+                json!({"file_path": "d/target.txt", "content": "RACE\n"}),
+            )
+            .await;
+        if let Ok(t) = w.call("Read", json!({"file_path": "e/id_rsa"})).await {
+            if t.contains("PRIVATE KEY") || t.contains("canary") {
+                leaks.push(t);
+            }
+        }
+        if let Ok(t) = w
+            .call(
+                "Grep",
+                json!({"pattern": ".", "path": "e", "output_mode": "content"}),
+            )
+            .await
+        {
+            if t.contains("PRIVATE KEY") || t.contains("canary") {
+                leaks.push(t);
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = racer.join().expect("racer");
+    // Put the folders back where they belong before looking.
+    for (a, b) in [("d", "l"), ("e", "m")] {
+        if w.dir.join(a).is_symlink() {
+            let _ = std::fs::rename(w.dir.join(a), w.dir.join("tmp-swap"));
+            let _ = std::fs::rename(w.dir.join(b), w.dir.join(a));
+            let _ = std::fs::rename(w.dir.join("tmp-swap"), w.dir.join(b));
+        }
+    }
+    assert!(swaps > 1000, "the racer only swapped {swaps} times");
+    assert!(
+        leaks.is_empty(),
+        "secrets came back {} times, e.g. {:?}",
+        leaks.len(),
+        leaks.first()
+    );
+    w.unchanged_outside();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_a_repository_hidden_in_node_modules() {
     let w = ws();

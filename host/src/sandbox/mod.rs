@@ -17,6 +17,7 @@ mod git;
 mod guard;
 pub mod kernel;
 mod limits;
+pub mod nofollow;
 pub mod paths;
 
 use std::ffi::OsString;

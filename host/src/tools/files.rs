@@ -21,7 +21,7 @@ use super::args::object;
 use super::workspace::resolve;
 use super::{ActionClass, Image, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::policy::Effects;
-use crate::sandbox::Access;
+use crate::sandbox::{nofollow, Access};
 use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
@@ -118,13 +118,17 @@ async fn read_effects(_ctx: &ToolContext, a: &ReadArgs) -> Effects {
 
 async fn read(ctx: &ToolContext, a: ReadArgs) -> Result<ToolOutput, ToolError> {
     let path = resolve(ctx, &a.file_path, Access::Read)?;
-    let meta = std::fs::metadata(&path).map_err(|e| {
+    // One descriptor, opened following no link, for everything read below.
+    let file = nofollow::open_read(&path).map_err(|e| {
         ToolError(if e.kind() == std::io::ErrorKind::NotFound {
             format!("{} does not exist. Use Glob to find the file", a.file_path)
         } else {
             format!("cannot read {}: {e}", a.file_path)
         })
     })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| ToolError(format!("cannot read {}: {e}", a.file_path)))?;
     if meta.is_dir() {
         return Err(ToolError(format!(
             "{} is a folder: list it with Glob or Bash (ls)",
@@ -139,10 +143,10 @@ async fn read(ctx: &ToolContext, a: ReadArgs) -> Result<ToolOutput, ToolError> {
         .unwrap_or_default();
     let out = match ext.as_str() {
         "png" | "jpg" | "jpeg" | "gif" | "webp" => {
-            read_image(&path, &a.file_path, meta.len(), &ext)?
+            read_image(file, &a.file_path, meta.len(), &ext)?
         }
         "pdf" => {
-            let text = pdf_text(&path, &a.file_path).await?;
+            let text = pdf_text(file, &a.file_path).await?;
             ToolOutput::text(numbered(
                 std::io::Cursor::new(text.into_bytes()),
                 offset,
@@ -152,8 +156,7 @@ async fn read(ctx: &ToolContext, a: ReadArgs) -> Result<ToolOutput, ToolError> {
         }
         "ipynb" => ToolOutput::text(notebook_text(&path, &a.file_path)?),
         _ => {
-            let mut f = std::fs::File::open(&path)
-                .map_err(|e| ToolError(format!("cannot read {}: {e}", a.file_path)))?;
+            let mut f = file;
             let mut head = vec![0u8; 8192];
             let n = read_some(&mut f, &mut head);
             if head[..n].contains(&0) {
@@ -166,7 +169,8 @@ async fn read(ctx: &ToolContext, a: ReadArgs) -> Result<ToolOutput, ToolError> {
             if meta.len() == 0 {
                 ToolOutput::text(format!("{} exists and is empty.", a.file_path))
             } else {
-                let f = std::fs::File::open(&path)
+                use std::io::Seek as _;
+                f.rewind()
                     .map_err(|e| ToolError(format!("cannot read {}: {e}", a.file_path)))?;
                 ToolOutput::text(numbered(
                     std::io::BufReader::new(f),
@@ -260,7 +264,12 @@ fn numbered(
     Ok(out)
 }
 
-fn read_image(path: &Path, shown: &str, len: u64, ext: &str) -> Result<ToolOutput, ToolError> {
+fn read_image(
+    file: std::fs::File,
+    shown: &str,
+    len: u64,
+    ext: &str,
+) -> Result<ToolOutput, ToolError> {
     if len > MAX_IMAGE_BYTES {
         return Err(ToolError(format!(
             "{shown} is a {} MB image, over the {} MB the model can take; make a smaller copy with Bash first",
@@ -268,7 +277,12 @@ fn read_image(path: &Path, shown: &str, len: u64, ext: &str) -> Result<ToolOutpu
             MAX_IMAGE_BYTES >> 20
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| ToolError(format!("cannot read {shown}: {e}")))?;
+    let mut bytes = Vec::new();
+    {
+        let mut file = file;
+        file.read_to_end(&mut bytes)
+            .map_err(|e| ToolError(format!("cannot read {shown}: {e}")))?;
+    }
     let mime = match ext {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
@@ -295,12 +309,11 @@ fn read_image(path: &Path, shown: &str, len: u64, ext: &str) -> Result<ToolOutpu
     })
 }
 
-async fn pdf_text(path: &Path, shown: &str) -> Result<String, ToolError> {
+async fn pdf_text(file: std::fs::File, shown: &str) -> Result<String, ToolError> {
+    // The PDF comes on stdin from the descriptor the tool opened (no second open by path).
     let run = tokio::process::Command::new("pdftotext")
-        .args(["-layout", "-q", "-enc", "UTF-8"])
-        .arg(path)
-        .arg("-")
-        .stdin(std::process::Stdio::null())
+        .args(["-layout", "-q", "-enc", "UTF-8", "-", "-"])
+        .stdin(std::process::Stdio::from(file))
         .kill_on_drop(true)
         .output();
     let out = match tokio::time::timeout(std::time::Duration::from_secs(60), run).await {
@@ -340,8 +353,9 @@ fn joined(v: &Value) -> String {
 }
 
 fn load_notebook(path: &Path, shown: &str) -> Result<Value, ToolError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ToolError(format!("cannot read {shown}: {e}")))?;
+    let bytes = nofollow::read(path).map_err(|e| ToolError(format!("cannot read {shown}: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| ToolError(format!("{shown} is not UTF-8 text")))?;
     let nb: Value = serde_json::from_str(&text).map_err(|e| {
         ToolError(format!(
             "{shown} is not a valid notebook (JSON error: {e}); Read it as text with Bash (cat)"
@@ -472,38 +486,7 @@ fn may_replace(ctx: &ToolContext, path: &Path, shown: &str) -> Result<bool, Tool
 /// Replaces `path` with `bytes`: a temporary file beside it, renamed over it, with the old
 /// file's permissions.
 fn replace(path: &Path, bytes: &[u8], shown: &str) -> Result<(), ToolError> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .ok_or_else(|| ToolError(format!("{shown} has no folder")))?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| ToolError(format!("cannot make the folders of {shown}: {e}")))?;
-    let mut rnd = [0u8; 6];
-    let _ = getrandom::fill(&mut rnd);
-    let tag: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tabwright-{tag}"));
-    let perms = std::fs::metadata(path).map(|m| m.permissions()).ok();
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        if let Some(p) = perms {
-            std::fs::set_permissions(&tmp, p)?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(ToolError(format!("cannot write {shown}: {e}")));
-    }
-    Ok(())
+    nofollow::replace(path, bytes).map_err(|e| ToolError(format!("cannot write {shown}: {e}")))
 }
 
 async fn write(ctx: &ToolContext, a: WriteArgs) -> Result<ToolOutput, ToolError> {
@@ -576,8 +559,8 @@ async fn edit(ctx: &ToolContext, a: EditArgs) -> Result<ToolOutput, ToolError> {
             a.file_path
         )));
     }
-    let bytes =
-        std::fs::read(&path).map_err(|e| ToolError(format!("cannot read {}: {e}", a.file_path)))?;
+    let bytes = nofollow::read(&path)
+        .map_err(|e| ToolError(format!("cannot read {}: {e}", a.file_path)))?;
     let text = String::from_utf8(bytes).map_err(|_| {
         ToolError(format!(
             "{} is not UTF-8 text; change it with Bash (sed, python)",

@@ -17,7 +17,7 @@ use super::args::object;
 use super::workspace::resolve;
 use super::{lock, ActionClass, Registry, ToolContext, ToolError, ToolOutput, ToolSpec};
 use crate::policy::Effects;
-use crate::sandbox::{is_secret, Access};
+use crate::sandbox::{is_secret, nofollow, Access};
 use crate::tool;
 
 pub(super) fn register(r: &mut Registry) {
@@ -385,10 +385,12 @@ async fn grep(ctx: &ToolContext, a: GrepArgs) -> Result<ToolOutput, ToolError> {
                     lines: Vec::new(),
                     budget,
                 };
-                if searcher
-                    .search_path(&matcher, entry.path(), &mut sink)
-                    .is_err()
-                {
+                // Opened following no link: a folder swapped for a link during the walk (a
+                // command racing the tool) cannot send the search out of the workspace.
+                let Ok(file) = nofollow::open_read(entry.path()) else {
+                    return WalkState::Continue;
+                };
+                if searcher.search_file(&matcher, &file, &mut sink).is_err() {
                     return WalkState::Continue;
                 }
                 if sink.count > 0 {

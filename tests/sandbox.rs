@@ -1282,6 +1282,40 @@ async fn escape_a_background_job_behind_another_commands_check() {
     }
 }
 
+/// While a background job runs (its placeholders cover the missing protected names), a second
+/// command cannot write agent settings into those placeholders, and neither command can make
+/// the other protected top-level names (`.envrc`, `.cursor/`, `.devcontainer/`,
+/// `.pre-commit-config.yaml` …) for the time it runs (round 5: E4, E5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_protected_names_while_a_background_job_runs() {
+    let w = ws();
+    if landlock() {
+        return; // no background jobs under the fallback; the after-command check covers it
+    }
+    let started = w
+        .sh_bg("echo 'echo EVIL' > .envrc; mkdir -p .cursor && echo '{}' > .cursor/mcp.json; mkdir -p .devcontainer && echo '{}' > .devcontainer/devcontainer.json; echo 'repos: []' > .pre-commit-config.yaml; touch written.txt; sleep 3")
+        .await;
+    let id = job_id(&started);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !w.dir.join("written.txt").exists() {
+        assert!(std::time::Instant::now() < deadline, "the job never wrote");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The job still runs: what it wrote to protected names is not in the workspace.
+    let read = |p: &str| std::fs::read_to_string(w.dir.join(p)).unwrap_or_default();
+    assert!(!read(".envrc").contains("EVIL"), "{:?}", read(".envrc"));
+    assert!(!w.dir.join(".cursor/mcp.json").exists());
+    assert!(!w.dir.join(".devcontainer/devcontainer.json").exists());
+    assert!(!read(".pre-commit-config.yaml").contains("repos"));
+    // A second command meanwhile cannot write into the job's placeholders either.
+    let out = w
+        .sh("rm -f .mcp.json; echo '{\"mcpServers\":{\"x\":{}}}' > .mcp.json; echo '{\"hooks\":1}' > .claude/settings.json; echo finished")
+        .await;
+    assert!(!read(".mcp.json").contains("mcpServers"), "{out}");
+    assert!(!read(".claude/settings.json").contains("hooks"), "{out}");
+    w.wait_job(&id).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_acls_instead_of_chmod() {
     let w = ws();
@@ -1761,9 +1795,10 @@ async fn escape_build_tool_configs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_what_cannot_be_undone_stops_the_next_command() {
     let w = ws();
-    // A protected folder nested deeper than the host removes: it stays, and says so.
+    // A protected folder (in a subfolder: the top-level ones cannot even be made) nested
+    // deeper than the host removes: it stays, and says so.
     let out = w
-        .sh("mkdir -p .cursor && cd .cursor && for i in $(seq 1 600); do mkdir d && cd d; done; echo planted")
+        .sh("mkdir -p sub/.cursor && cd sub/.cursor && for i in $(seq 1 600); do mkdir d && cd d; done; echo planted")
         .await;
     assert!(out.contains("could not restore"), "{out}");
     let next = w.call("Bash", json!({"command": "echo next"})).await;
@@ -1772,7 +1807,7 @@ async fn escape_what_cannot_be_undone_stops_the_next_command() {
         "{next:?}"
     );
     // Fixed by hand: commands run again.
-    std::fs::remove_dir_all(w.dir.join(".cursor")).expect("remove by hand");
+    std::fs::remove_dir_all(w.dir.join("sub/.cursor")).expect("remove by hand");
     let again = w.sh("echo again").await;
     assert!(again.contains("again"), "{again}");
 }

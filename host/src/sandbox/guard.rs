@@ -130,8 +130,9 @@ impl Guard {
                     found: sc.found,
                     gits: sc.gits,
                     extra,
-                    absent: super::missing_protected(r, home.as_deref())
+                    absent: super::top_protected(r, home.as_deref())
                         .into_iter()
+                        .filter(|(p, _)| std::fs::symlink_metadata(p).is_err())
                         .filter_map(|(p, _)| p.strip_prefix(r).ok().map(Path::to_path_buf))
                         .collect(),
                 }

@@ -499,13 +499,22 @@ impl Sandbox {
             push(&[&"--ro-bind", p, p]);
         }
         for root in &spec.roots.writable {
-            for (p, dir) in missing_protected(root, home.as_deref()) {
-                if dir {
-                    push(&[&"--tmpfs", &p, &"--remount-ro", &p]);
-                } else {
-                    push(&[&"--ro-bind", &"/dev/null", &p]);
+            for (p, dir) in top_protected(root, home.as_deref()) {
+                match std::fs::symlink_metadata(&p) {
+                    // Missing: covered, so the command cannot create it.
+                    Err(_) => {
+                        if dir {
+                            push(&[&"--tmpfs", &p, &"--remount-ro", &p]);
+                        } else {
+                            push(&[&"--ro-bind", &"/dev/null", &p]);
+                        }
+                        stubs.paths.push(p);
+                    }
+                    // There but not covered yet: another running command's placeholder (left
+                    // out of the copy the list above comes from). Read-only like the rest.
+                    Ok(_) if !known.contains(&p) => push(&[&"--ro-bind", &p, &p]),
+                    Ok(_) => {}
                 }
-                stubs.paths.push(p);
             }
         }
         push(&[&"--bind", &spec.run_dir, &RUN_DIR]);
@@ -755,18 +764,42 @@ impl Drop for Stubs {
     }
 }
 
-/// Write-protected names at the top of `root` that do not exist yet, with whether each is a
-/// folder: covered so that a command cannot create them (`git init` in a folder that is not
-/// a repository is refused for the same reason: it would make `.git/hooks` writable).
-fn missing_protected(root: &Path, home: Option<&Path>) -> Vec<(PathBuf, bool)> {
-    let mut names: Vec<(&str, bool)> = vec![
-        (".mcp.json", false),
-        (".claude", true),
-        (".tabwright", true),
-        (".vscode", true),
-        (".idea", true),
-        (".gitmodules", false),
+/// Write-protected names at the top of `root` (every top-level name of
+/// [`paths::PROTECTED`]; shell start-up files only when `root` is home), with whether each is a
+/// folder. Those that do not exist are covered so that a command cannot create them (`git
+/// init` in a folder that is not a repository is refused for the same reason: it would make
+/// `.git/hooks` writable).
+fn top_protected(root: &Path, home: Option<&Path>) -> Vec<(PathBuf, bool)> {
+    const FOLDERS: &[&str] = &[
+        ".claude",
+        ".tabwright",
+        ".vscode",
+        ".idea",
+        ".cursor",
+        ".gemini",
+        ".codex",
+        ".windsurf",
+        ".zed",
+        ".helix",
+        ".devcontainer",
     ];
+    const FILES: &[&str] = &[
+        ".mcp.json",
+        ".gitmodules",
+        ".nvim.lua",
+        ".nvimrc",
+        ".exrc",
+        ".envrc",
+        ".npmrc",
+        ".yarnrc",
+        ".yarnrc.yml",
+        ".pre-commit-config.yaml",
+    ];
+    let mut names: Vec<(&str, bool)> = FOLDERS
+        .iter()
+        .map(|n| (*n, true))
+        .chain(FILES.iter().map(|n| (*n, false)))
+        .collect();
     let git = root.join(".git");
     if git.is_dir() {
         names.push((".git/hooks", true));
@@ -791,7 +824,6 @@ fn missing_protected(root: &Path, home: Option<&Path>) -> Vec<(PathBuf, bool)> {
     names
         .into_iter()
         .map(|(n, dir)| (root.join(n), dir))
-        .filter(|(p, _)| std::fs::symlink_metadata(p).is_err())
         .collect()
 }
 

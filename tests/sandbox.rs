@@ -1169,11 +1169,6 @@ async fn escape_memory_exhaustion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escape_other_socket_families() {
-    if !landlock() {
-        // Under bubblewrap the network namespace has no way out but the proxy; Unix sockets
-        // in folders the sandbox can see are a known gap of that backend (see the README).
-        return;
-    }
     let s = server().await;
     let sock = w_sock_path();
     let _ = std::fs::remove_file(&sock);
@@ -1203,6 +1198,37 @@ except Exception as e: print('refused pair', e)
         listener.recv(&mut buf).is_err(),
         "a datagram arrived: {out}"
     );
+    let _ = std::fs::remove_file(&sock);
+}
+
+/// A Unix socket in a host folder the sandbox can see (read-only), such as a container
+/// runtime's or a session bus: no command connects to it, with or without a network policy
+/// (with one, the bridge to the proxy keeps working: see the control test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_unix_sockets_in_visible_host_folders() {
+    let sock = base().join(format!("st-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    for policy in [None, Some(auto(&["example.test"]))] {
+        let w = ws_with(policy, None);
+        let out = w
+            .sh(&format!(
+                "python3 -c \"
+import socket
+try:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect('{sock}'); s.send(b'leak'); print('connected')
+except Exception as e: print('refused', e)
+\"",
+                sock = sock.display()
+            ))
+            .await;
+        assert!(
+            out.contains("refused") && !out.contains("connected"),
+            "{out}"
+        );
+        assert!(listener.accept().is_err(), "a connection arrived: {out}");
+    }
     let _ = std::fs::remove_file(&sock);
 }
 

@@ -36,7 +36,26 @@ pub fn run(socket: &Path, port: u16, argv: &[String]) -> i32 {
             });
         }
     });
-    match Command::new(prog).args(args).status() {
+    // The command gets no Unix socket of its own (the bridge keeps its own to the proxy).
+    let filter = match super::kernel::unix_socket_filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("tabwright sandbox-bridge: cannot build the seccomp filter: {e}");
+            return 2;
+        }
+    };
+    let mut cmd = Command::new(prog);
+    cmd.args(args);
+    // SAFETY: the closure runs in the forked child before exec; it only makes the prctl and
+    // seccomp system calls on a program built before the fork.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            // No allocation between fork and exec: the error is a plain errno.
+            seccompiler::apply_filter(&filter)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))
+        });
+    }
+    match cmd.status() {
         Ok(s) => s.code().unwrap_or_else(|| {
             use std::os::unix::process::ExitStatusExt;
             128 + s.signal().unwrap_or(0)

@@ -352,6 +352,80 @@ fn grant_except(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>) {
 /// processes stays), no namespaces, mounts, mode changes, file watches on what it may not
 /// read, kernel keyrings, BPF, io_uring (which would bypass the socket rule) or kernel
 /// modules.
+/// The filter the bubblewrap backend puts on a command: no Unix socket of its own
+/// (`socket(AF_UNIX, …)`) and no datagram or raw socketpair (a datagram pair can `sendto` any
+/// named socket). The network namespace already cuts every other family off; Unix sockets are
+/// reached by path, and a host folder the sandbox can see (read-only) may hold one — a
+/// container runtime's, a session bus. A stream `socketpair` between the command's own
+/// processes stays allowed. Returns the program as bytes (`struct sock_filter` array), as
+/// `bwrap --seccomp FD` reads it, or installs it on the calling thread ([`deny_unix_sockets`]).
+pub fn unix_socket_filter() -> Result<seccompiler::BpfProgram, String> {
+    let arch: seccompiler::TargetArch = std::env::consts::ARCH
+        .try_into()
+        .map_err(|e| format!("seccomp: {e:?}"))?;
+    let cond = |arg: u8, op: SeccompCmpOp, v: u64| {
+        SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, v).map_err(|e| e.to_string())
+    };
+    let rule = |c: Vec<SeccompCondition>| SeccompRule::new(c).map_err(|e| e.to_string());
+    let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    deny.insert(
+        libc::SYS_socket,
+        vec![rule(vec![cond(
+            0,
+            SeccompCmpOp::Eq,
+            libc::AF_UNIX as u64,
+        )?])?],
+    );
+    deny.insert(
+        libc::SYS_socketpair,
+        vec![
+            rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(0xf),
+                libc::SOCK_DGRAM as u64,
+            )?])?,
+            rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(0xf),
+                libc::SOCK_RAW as u64,
+            )?])?,
+            rule(vec![cond(
+                1,
+                SeccompCmpOp::MaskedEq(0xf),
+                libc::SOCK_SEQPACKET as u64,
+            )?])?,
+        ],
+    );
+    SeccompFilter::new(
+        deny,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .and_then(|f| f.try_into())
+    .map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// The bytes of a program, as `bwrap --seccomp FD` reads them.
+pub fn program_bytes(p: &seccompiler::BpfProgram) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len() * 8);
+    for f in p {
+        out.extend_from_slice(&f.code.to_ne_bytes());
+        out.push(f.jt);
+        out.push(f.jf);
+        out.extend_from_slice(&f.k.to_ne_bytes());
+    }
+    out
+}
+
+/// Installs [`unix_socket_filter`] on the calling thread (and what it starts): for the
+/// sandbox's network bridge, which needs its own Unix socket to the host's proxy, to put on
+/// the command it runs.
+pub fn deny_unix_sockets() -> Result<(), String> {
+    let p = unix_socket_filter()?;
+    seccompiler::apply_filter(&p).map_err(|e| e.to_string())
+}
+
 /// `FS_IOC_SETFLAGS` (`_IOW('f', 2, long)`), its 32-bit form and `FS_IOC_FSSETXATTR`.
 const FS_IOC_SETFLAGS: u64 = 0x4008_6602;
 const FS_IOC32_SETFLAGS: u64 = 0x4004_6602;

@@ -359,10 +359,30 @@ impl Sandbox {
         let mut stubs = Stubs {
             paths: Vec::new(),
             cgroup: None,
+            seccomp: None,
         };
         let mut cmd = match &self.backend {
             Backend::Bwrap(bwrap) => {
                 let mut cmd = std::process::Command::new(bwrap);
+                // No Unix sockets for the command (host folders it can see may hold one). With
+                // a network policy the bridge puts the same filter on the command it runs,
+                // since the bridge itself needs a Unix socket to the host's proxy.
+                if spec.proxy_socket.is_none() {
+                    let fd = seccomp_memfd()?;
+                    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+                    cmd.args(["--seccomp", &SECCOMP_FD.to_string()]);
+                    // SAFETY: the closure runs in the forked child before exec and only calls
+                    // dup2, which is async-signal-safe; dup2 clears close-on-exec on the copy.
+                    unsafe {
+                        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                            if libc::dup2(raw, SECCOMP_FD) < 0 {
+                                return Err(std::io::Error::last_os_error());
+                            }
+                            Ok(())
+                        });
+                    }
+                    stubs.seccomp = Some(fd);
+                }
                 cmd.args(Self::args(spec, &mut stubs));
                 cmd.env_clear();
                 cmd
@@ -725,6 +745,9 @@ impl Drop for Ticket {
 pub struct Stubs {
     paths: Vec<PathBuf>,
     cgroup: Option<Cgroup>,
+    /// The memory file bubblewrap reads the command's seccomp program from (open until the
+    /// command has started).
+    seccomp: Option<std::os::fd::OwnedFd>,
 }
 
 impl Stubs {
@@ -762,6 +785,34 @@ impl Drop for Stubs {
             }
         }
     }
+}
+
+/// The descriptor number bubblewrap reads the seccomp program from.
+const SECCOMP_FD: libc::c_int = 230;
+
+/// A memory file holding [`kernel::unix_socket_filter`], read from the start.
+fn seccomp_memfd() -> Result<std::os::fd::OwnedFd, SandboxError> {
+    use std::io::{Seek, Write};
+    let bytes = kernel::unix_socket_filter()
+        .map(|p| kernel::program_bytes(&p))
+        .map_err(|e| SandboxError(format!("cannot build the sandbox's seccomp filter: {e}")))?;
+    let name = c"tabwright-seccomp";
+    // SAFETY: memfd_create with a C string literal; the descriptor is owned below.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(SandboxError(format!(
+            "cannot make the seccomp program's memory file: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: fd is a fresh descriptor owned from here on.
+    let mut f = std::fs::File::from(unsafe {
+        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    });
+    f.write_all(&bytes)
+        .and_then(|()| f.rewind())
+        .map_err(|e| SandboxError(format!("cannot write the seccomp program: {e}")))?;
+    Ok(f.into())
 }
 
 /// Write-protected names at the top of `root` (every top-level name of

@@ -19,48 +19,9 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
 /// Runs the binary in the repository, stdin closed (not a terminal), bounded to 90 s.
-fn cli(args: &[&str]) -> Out {
-    let bin = binary();
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p tabwright)",
-        bin.display()
-    );
-    let t0 = Instant::now();
-    let mut child = Command::new(&bin)
-        .args(args)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tabwright");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("tabwright {args:?} took over 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-        took: t0.elapsed(),
-    }
+fn cli(args: &[&str]) -> tabwright_e2e::CliOut {
+    tabwright_e2e::cli_in(&repo_root(), args, Duration::from_secs(90))
 }
 
 fn cases(j: &Value) -> Vec<Value> {

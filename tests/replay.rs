@@ -166,11 +166,7 @@ fn recorder_json_clicks_keys_and_scrolls_replay_green() {
     });
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+type Out = tabwright_e2e::CliOut;
 
 /// Runs the `tabwright` binary from the repository root, bounded to 60 s.
 fn cli(args: &[&str]) -> Out {
@@ -179,37 +175,7 @@ fn cli(args: &[&str]) -> Out {
 
 /// Runs the `tabwright` binary in folder `dir`, bounded to 60 s.
 fn cli_in(dir: &Path, args: &[&str]) -> Out {
-    let bin = binary();
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p tabwright)",
-        bin.display()
-    );
-    let mut child = Command::new(&bin)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tabwright");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("tabwright {args:?} took over 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
+    tabwright_e2e::cli_in(dir, args, Duration::from_secs(60))
 }
 
 fn parse_junit(path: &Path) -> Value {

@@ -542,3 +542,53 @@ print(json.dumps({'root': root.tag, 'suites': suites}))
     );
     serde_json::from_slice(&out.stdout).expect("summary json")
 }
+
+/// What a run of the `tabwright` binary printed and how it ended.
+pub struct CliOut {
+    /// Exit status (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Wall time of the run.
+    pub took: std::time::Duration,
+}
+
+/// Runs the `tabwright` binary in folder `dir` with stdin closed (not a terminal), bounded to
+/// `limit` (the run is killed and the test fails past it).
+pub fn cli_in(dir: &std::path::Path, args: &[&str], limit: std::time::Duration) -> CliOut {
+    use std::process::{Command, Stdio};
+    let bin = binary();
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p tabwright)",
+        bin.display()
+    );
+    let t0 = std::time::Instant::now();
+    let mut child = Command::new(&bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tabwright");
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("tabwright {args:?} took over {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    CliOut {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        took: t0.elapsed(),
+    }
+}

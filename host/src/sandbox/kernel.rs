@@ -358,7 +358,7 @@ fn grant_except(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>) {
 /// reached by path, and a host folder the sandbox can see (read-only) may hold one — a
 /// container runtime's, a session bus. A stream `socketpair` between the command's own
 /// processes stays allowed. Returns the program as bytes (`struct sock_filter` array), as
-/// `bwrap --seccomp FD` reads it, or installs it on the calling thread ([`deny_unix_sockets`]).
+/// `bwrap --seccomp FD` reads it, or the network bridge installs it on the command it runs.
 pub fn unix_socket_filter() -> Result<seccompiler::BpfProgram, String> {
     let arch: seccompiler::TargetArch = std::env::consts::ARCH
         .try_into()
@@ -376,26 +376,7 @@ pub fn unix_socket_filter() -> Result<seccompiler::BpfProgram, String> {
             libc::AF_UNIX as u64,
         )?])?],
     );
-    deny.insert(
-        libc::SYS_socketpair,
-        vec![
-            rule(vec![cond(
-                1,
-                SeccompCmpOp::MaskedEq(0xf),
-                libc::SOCK_DGRAM as u64,
-            )?])?,
-            rule(vec![cond(
-                1,
-                SeccompCmpOp::MaskedEq(0xf),
-                libc::SOCK_RAW as u64,
-            )?])?,
-            rule(vec![cond(
-                1,
-                SeccompCmpOp::MaskedEq(0xf),
-                libc::SOCK_SEQPACKET as u64,
-            )?])?,
-        ],
-    );
+    deny.insert(libc::SYS_socketpair, socketpair_rules()?);
     SeccompFilter::new(
         deny,
         SeccompAction::Allow,
@@ -418,12 +399,22 @@ pub fn program_bytes(p: &seccompiler::BpfProgram) -> Vec<u8> {
     out
 }
 
-/// Installs [`unix_socket_filter`] on the calling thread (and what it starts): for the
-/// sandbox's network bridge, which needs its own Unix socket to the host's proxy, to put on
-/// the command it runs.
-pub fn deny_unix_sockets() -> Result<(), String> {
-    let p = unix_socket_filter()?;
-    seccompiler::apply_filter(&p).map_err(|e| e.to_string())
+/// The socketpair types a command may not make: a datagram, raw or seqpacket pair can
+/// `sendto` any named socket; a stream pair stays allowed.
+fn socketpair_rules() -> Result<Vec<SeccompRule>, String> {
+    [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_SEQPACKET]
+        .into_iter()
+        .map(|t| {
+            let c = SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(0xf),
+                t as u64,
+            )
+            .map_err(|e| e.to_string())?;
+            SeccompRule::new(vec![c]).map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 /// `FS_IOC_SETFLAGS` (`_IOW('f', 2, long)`), its 32-bit form and `FS_IOC_FSSETXATTR`.
@@ -442,21 +433,7 @@ fn seccomp() -> Result<(), String> {
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     deny.insert(libc::SYS_socket, vec![]);
     // A datagram socketpair can still send to any named socket (sendto with an address).
-    deny.insert(
-        libc::SYS_socketpair,
-        vec![
-            rule(vec![cond(
-                1,
-                SeccompCmpOp::MaskedEq(0xf),
-                libc::SOCK_DGRAM as u64,
-            )?])?,
-            rule(vec![cond(
-                1,
-                SeccompCmpOp::MaskedEq(0xf),
-                libc::SOCK_RAW as u64,
-            )?])?,
-        ],
-    );
+    deny.insert(libc::SYS_socketpair, socketpair_rules()?);
     // New namespaces through clone(2) flags.
     let ns = (libc::CLONE_NEWNS
         | libc::CLONE_NEWUSER

@@ -11,19 +11,9 @@ use base64::Engine;
 use super::replay::{Report, Status};
 use super::suite::{FlowResult, Outcome};
 
+/// HTML text and attribute escaping (the XML rules of the JUnit report hold for HTML too).
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::junit::escape(s)
 }
 
 /// A file as a `data:` URL, when it can be read.
